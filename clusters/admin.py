@@ -1,0 +1,57 @@
+from django.contrib import admin
+
+from clusters.models import Cluster, ClusterMembership, CPDActivity, CPDPlanItem, Feedback, NeedsAnalysis
+
+
+class ClusterMembershipInline(admin.TabularInline):
+    model = ClusterMembership
+    extra = 0
+    raw_id_fields = ["school"]
+
+
+@admin.register(Cluster)
+class ClusterAdmin(admin.ModelAdmin):
+    list_display = ["name", "cohort", "status"]
+    list_filter = ["status", "cohort"]
+    search_fields = ["name"]
+    inlines = [ClusterMembershipInline]
+
+
+@admin.register(NeedsAnalysis)
+class NeedsAnalysisAdmin(admin.ModelAdmin):
+    list_display = ["cluster", "school", "focus_area", "score"]
+    list_filter = ["focus_area"]
+    search_fields = ["cluster__name", "school__name"]
+
+
+@admin.register(CPDPlanItem)
+class CPDPlanItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "cluster", "focus_area", "planned_hours", "planned_on"]
+    list_filter = ["focus_area"]
+    search_fields = ["title", "cluster__name"]
+
+
+@admin.register(CPDActivity)
+class CPDActivityAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "kind",
+        "held_on",
+        "hours",
+        "teachers_reached",
+        "students_reached",
+        "partnership",
+        "cluster",
+    ]
+    list_filter = ["kind", "focus_area"]
+    search_fields = ["title", "partnership__name", "cluster__name"]
+    raw_id_fields = ["partnership", "cluster", "schools", "created_by"]
+    date_hierarchy = "held_on"
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["activity", "engaging_ideas", "hands_on", "sharing_across_schools", "overall_usefulness"]
+    list_filter = ["expects_more_cpd"]
+    search_fields = ["activity__title", "comments"]
+    raw_id_fields = ["activity"]

@@ -1,0 +1,181 @@
+"""Aspire-style clusters of schools, their needs analysis and CPD plan, and the CPD
+activities (of partnerships and clusters alike) with teachers' feedback."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from partnerships.models import Cohort, Partnership, School
+
+
+class FocusArea(models.TextChoices):
+    LEADERSHIP = "leadership", "Leadership"
+    GREAT_TEACHING = "great_teaching", "Great teaching"
+    SCIENCE_CAPITAL = "science_capital", "Science capital"
+    CAREERS_GUIDANCE = "careers_guidance", "Careers guidance"
+
+
+class Cluster(models.Model):
+    class Status(models.TextChoices):
+        FORMING = "forming", "Forming"
+        ACTIVE = "active", "Active"
+        COMPLETED = "completed", "Completed"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="clusters")
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.FORMING)
+    schools = models.ManyToManyField(School, through="ClusterMembership", related_name="clusters")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "name"], name="cluster_unique_name_per_cohort")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ClusterMembership(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="memberships")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="cluster_memberships")
+    cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="+")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "cohort"], name="clustermembership_one_cluster_per_cohort"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.school} in {self.cluster}"
+
+
+class NeedsAnalysis(models.Model):
+    """The initial needs analysis: a score and notes per school and focus area."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="needs")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    focus_area = models.CharField(max_length=20, choices=FocusArea.choices)
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    notes = models.TextField(blank=True, max_length=5000)
+
+    class Meta:
+        verbose_name_plural = "needs analyses"
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "school", "focus_area"], name="needs_unique_per_area"),
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="needs_score_1_5"),
+        ]
+
+    def __str__(self):
+        return f"{self.school} · {self.get_focus_area_display()}: {self.score}"
+
+
+class CPDPlanItem(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="plan_items")
+    focus_area = models.CharField(max_length=20, choices=FocusArea.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    planned_hours = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("0.0"))
+    planned_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["planned_on", "title"]
+        constraints = [models.CheckConstraint(condition=Q(planned_hours__gte=0), name="cpdplan_hours_gte_0")]
+
+    def __str__(self):
+        return self.title
+
+
+class CPDActivity(models.Model):
+    """CPD for teachers or a STEM activity for students, run by exactly one partnership or cluster."""
+
+    class Kind(models.TextChoices):
+        TEACHER_CPD = "teacher_cpd", "Teacher CPD"
+        STUDENT_ACTIVITY = "student_activity", "Student STEM activity"
+        ENRICHMENT = "enrichment", "Enrichment"
+
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+    )
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    held_on = models.DateField()
+    hours = models.DecimalField(max_digits=6, decimal_places=1)
+    teachers_reached = models.PositiveIntegerField(default=0)
+    students_reached = models.PositiveIntegerField(default=0)
+    focus_area = models.CharField(max_length=20, choices=FocusArea.choices, blank=True)
+    schools = models.ManyToManyField(School, related_name="cpd_activities", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-held_on", "title"]
+        verbose_name = "CPD activity"
+        verbose_name_plural = "CPD activities"
+        indexes = [
+            models.Index(fields=["partnership", "held_on"]),
+            models.Index(fields=["cluster", "held_on"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(partnership__isnull=False) & Q(cluster__isnull=True))
+                | (Q(partnership__isnull=True) & Q(cluster__isnull=False)),
+                name="cpdactivity_exactly_one_parent",
+                violation_error_message="An activity belongs to exactly one partnership or one cluster.",
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__gt=0, hours__lte=1000), name="cpdactivity_hours_0_1000"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Feedback(models.Model):
+    """A teacher's feedback on an activity, on the elements the ENTHUSE evaluation found most useful."""
+
+    RATING = [MinValueValidator(1), MaxValueValidator(5)]
+
+    activity = models.ForeignKey(CPDActivity, on_delete=models.CASCADE, related_name="feedback")
+    engaging_ideas = models.PositiveSmallIntegerField(
+        "Ideas and experiments that make science engaging", validators=RATING
+    )
+    hands_on = models.PositiveSmallIntegerField("Hands-on activities for students", validators=RATING)
+    sharing_across_schools = models.PositiveSmallIntegerField(
+        "Sharing materials and approaches across schools", validators=RATING
+    )
+    overall_usefulness = models.PositiveSmallIntegerField("Overall usefulness", validators=RATING)
+    expects_more_cpd = models.BooleanField("Expects to take part in more CPD", default=False)
+    comments = models.TextField(blank=True, max_length=5000)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(engaging_ideas__range=(1, 5))
+                & Q(hands_on__range=(1, 5))
+                & Q(sharing_across_schools__range=(1, 5))
+                & Q(overall_usefulness__range=(1, 5)),
+                name="feedback_ratings_1_5",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Feedback on {self.activity}"

@@ -1,0 +1,85 @@
+from django.contrib import admin
+
+from grants.models import Application, AuditEvent, BudgetLine, EndOfGrantReport, Payment, ReportSpend, Score
+
+
+class BudgetLineInline(admin.TabularInline):
+    model = BudgetLine
+    extra = 0
+
+
+class AuditEventInline(admin.TabularInline):
+    model = AuditEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "actor", "action", "from_status", "to_status", "comment"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    """Read-mostly: state changes go through the review pages, which audit them."""
+
+    list_display = ["reference", "partnership", "cohort", "status", "requested", "awarded", "submitted_at"]
+    list_filter = ["status", "cohort__programme", "cohort"]
+    search_fields = ["reference", "partnership__name"]
+    readonly_fields = [
+        "status",
+        "requested",
+        "awarded",
+        "grant_cap",
+        "submitted_at",
+        "decided_at",
+        "reference",
+    ]
+    raw_id_fields = ["partnership", "created_by"]
+    inlines = [BudgetLineInline, AuditEventInline]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Append-only: nobody, superusers included, may add, change or delete here."""
+
+    list_display = ["at", "application", "actor", "action", "from_status", "to_status"]
+    list_filter = ["action", "to_status"]
+    search_fields = ["application__reference", "comment"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["application", "sequence", "amount", "trigger", "status", "released_at", "paid_at"]
+    list_filter = ["status", "trigger"]
+    search_fields = ["application__reference"]
+    readonly_fields = ["application", "sequence", "amount", "trigger", "status", "released_at", "paid_at"]
+
+
+@admin.register(Score)
+class ScoreAdmin(admin.ModelAdmin):
+    list_display = ["application", "reviewer", "criterion", "score"]
+    list_filter = ["criterion"]
+
+
+class ReportSpendInline(admin.TabularInline):
+    model = ReportSpend
+    extra = 0
+
+
+@admin.register(EndOfGrantReport)
+class EndOfGrantReportAdmin(admin.ModelAdmin):
+    list_display = ["application", "status", "submitted_at", "decided_at"]
+    list_filter = ["status"]
+    inlines = [ReportSpendInline]

@@ -1,0 +1,233 @@
+"""Grant applications, their budget, review and decision, audit trail, payments and
+end-of-grant report. Every write goes through grants/services.py."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from clusters.models import CPDActivity
+from partnerships.models import Cohort, Partnership
+
+MONEY = {"max_digits": 10, "decimal_places": 2}
+
+
+class Application(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        COMPLETED = "completed", "Completed"
+
+    reference = models.CharField(max_length=40, unique=True, null=True, blank=True)
+    partnership = models.OneToOneField(Partnership, on_delete=models.PROTECT, related_name="application")
+    cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="applications")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+
+    aims = models.TextField(blank=True, max_length=10000)
+    local_stem_issue = models.TextField(blank=True, max_length=10000)
+    planned_teacher_cpd = models.TextField(blank=True, max_length=10000)
+    planned_student_activities = models.TextField(blank=True, max_length=10000)
+    timeline = models.TextField(blank=True, max_length=10000)
+    declaration_accurate = models.BooleanField(default=False)
+    declaration_state_funded = models.BooleanField(default=False)
+    declaration_data_sharing = models.BooleanField(default=False)
+
+    # The programme's cap when the application was started: the database checks
+    # requested <= grant_cap, so even a bypassed service cannot ask for more.
+    grant_cap = models.DecimalField(**MONEY)
+    requested = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    awarded = models.DecimalField(**MONEY, null=True, blank=True)
+
+    current_step = models.PositiveSmallIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-created_at"]
+        indexes = [models.Index(fields=["cohort", "status"]), models.Index(fields=["status", "submitted_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(requested__gte=0), name="application_requested_gte_0"),
+            models.CheckConstraint(
+                condition=Q(requested__lte=F("grant_cap")), name="application_requested_lte_cap"
+            ),
+            models.CheckConstraint(
+                condition=Q(awarded__isnull=True) | Q(awarded__gte=0, awarded__lte=F("requested")),
+                name="application_awarded_0_to_requested",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "completed"]) | Q(awarded__isnull=False),
+                name="application_approved_has_award",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference or f"Draft application for {self.partnership}"
+
+
+class BudgetLine(models.Model):
+    class Category(models.TextChoices):
+        SUPPLY_COVER = "supply_cover", "Supply cover"
+        TRAVEL = "travel", "Travel"
+        RESOURCES = "resources", "Resources and equipment"
+        EXTERNAL_PROVIDER = "external_provider", "External provider"
+        OTHER = "other", "Other"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="budget_lines")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    amount = models.DecimalField(**MONEY)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="budgetline_amount_gte_0")]
+
+    def __str__(self):
+        return f"{self.get_category_display()}: £{self.amount:,.2f}"
+
+
+class AuditEvent(models.Model):
+    """Append-only: one row per state change or decision, never edited or deleted."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.action} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events cannot be deleted.")
+
+    @classmethod
+    def record(cls, application, *, by, action, from_status="", to_status="", comment="") -> "AuditEvent":
+        return cls.objects.create(
+            application=application,
+            actor=by,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            comment=comment,
+        )
+
+
+class Score(models.Model):
+    class Criterion(models.TextChoices):
+        NEED = "need", "Need"
+        PARTNERSHIP_STRENGTH = "partnership_strength", "Partnership strength"
+        CPD_QUALITY = "cpd_quality", "CPD quality"
+        VALUE_FOR_MONEY = "value_for_money", "Value for money"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="scores")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    criterion = models.CharField(max_length=24, choices=Criterion.choices)
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(blank=True, max_length=5000)
+    scored_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "reviewer", "criterion"], name="score_once_per_criterion"
+            ),
+            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="score_1_5"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_criterion_display()}: {self.score}"
+
+
+class Payment(models.Model):
+    """One instalment of an award: scheduled -> released -> paid."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        RELEASED = "released", "Released"
+        PAID = "paid", "Paid"
+
+    class Trigger(models.TextChoices):
+        ON_APPROVAL = "on_approval", "On approval"
+        ON_FINAL_REPORT = "on_final_report", "When the end-of-grant report is accepted"
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="payments")
+    sequence = models.PositiveSmallIntegerField()
+    amount = models.DecimalField(**MONEY)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    released_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "sequence"], name="payment_unique_sequence"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_gte_0"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False), name="payment_paid_has_date"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Instalment {self.sequence} of {self.application}: £{self.amount:,.2f}"
+
+
+class EndOfGrantReport(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        RETURNED = "returned", "Returned with comments"
+        ACCEPTED = "accepted", "Accepted"
+
+    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="final_report")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    activities = models.ManyToManyField(CPDActivity, blank=True, related_name="+")
+    teachers_reached = models.PositiveIntegerField(default=0)
+    students_reached = models.PositiveIntegerField(default=0)
+    outcomes = models.TextField(blank=True, max_length=10000)
+    barriers = models.JSONField(default=list, blank=True)
+    facilitators = models.JSONField(default=list, blank=True)
+    staff_comment = models.TextField(blank=True, max_length=5000)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"End-of-grant report for {self.application}"
+
+
+class ReportSpend(models.Model):
+    report = models.ForeignKey(EndOfGrantReport, on_delete=models.CASCADE, related_name="spend")
+    category = models.CharField(max_length=20, choices=BudgetLine.Category.choices)
+    spent = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "category"], name="reportspend_once_per_category"),
+            models.CheckConstraint(condition=Q(spent__gte=0), name="reportspend_spent_gte_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_category_display()}: £{self.spent:,.2f}"

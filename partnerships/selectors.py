@@ -1,0 +1,51 @@
+"""Reads scoped to a user. Views fetch objects only through these and answer 404 otherwise."""
+
+from django.db.models import QuerySet
+
+from partnerships.models import Cohort, Membership, Partnership, Programme, School
+from portal.roles import Role, role_of
+
+
+def programmes_for(user) -> QuerySet[Programme]:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return Programme.objects.all()
+    if role == Role.STAFF:
+        return Programme.objects.filter(staff=user)
+    return Programme.objects.none()
+
+
+def cohorts_for(user) -> QuerySet[Cohort]:
+    return Cohort.objects.filter(programme__in=programmes_for(user)).select_related("programme")
+
+
+def lead_schools(user) -> QuerySet[School]:
+    """Schools the user acts for as a lead."""
+    if role_of(user) != Role.LEAD:
+        return School.objects.none()
+    return School.objects.filter(lead_links__user=user)
+
+
+def partnerships_for(user) -> QuerySet[Partnership]:
+    """Admins: all. Staff: their programmes'. Leads: partnerships any of their schools
+    belongs to or has been invited to (declined invitations excluded)."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return Partnership.objects.all()
+    if role == Role.STAFF:
+        return Partnership.objects.filter(cohort__programme__staff=user)
+    if role == Role.LEAD:
+        ids = (
+            Membership.objects.filter(school__lead_links__user=user)
+            .exclude(status=Membership.Status.DECLINED)
+            .values("partnership_id")
+        )
+        return Partnership.objects.filter(pk__in=ids)
+    return Partnership.objects.none()
+
+
+def led_partnerships_for(user) -> QuerySet[Partnership]:
+    """Partnerships whose lead school the user acts for: these they may change."""
+    if role_of(user) != Role.LEAD:
+        return Partnership.objects.none()
+    return Partnership.objects.filter(lead_school__lead_links__user=user)

@@ -1,0 +1,65 @@
+"""Demo data for the embedded default. Idempotent: running it again changes nothing.
+
+Each app contributes through its own `demo.py` (`seed(stdout)`), called in dependency
+order, so the command itself stays small.
+"""
+
+from importlib import import_module
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from portal.roles import ADMINS_GROUP, LEADS_GROUP, STAFF_GROUP
+
+DEMO_PASSWORD = "stem-demo-2026"
+
+DEMO_USERS = [
+    # username, name, group, is_superuser
+    ("lead_alice", "Alice Lead", LEADS_GROUP, False),
+    ("lead_bob", "Bob Lead", LEADS_GROUP, False),
+    ("staff_carol", "Carol Staff", STAFF_GROUP, False),
+    ("admin_dan", "Dan Admin", ADMINS_GROUP, True),
+]
+
+APP_SEEDERS = ["partnerships.demo", "clusters.demo", "grants.demo", "evaluation.demo"]
+
+
+class Command(BaseCommand):
+    help = "Create demo users (one per role) and demo programme data. Safe to run repeatedly."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            users = self.seed_users()
+            for module_name in APP_SEEDERS:
+                try:
+                    module = import_module(module_name)
+                except ModuleNotFoundError as exc:
+                    if exc.name != module_name:
+                        raise
+                    continue
+                module.seed(users=users, stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000 as:"))
+        for username, _name, group, _ in DEMO_USERS:
+            self.stdout.write(f"  {username:<12} password {DEMO_PASSWORD}   ({group})")
+
+    def seed_users(self) -> dict[str, User]:
+        users = {}
+        for username, name, group_name, is_superuser in DEMO_USERS:
+            first, last = name.split(" ", 1)
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.org",
+                    "is_staff": is_superuser,
+                    "is_superuser": is_superuser,
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            user.groups.add(Group.objects.get(name=group_name))
+            users[username] = user
+        return users

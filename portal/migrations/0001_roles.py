@@ -1,0 +1,22 @@
+from django.db import migrations
+
+GROUPS = ["School leads", "Programme staff", "Admins"]
+
+
+def create_groups(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in GROUPS:
+        Group.objects.get_or_create(name=name)
+
+
+def remove_groups(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=GROUPS).delete()
+
+
+class Migration(migrations.Migration):
+    """The three roles. Their permissions are applied after each migrate by
+    portal.roles.sync_role_permissions (so later models are covered too)."""
+
+    dependencies = [("auth", "0012_alter_user_first_name_max_length")]
+
+    operations = [migrations.RunPython(create_groups, remove_groups)]

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("account/", views.account, name="account"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("partnerships/", include("partnerships.urls")),
+    path("clusters/", include("clusters.urls")),
+    path("grants/", include("grants.urls")),
+    path("evaluation/", include("evaluation.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"
+
+admin.site.site_header = "STEM Partnerships Portal — administration"
+admin.site.site_title = "STEM Partnerships Portal"

@@ -1,0 +1,180 @@
+"""Shared fixtures: the fixed cast, and the real services (PostgreSQL, a Celery worker on
+Redis, headless Chromium). With REQUIRE_SERVICES=1 (CI) a missing service fails the
+test that needs it; otherwise such a test is skipped with the reason."""
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+from tests import factories
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+RESULTS = Path(__file__).resolve().parent.parent / "test-results"
+
+
+def missing_service(reason: str):
+    """Fail under CI, skip on a developer's machine."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"Required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            missing_service(
+                "needs PostgreSQL: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal"
+            )
+
+
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# --- The cast -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def school_a(db):
+    return factories.SchoolFactory(urn=100001, name="Alder Primary School")
+
+
+@pytest.fixture
+def school_b(db):
+    return factories.SchoolFactory(urn=100002, name="Beech Academy", phase="secondary")
+
+
+@pytest.fixture
+def lead_alice(school_a):
+    user = factories.LeadFactory(username="lead_alice", first_name="Alice")
+    factories.link_lead(user, school_a)
+    return user
+
+
+@pytest.fixture
+def lead_bob(school_b):
+    user = factories.LeadFactory(username="lead_bob", first_name="Bob")
+    factories.link_lead(user, school_b)
+    return user
+
+
+@pytest.fixture
+def programme(db):
+    return factories.ProgrammeFactory(name="ENTHUSE Partnerships", slug="enthuse-partnerships")
+
+
+@pytest.fixture
+def staff_carol(programme):
+    user = factories.StaffFactory(username="staff_carol", first_name="Carol")
+    programme.staff.add(user)
+    return user
+
+
+@pytest.fixture
+def admin_dan(db):
+    return factories.AdminFactory(username="admin_dan", first_name="Dan")
+
+
+@pytest.fixture
+def cohort(programme):
+    return factories.CohortFactory(programme=programme, name="2026–28")
+
+
+@pytest.fixture
+def password():
+    return factories.PASSWORD
+
+
+# --- A real Celery worker on Redis ----------------------------------------------------
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """Start a worker thread consuming from Redis; tasks sent with .delay() travel
+    through the broker. Use with @pytest.mark.celery_worker and transaction=True."""
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    url = settings.TEST_CELERY_BROKER_URL
+    if not _reachable(url):
+        missing_service(f"needs Redis at {url} for a real Celery worker")
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
+    app.conf.update(task_always_eager=False, broker_url=url)
+    app._pool = None
+    app.amqp._producer_pool = None
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
+            yield worker
+    finally:
+        app.conf.update(saved)
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
+# --- Headless Chromium through Playwright --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        missing_service(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    """A fresh browser context on the live server; `page.shot(name)` saves a screenshot
+    under test-results/<test name>/ (kept by CI as an artefact)."""
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    folder = RESULTS / request.node.name
+    counter = iter(range(1, 1000))
+
+    def shot(name: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{next(counter):02d}-{name}.png"), full_page=True)
+
+    page.shot = shot
+    yield page
+    context.close()
+
+
+def login(page, username, password=factories.PASSWORD):
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
