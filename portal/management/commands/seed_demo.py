@@ -22,7 +22,13 @@ DEMO_USERS = [
     ("admin_dan", "Dan Admin", ADMINS_GROUP, True),
 ]
 
-APP_SEEDERS = ["partnerships.demo", "clusters.demo", "grants.demo", "evaluation.demo"]
+APP_SEEDERS = [
+    "partnerships.demo",  # register sample, programmes, cohorts, leads' schools
+    "clusters.demo",  # Aspire to STEM clusters
+    "grants.demo",  # the open cohort's applications in every state
+    "evaluation.demo",  # the ENTHUSE 2014–16 cohort as published, and summaries
+    "evaluation.demo_outcomes",  # synthetic outcome data for the evaluation pages
+]
 
 
 class Command(BaseCommand):

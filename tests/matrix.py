@@ -1,0 +1,102 @@
+"""The permission matrix: every URL pattern × every role, with the status each must get.
+
+Each app lists its rows in `tests/<app>/permission_rows.py` as `ROWS = [Row(...), ...]`;
+`tests/test_permission_matrix.py` runs them all and fails when a URL pattern has no row.
+
+A row names the URL, how to fill its arguments from the `World` (a fixed cast and their
+objects, built fresh for each test), the method and POST data, and the expected status
+for each of the six roles:
+
+    Row("grants:application_detail", args=lambda w: [w.application.pk],
+        expect=expect(anonymous=302, owner_lead=200, other_lead=404, other_staff=404, staff=200, admin=200))
+
+`args`/`data` are called with the world, so a row that needs an object of its own can
+build it there with the factories.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tests import factories
+
+ROLES = ("anonymous", "owner_lead", "other_lead", "other_staff", "staff", "admin")
+
+
+def expect(**statuses: int) -> dict[str, int]:
+    missing = set(ROLES) - set(statuses)
+    unknown = set(statuses) - set(ROLES)
+    if missing or unknown:
+        raise ValueError(f"expect() needs exactly the six roles; missing {missing}, unknown {unknown}")
+    return statuses
+
+
+def expect_all(status: int, **overrides: int) -> dict[str, int]:
+    return expect(**{role: overrides.get(role, status) for role in ROLES})
+
+
+# Common shapes
+LOGIN = 302  # anonymous users are sent to the login page
+STAFF_ONLY_GET = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=200, staff=200, admin=200
+)
+LEADS_ONLY_GET = expect(
+    anonymous=LOGIN, owner_lead=200, other_lead=200, other_staff=403, staff=403, admin=403
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    url_name: str
+    expect: dict[str, int]
+    args: Callable = field(default=lambda w: [])
+    method: str = "get"
+    data: Callable = field(default=lambda w: {})
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.method.upper()} {self.url_name}{' ' + self.note if self.note else ''}"
+
+
+class World:
+    """Two programmes, each with its own staff; an open cohort of programme P; Alice's school
+    leads a partnership of five confirmed schools in it (with a draft application); Bob's
+    school is in no partnership."""
+
+    def __init__(self):
+        self.programme = factories.ProgrammeFactory(name="ENTHUSE Partnerships", slug="enthuse-partnerships")
+        self.other_programme = factories.ProgrammeFactory(name="Aspire to STEM", slug="aspire-to-stem")
+        self.cohort = factories.CohortFactory(
+            programme=self.programme,
+            applications_open_at=timezone.now() - timedelta(days=10),
+            applications_close_at=timezone.now() + timedelta(days=30),
+        )
+        self.school_a = factories.SchoolFactory(urn=100001, name="Alder Primary School")
+        self.school_b = factories.SchoolFactory(urn=100002, name="Beech Academy", phase="secondary")
+
+        self.users = {
+            "anonymous": None,
+            "owner_lead": factories.LeadFactory(username="lead_alice"),
+            "other_lead": factories.LeadFactory(username="lead_bob"),
+            "other_staff": factories.StaffFactory(username="staff_erin"),
+            "staff": factories.StaffFactory(username="staff_carol"),
+            "admin": factories.AdminFactory(username="admin_dan"),
+        }
+        factories.link_lead(self.users["owner_lead"], self.school_a)
+        factories.link_lead(self.users["other_lead"], self.school_b)
+        self.programme.staff.add(self.users["staff"])
+        self.other_programme.staff.add(self.users["other_staff"])
+
+        self.partnership = factories.PartnershipFactory(
+            cohort=self.cohort, lead_school=self.school_a, partners=4
+        )
+        self.application = factories.ApplicationFactory(partnership=self.partnership)
+
+    def __getattr__(self, name):
+        try:
+            return self.users[name]
+        except KeyError:
+            raise AttributeError(name) from None
