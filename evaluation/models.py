@@ -1,8 +1,11 @@
 """Cohort summaries (built by Celery), outcome measures, comparison groups and impact estimates."""
 
-from django.db import models
+from decimal import Decimal
 
-from partnerships.models import Cohort
+from django.db import models
+from django.db.models import F, Q
+
+from partnerships.models import Cohort, Phase, School
 
 
 class CohortSummary(models.Model):
@@ -32,3 +35,172 @@ class CohortSummary(models.Model):
 
     def __str__(self):
         return f"Summary of {self.cohort}"
+
+
+# --- Outcomes, comparison groups and impact estimates (issue #7) ---------------------------
+
+
+class Measure(models.TextChoices):
+    """Outcome measures, per school and academic year (the year in which the academic year ends:
+    2016 is 2015/16, as in the DfE performance tables)."""
+
+    KS2_RWM_EXPECTED = (
+        "ks2_rwm_expected",
+        "KS2: % expected standard in reading, writing and maths",
+    )
+    KS2_SCIENCE_TA = "ks2_science_ta", "KS2: % expected standard in science (teacher assessment)"
+    KS4_ATTAINMENT8 = "ks4_attainment8", "KS4: Attainment 8"
+    KS4_PROGRESS8 = "ks4_progress8", "KS4: Progress 8"
+    KS4_TRIPLE_SCIENCE = "ks4_triple_science", "KS4: % entering triple science"
+    POST16_STEM_ALEVEL_ENTRIES = "post16_stem_alevel_entries", "Post-16: entries to STEM A-levels"
+    STEM_TEACHER_RETENTION = "stem_teacher_retention", "STEM teacher retention rate (%)"
+
+
+# Allowed range of each measure, inclusive; the database checks the same ranges.
+MEASURE_RANGES: dict[str, tuple[Decimal, Decimal | None]] = {
+    Measure.KS2_RWM_EXPECTED: (Decimal(0), Decimal(100)),
+    Measure.KS2_SCIENCE_TA: (Decimal(0), Decimal(100)),
+    Measure.KS4_ATTAINMENT8: (Decimal(0), Decimal(90)),
+    Measure.KS4_PROGRESS8: (Decimal(-5), Decimal(5)),
+    Measure.KS4_TRIPLE_SCIENCE: (Decimal(0), Decimal(100)),
+    Measure.POST16_STEM_ALEVEL_ENTRIES: (Decimal(0), None),
+    Measure.STEM_TEACHER_RETENTION: (Decimal(0), Decimal(100)),
+}
+
+# Which phases of school report each measure (the others are not matched on it).
+MEASURE_PHASES: dict[str, tuple[str, ...]] = {
+    Measure.KS2_RWM_EXPECTED: (Phase.PRIMARY, Phase.ALL_THROUGH),
+    Measure.KS2_SCIENCE_TA: (Phase.PRIMARY, Phase.ALL_THROUGH),
+    Measure.KS4_ATTAINMENT8: (Phase.SECONDARY, Phase.ALL_THROUGH),
+    Measure.KS4_PROGRESS8: (Phase.SECONDARY, Phase.ALL_THROUGH),
+    Measure.KS4_TRIPLE_SCIENCE: (Phase.SECONDARY, Phase.ALL_THROUGH),
+    Measure.POST16_STEM_ALEVEL_ENTRIES: (
+        Phase.SECONDARY,
+        Phase.ALL_THROUGH,
+        Phase.SIXTEEN_PLUS,
+        Phase.FE_COLLEGE,
+    ),
+    Measure.STEM_TEACHER_RETENTION: tuple(Phase.values),
+}
+
+OUTCOME_YEAR_MIN, OUTCOME_YEAR_MAX = 1990, 2100
+
+
+def _range_condition() -> Q:
+    condition = Q()
+    for measure, (low, high) in MEASURE_RANGES.items():
+        bounds = Q(measure=measure, value__gte=low)
+        if high is not None:
+            bounds &= Q(value__lte=high)
+        condition |= bounds
+    return condition
+
+
+class OutcomeValue(models.Model):
+    """One school's value of one outcome measure in one academic year."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="outcomes")
+    year = models.PositiveSmallIntegerField(
+        help_text="Year in which the academic year ends (2016 = 2015/16)."
+    )
+    measure = models.CharField(max_length=32, choices=Measure.choices)
+    value = models.DecimalField(max_digits=8, decimal_places=2)
+    is_synthetic = models.BooleanField(
+        default=False, help_text="Made-up demo data, never real school results."
+    )
+    source = models.CharField(max_length=200, blank=True, help_text="File it was imported from.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["measure", "year", "school"]
+        indexes = [models.Index(fields=["measure", "year"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "year", "measure"], name="outcomevalue_unique_school_year_measure"
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=OUTCOME_YEAR_MIN, year__lte=OUTCOME_YEAR_MAX),
+                name="outcomevalue_year_1990_2100",
+            ),
+            models.CheckConstraint(condition=_range_condition(), name="outcomevalue_value_in_measure_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.school} {self.year} {self.measure}: {self.value}"
+
+
+class ComparisonGroup(models.Model):
+    """A cohort's matched comparison group for one outcome measure, with the balance table and the
+    difference-in-differences estimate, computed by evaluation.impact_tasks.compute_comparison_group.
+
+    Pages read only this row and its pairs: nothing is recomputed on view. `inputs_fingerprint`
+    records the data it was computed from, so a page can say when the inputs have changed since.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="comparison_groups")
+    measure = models.CharField(max_length=32, choices=Measure.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent done while running.")
+    progress_note = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    inputs_changed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Latest change to the outcomes, schools or memberships used."
+    )
+    inputs_fingerprint = models.CharField(max_length=64, blank=True)
+    baseline_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    method = models.JSONField(default=dict, blank=True)
+    balance = models.JSONField(default=list, blank=True)
+    unmatched = models.JSONField(default=list, blank=True)
+    estimate = models.JSONField(default=dict, blank=True)
+    trends = models.JSONField(default=dict, blank=True)
+    uses_synthetic_data = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["cohort", "measure"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cohort", "measure"], name="comparisongroup_unique_cohort_measure"
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="comparisongroup_progress_lte_100"),
+        ]
+
+    def __str__(self):
+        return f"Comparison group for {self.cohort} on {self.get_measure_display()}"
+
+    @property
+    def is_busy(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class MatchedPair(models.Model):
+    """A participating school and the comparison school matched to it (1:1, without replacement:
+    the database refuses one comparison school twice in a group)."""
+
+    group = models.ForeignKey(ComparisonGroup, on_delete=models.CASCADE, related_name="pairs")
+    participant = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    comparison = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    unit = models.CharField(max_length=40, help_text="Partnership or cluster of the participant.")
+    participant_score = models.FloatField(help_text="Propensity score.")
+    comparison_score = models.FloatField()
+
+    class Meta:
+        ordering = ["group", "participant__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "participant"], name="matchedpair_participant_once"),
+            models.UniqueConstraint(fields=["group", "comparison"], name="matchedpair_comparison_once"),
+            models.CheckConstraint(
+                condition=~Q(participant=F("comparison")), name="matchedpair_not_matched_to_itself"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.participant} ↔ {self.comparison}"
