@@ -43,6 +43,22 @@ def _reachable(url: str) -> bool:
         return False
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """Worker and live-server threads leave their own connections open; end them so the
+    test database can be dropped cleanly at the end of the run."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 # --- The cast -------------------------------------------------------------------------
 
 
@@ -178,3 +194,33 @@ def login(page, username, password=factories.PASSWORD):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+# --- What ran on the real services ----------------------------------------------------
+
+_SERVICE_MARKERS = ("postgres", "celery_worker", "e2e")
+_outcomes: dict[str, dict[str, int]] = {m: {} for m in _SERVICE_MARKERS}
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        for marker in _SERVICE_MARKERS:
+            if marker in report.keywords:
+                counts = _outcomes[marker]
+                counts[report.outcome] = counts.get(report.outcome, 0) + 1
+        if report.skipped:
+            _skipped.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.section("real services")
+    for marker, counts in _outcomes.items():
+        parts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none run"
+        terminalreporter.write_line(f"{marker:>14}: {parts}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if REQUIRE_SERVICES and _skipped and exitstatus == 0:
+        session.exitstatus = 1
+        print(f"\nREQUIRE_SERVICES is set but {len(_skipped)} test(s) were skipped: {_skipped[:10]}")
