@@ -1,0 +1,349 @@
+"""Writes with rules for clusters (membership, needs analysis, CPD plan) and for the CPD
+activities and feedback of partnerships and clusters alike."""
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+
+from clusters.models import (
+    Cluster,
+    ClusterMembership,
+    CPDActivity,
+    CPDPlanItem,
+    Feedback,
+    FocusArea,
+    NeedsAnalysis,
+)
+from partnerships.eligibility import ineligibility_reasons
+from partnerships.models import Cohort, Membership, Partnership, Programme, School
+from partnerships.services import acts_for
+from portal.roles import Role, role_of
+
+MAX_HOURS = Decimal("1000")
+RATING_FIELDS = ["engaging_ideas", "hands_on", "sharing_across_schools", "overall_usefulness"]
+ACTIVITY_FIELDS = [
+    "kind",
+    "title",
+    "description",
+    "held_on",
+    "hours",
+    "teachers_reached",
+    "students_reached",
+    "focus_area",
+]
+
+
+# --- Who may act ----------------------------------------------------------------------
+
+
+def runs_programme(user, programme: Programme) -> bool:
+    """Admins, and the programme's own staff."""
+    role = role_of(user)
+    return role == Role.ADMIN or (role == Role.STAFF and programme.staff.filter(pk=user.pk).exists())
+
+
+def ensure_runs_programme(user, programme: Programme, action: str) -> None:
+    if not runs_programme(user, programme):
+        raise PermissionDenied(f"Only {programme.name} staff may {action}.")
+
+
+def may_manage_activities(
+    user, *, partnership: Partnership | None = None, cluster: Cluster | None = None
+) -> bool:
+    """A partnership's activities are kept by its lead school's leads; a cluster's by programme staff."""
+    if partnership is not None:
+        return acts_for(user, partnership.lead_school)
+    return runs_programme(user, cluster.cohort.programme)
+
+
+# --- Clusters -------------------------------------------------------------------------
+
+
+def cluster_create(*, cohort: Cohort, name: str, by) -> Cluster:
+    ensure_runs_programme(by, cohort.programme, "create clusters")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the cluster a name."})
+    if cohort.programme.kind != Programme.Kind.CLUSTERS:
+        raise ValidationError({"cohort": f"{cohort.programme.name} works with partnerships, not clusters."})
+    if Cluster.objects.filter(cohort=cohort, name=name).exists():
+        raise ValidationError({"name": f"{cohort} already has a cluster called {name}."})
+    try:
+        with transaction.atomic():
+            return Cluster.objects.create(cohort=cohort, name=name)
+    except IntegrityError:
+        raise ValidationError({"name": f"{cohort} already has a cluster called {name}."}) from None
+
+
+def cluster_shortfall(cluster: Cluster) -> int:
+    """How many more schools the cluster needs to reach the programme's cluster size."""
+    return max(0, cluster.cohort.programme.cluster_size - cluster.memberships.count())
+
+
+def cluster_add_school(*, cluster: Cluster, school: School, by) -> ClusterMembership:
+    """Add an eligible school; a cluster holds exactly the programme's cluster size, no more."""
+    ensure_runs_programme(by, cluster.cohort.programme, "change clusters")
+    with transaction.atomic():
+        cluster = (
+            Cluster.objects.select_for_update(of=("self",))
+            .select_related("cohort__programme")
+            .get(pk=cluster.pk)
+        )
+        programme = cluster.cohort.programme
+        existing = ClusterMembership.objects.filter(cluster=cluster, school=school).first()
+        if existing:
+            return existing
+        size = cluster.memberships.count()
+        if size >= programme.cluster_size:
+            full = (
+                f"{cluster.name} already has {size} schools; a cluster has exactly {programme.cluster_size}."
+            )
+            raise ValidationError({"school": full})
+        reasons = ineligibility_reasons(school, programme)
+        if reasons:
+            raise ValidationError({"school": [f"{school.name} cannot join: {r}" for r in reasons]})
+        other = (
+            ClusterMembership.objects.filter(school=school, cohort=cluster.cohort)
+            .select_related("cluster")
+            .first()
+        )
+        if other:
+            raise ValidationError(
+                {"school": f"{school.name} is already in the cluster {other.cluster.name}."}
+            )
+        try:
+            with transaction.atomic():
+                return ClusterMembership.objects.create(cluster=cluster, school=school, cohort=cluster.cohort)
+        except IntegrityError:
+            raise ValidationError(
+                {"school": f"{school.name} is already in a cluster in this cohort."}
+            ) from None
+
+
+def cluster_remove_school(*, cluster: Cluster, school: School, by) -> None:
+    ensure_runs_programme(by, cluster.cohort.programme, "change clusters")
+    with transaction.atomic():
+        Cluster.objects.select_for_update().filter(pk=cluster.pk).first()
+        ClusterMembership.objects.filter(cluster=cluster, school=school).delete()
+        NeedsAnalysis.objects.filter(cluster=cluster, school=school).delete()
+
+
+def _score(value) -> int:
+    try:
+        score = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError({"score": "The score is a whole number from 1 to 5."}) from None
+    if not 1 <= score <= 5:
+        raise ValidationError({"score": "The score is a whole number from 1 to 5."})
+    return score
+
+
+def needs_analysis_record(
+    *, cluster: Cluster, school: School, focus_area: str, score: int, notes: str = "", by
+) -> NeedsAnalysis:
+    """Record (or correct) a school's score and notes for one focus area. Programme staff,
+    or a lead of that school."""
+    if not (runs_programme(by, cluster.cohort.programme) or acts_for(by, school)):
+        raise PermissionDenied("Only programme staff or the school's lead may record its needs analysis.")
+    if focus_area not in FocusArea.values:
+        raise ValidationError({"focus_area": "Choose one of the four focus areas."})
+    score = _score(score)
+    if not ClusterMembership.objects.filter(cluster=cluster, school=school).exists():
+        raise ValidationError({"school": f"{school.name} is not in {cluster.name}."})
+    needs, _ = NeedsAnalysis.objects.update_or_create(
+        cluster=cluster, school=school, focus_area=focus_area, defaults={"score": score, "notes": notes or ""}
+    )
+    return needs
+
+
+def _hours(value, field: str, *, allow_zero: bool) -> Decimal:
+    try:
+        hours = Decimal(str(value))
+    except (InvalidOperation, TypeError):
+        raise ValidationError({field: "Hours must be a number."}) from None
+    low_ok = hours >= 0 if allow_zero else hours > 0
+    if not hours.is_finite() or not low_ok or hours > MAX_HOURS:
+        limit = "0" if allow_zero else "more than 0"
+        raise ValidationError({field: f"Hours must be {limit} and at most {MAX_HOURS}."})
+    return hours
+
+
+def cpd_plan_item_add(
+    *,
+    cluster: Cluster,
+    focus_area: str,
+    title: str,
+    description: str = "",
+    planned_hours=Decimal("0"),
+    planned_on=None,
+    by,
+) -> CPDPlanItem:
+    ensure_runs_programme(by, cluster.cohort.programme, "change a cluster's CPD plan")
+    errors = {}
+    if focus_area not in FocusArea.values:
+        errors["focus_area"] = "Choose one of the four focus areas."
+    if not (title or "").strip():
+        errors["title"] = "Give the plan item a title."
+    if errors:
+        raise ValidationError(errors)
+    return CPDPlanItem.objects.create(
+        cluster=cluster,
+        focus_area=focus_area,
+        title=title.strip(),
+        description=description or "",
+        planned_hours=_hours(planned_hours, "planned_hours", allow_zero=True),
+        planned_on=planned_on,
+    )
+
+
+# --- CPD activities -------------------------------------------------------------------
+
+
+def member_schools(*, partnership: Partnership | None = None, cluster: Cluster | None = None):
+    """Schools that may take part in the parent's activities: confirmed partners, or the cluster's schools."""
+    if partnership is not None:
+        return School.objects.filter(
+            memberships__partnership=partnership, memberships__status=Membership.Status.CONFIRMED
+        )
+    return School.objects.filter(cluster_memberships__cluster=cluster)
+
+
+def _clean_activity(values: dict, schools, *, partnership, cluster) -> dict:
+    errors = {}
+    if values.get("kind") not in CPDActivity.Kind.values:
+        errors["kind"] = "Choose the kind of activity."
+    if not (values.get("title") or "").strip():
+        errors["title"] = "Give the activity a title."
+    if not values.get("held_on"):
+        errors["held_on"] = "Give the date the activity was held."
+    if values.get("focus_area") and values["focus_area"] not in FocusArea.values:
+        errors["focus_area"] = "Choose one of the four focus areas, or none."
+    for name in ("teachers_reached", "students_reached"):
+        if int(values.get(name) or 0) < 0:
+            errors[name] = "This cannot be negative."
+    try:
+        values["hours"] = _hours(values.get("hours"), "hours", allow_zero=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if schools is not None:
+        allowed = set(member_schools(partnership=partnership, cluster=cluster).values_list("pk", flat=True))
+        outsiders = [school.name for school in schools if school.pk not in allowed]
+        if outsiders:
+            errors["schools"] = (
+                "Only member schools can take part; not: " + ", ".join(sorted(outsiders)) + "."
+            )
+    if errors:
+        raise ValidationError(errors)
+    values["title"] = values["title"].strip()
+    return values
+
+
+def _lock_parent(partnership, cluster):
+    if (partnership is None) == (cluster is None):
+        raise ValidationError("An activity belongs to exactly one partnership or one cluster.")
+    if partnership is not None:
+        partnership = Partnership.objects.select_for_update().get(pk=partnership.pk)
+        if partnership.status == Partnership.Status.WITHDRAWN:
+            raise ValidationError("This partnership has withdrawn; it cannot record activities.")
+        return partnership, None
+    return None, Cluster.objects.select_for_update().get(pk=cluster.pk)
+
+
+def activity_create(
+    *, partnership: Partnership | None = None, cluster: Cluster | None = None, schools=(), by, **values
+) -> CPDActivity:
+    if (partnership is None) == (cluster is None):
+        raise ValidationError("An activity belongs to exactly one partnership or one cluster.")
+    if not may_manage_activities(by, partnership=partnership, cluster=cluster):
+        raise PermissionDenied("You may not record activities here.")
+    unknown = set(values) - set(ACTIVITY_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown activity fields: {sorted(unknown)}")
+    schools = list(schools)
+    with transaction.atomic():
+        partnership, cluster = _lock_parent(partnership, cluster)
+        values = _clean_activity(dict(values), schools, partnership=partnership, cluster=cluster)
+        activity = CPDActivity.objects.create(
+            partnership=partnership, cluster=cluster, created_by=by, **values
+        )
+        activity.schools.set(schools)
+    return activity
+
+
+def activity_update(*, activity: CPDActivity, by, schools=None, **values) -> CPDActivity:
+    if not may_manage_activities(by, partnership=activity.partnership, cluster=activity.cluster):
+        raise PermissionDenied("You may not change this activity.")
+    unknown = set(values) - set(ACTIVITY_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown activity fields: {sorted(unknown)}")
+    schools = None if schools is None else list(schools)
+    with transaction.atomic():
+        activity = CPDActivity.objects.select_for_update().get(pk=activity.pk)
+        partnership, cluster = _lock_parent(activity.partnership, activity.cluster)
+        merged = {name: getattr(activity, name) for name in ACTIVITY_FIELDS} | values
+        merged = _clean_activity(merged, schools, partnership=partnership, cluster=cluster)
+        for name in ACTIVITY_FIELDS:
+            setattr(activity, name, merged[name])
+        activity.save()
+        if schools is not None:
+            activity.schools.set(schools)
+    return activity
+
+
+def activity_delete(*, activity: CPDActivity, by) -> None:
+    """Delete an activity that has no feedback yet (feedback is evaluation evidence)."""
+    if not may_manage_activities(by, partnership=activity.partnership, cluster=activity.cluster):
+        raise PermissionDenied("You may not delete this activity.")
+    with transaction.atomic():
+        activity = CPDActivity.objects.select_for_update().filter(pk=activity.pk).first()
+        if activity is None:
+            return
+        if activity.feedback.exists():
+            raise ValidationError("This activity has teachers' feedback; it cannot be deleted.")
+        activity.delete()
+
+
+def may_give_feedback(user, activity: CPDActivity) -> bool:
+    """Leads of a member school (who pass on their teachers' responses), and the programme's staff."""
+    if activity.partnership_id:
+        programme = activity.partnership.cohort.programme
+        members = member_schools(partnership=activity.partnership)
+    else:
+        programme = activity.cluster.cohort.programme
+        members = member_schools(cluster=activity.cluster)
+    return runs_programme(user, programme) or members.filter(lead_links__user=user).exists()
+
+
+def feedback_submit(
+    *,
+    activity: CPDActivity,
+    by,
+    engaging_ideas,
+    hands_on,
+    sharing_across_schools,
+    overall_usefulness,
+    expects_more_cpd: bool = False,
+    comments: str = "",
+) -> Feedback:
+    if not may_give_feedback(by, activity):
+        raise PermissionDenied("You may not give feedback on this activity.")
+    ratings = {
+        "engaging_ideas": engaging_ideas,
+        "hands_on": hands_on,
+        "sharing_across_schools": sharing_across_schools,
+        "overall_usefulness": overall_usefulness,
+    }
+    errors = {}
+    for name, value in ratings.items():
+        try:
+            ratings[name] = int(value)
+        except (TypeError, ValueError):
+            ratings[name] = None
+        if ratings[name] is None or not 1 <= ratings[name] <= 5:
+            errors[name] = "Give a rating from 1 (not useful) to 5 (very useful)."
+    if errors:
+        raise ValidationError(errors)
+    return Feedback.objects.create(
+        activity=activity, expects_more_cpd=bool(expects_more_cpd), comments=comments or "", **ratings
+    )
