@@ -1,0 +1,17 @@
+"""URLs of the impact and process evaluation and the 360Giving exports, included by
+evaluation/urls.py under "impact/" in the "evaluation" namespace."""
+
+from django.urls import path
+
+from evaluation import impact_views as views
+
+urlpatterns = [
+    path("", views.impact_index, name="impact_index"),
+    path("cohorts/<int:cohort_id>/", views.impact_cohort, name="impact_cohort"),
+    path("cohorts/<int:cohort_id>/compute/", views.impact_compute, name="impact_compute"),
+    path("cohorts/<int:cohort_id>/status/", views.impact_status, name="impact_status"),
+    path("cohorts/<int:cohort_id>/estimates.csv", views.impact_estimates_csv, name="impact_estimates_csv"),
+    path("cohorts/<int:cohort_id>/process/", views.process_cohort, name="process_cohort"),
+    path("cohorts/<int:cohort_id>/360giving.json", views.export_360giving_json, name="export_360giving_json"),
+    path("cohorts/<int:cohort_id>/360giving.csv", views.export_360giving_csv, name="export_360giving_csv"),
+]
