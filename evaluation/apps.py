@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class EvaluationConfig(AppConfig):
     name = "evaluation"
+
+    def ready(self):
+        from evaluation import signals
+
+        signals.connect()
