@@ -188,6 +188,10 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="payment_paid_has_date"
             ),
+            models.CheckConstraint(
+                condition=Q(status="scheduled") | Q(released_at__isnull=False),
+                name="payment_released_has_date",
+            ),
         ]
 
     def __str__(self):

@@ -5,5 +5,33 @@ from grants import views
 app_name = "grants"
 
 urlpatterns = [
+    # Leads
+    path("mine/", views.my_applications, name="my_applications"),
+    path("start/<int:partnership_pk>/", views.application_start, name="application_start"),
+    path("applications/<int:pk>/", views.application_detail, name="application_detail"),
+    path("applications/<int:pk>/step/<int:step>/", views.application_step, name="application_step"),
+    path(
+        "applications/<int:pk>/step/<int:step>/autosave/",
+        views.application_autosave,
+        name="application_autosave",
+    ),
+    path("applications/<int:pk>/review/", views.application_review, name="application_review"),
+    path("applications/<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
+    path("applications/<int:pk>/report/", views.report_edit, name="report_edit"),
+    # Staff
     path("review/", views.review_queue, name="review_queue"),
+    path(
+        "applications/<int:pk>/request-changes/",
+        views.application_request_changes,
+        name="application_request_changes",
+    ),
+    path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
+    path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
+    path("applications/<int:pk>/score/", views.application_score, name="application_score"),
+    path("applications/<int:pk>/report/accept/", views.report_accept, name="report_accept"),
+    path("applications/<int:pk>/report/return/", views.report_return, name="report_return"),
+    path("cohorts/<int:cohort_pk>/budget/", views.cohort_budget_view, name="cohort_budget"),
+    path("payments/", views.payment_list, name="payment_list"),
+    path("payments/released.csv", views.payments_csv, name="payments_csv"),
+    path("payments/<int:payment_pk>/paid/", views.payment_mark_paid, name="payment_mark_paid"),
 ]

@@ -1,5 +1,156 @@
-from tests.matrix import STAFF_ONLY_GET, Row
+"""Grants URLs × roles. The World's application is a draft of Alice's partnership (owner_lead);
+rows that need it further along move it there directly in their `args`."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from grants.models import Application, EndOfGrantReport, Payment
+from tests import factories
+from tests.matrix import LEADS_ONLY_GET, LOGIN, STAFF_ONLY_GET, Row, expect
+
+# Shapes
+OWNER_ONLY = expect(anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=403, staff=403, admin=403)
+OWNER_POST = expect(anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=403, staff=403, admin=403)
+VISIBLE = expect(anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=404, staff=200, admin=200)
+STAFF_POST = expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=302, admin=302)
+PROGRAMME_STAFF_GET = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200
+)
+
+
+def _submitted(w) -> Application:
+    a = w.application
+    factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
+    Application.objects.filter(pk=a.pk).update(
+        status="submitted", requested=Decimal("5000.00"), submitted_at=timezone.now(), reference=f"T-{a.pk}"
+    )
+    return a
+
+
+def _approved(w) -> Application:
+    a = _submitted(w)
+    Application.objects.filter(pk=a.pk).update(status="approved", awarded=Decimal("4000.00"))
+    Payment.objects.create(
+        application=a,
+        sequence=1,
+        amount=Decimal("2000.00"),
+        trigger="on_approval",
+        status="released",
+        released_at=timezone.now(),
+    )
+    Payment.objects.create(application=a, sequence=2, amount=Decimal("2000.00"), trigger="on_final_report")
+    return a
+
+
+def _report_submitted(w) -> Application:
+    a = _approved(w)
+    EndOfGrantReport.objects.create(
+        application=a, status="submitted", outcomes="Done.", submitted_at=timezone.now()
+    )
+    return a
+
+
+def _new_partnership(w):
+    """A second open cohort in which Alice's school leads a partnership with no application yet."""
+    cohort = factories.CohortFactory(
+        programme=w.programme,
+        applications_open_at=timezone.now() - timedelta(days=1),
+        applications_close_at=timezone.now() + timedelta(days=10),
+    )
+    return factories.PartnershipFactory(cohort=cohort, lead_school=w.school_a, partners=4)
+
+
+def _step_data(w):
+    return {"partnership": w.partnership.pk, "aims": "Better science.", "local_stem_issue": "Low uptake."}
+
+
+def _report_data(w):
+    return {
+        "partnership": w.partnership.pk,
+        "teachers_reached": "10",
+        "students_reached": "100",
+        "outcomes": "More.",
+    }
+
 
 ROWS = [
+    Row("grants:my_applications", LEADS_ONLY_GET),
+    Row("grants:application_start", OWNER_ONLY, args=lambda w: [_new_partnership(w).pk]),
+    Row("grants:application_start", OWNER_POST, args=lambda w: [_new_partnership(w).pk], method="post"),
+    Row("grants:application_detail", VISIBLE, args=lambda w: [w.application.pk]),
+    Row("grants:application_step", OWNER_ONLY, args=lambda w: [w.application.pk, 1]),
+    Row(
+        "grants:application_step",
+        OWNER_POST,
+        args=lambda w: [w.application.pk, 1],
+        method="post",
+        data=_step_data,
+    ),
+    Row(
+        "grants:application_autosave",
+        OWNER_ONLY,
+        args=lambda w: [w.application.pk, 1],
+        method="post",
+        data=_step_data,
+    ),
+    Row("grants:application_review", OWNER_ONLY, args=lambda w: [w.application.pk]),
+    Row(
+        "grants:application_review",
+        OWNER_ONLY,
+        args=lambda w: [w.application.pk],
+        method="post",
+        data=lambda w: {"partnership": w.partnership.pk},
+        note="incomplete draft: checklist errors",
+    ),
+    Row("grants:application_withdraw", OWNER_POST, args=lambda w: [w.application.pk], method="post"),
+    Row("grants:report_edit", OWNER_ONLY, args=lambda w: [_approved(w).pk]),
+    Row("grants:report_edit", OWNER_POST, args=lambda w: [_approved(w).pk], method="post", data=_report_data),
     Row("grants:review_queue", STAFF_ONLY_GET),
+    Row(
+        "grants:application_request_changes",
+        STAFF_POST,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
+        data=lambda w: {"comment": "Please add a timeline."},
+    ),
+    Row(
+        "grants:application_approve",
+        STAFF_POST,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
+        data=lambda w: {"amount": "4000.00"},
+    ),
+    Row(
+        "grants:application_reject",
+        STAFF_POST,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
+        data=lambda w: {"reason": "Outside the programme's aims."},
+    ),
+    Row(
+        "grants:application_score",
+        STAFF_POST,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
+        data=lambda w: {"criterion": "need", "score": "4", "comment": "Clear need."},
+    ),
+    Row("grants:report_accept", STAFF_POST, args=lambda w: [_report_submitted(w).pk], method="post"),
+    Row(
+        "grants:report_return",
+        STAFF_POST,
+        args=lambda w: [_report_submitted(w).pk],
+        method="post",
+        data=lambda w: {"comment": "Add the spend per line."},
+    ),
+    Row("grants:cohort_budget", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
+    Row("grants:payment_list", STAFF_ONLY_GET),
+    Row("grants:payments_csv", STAFF_ONLY_GET),
+    Row(
+        "grants:payment_mark_paid",
+        STAFF_POST,
+        args=lambda w: [_approved(w).payments.get(sequence=1).pk],
+        method="post",
+    ),
 ]

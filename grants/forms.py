@@ -1,0 +1,275 @@
+"""Forms for the grants pages. They check the shape of what was typed; the rules live in
+grants/services.py, whose ValidationErrors the views attach to these forms' fields."""
+
+from decimal import Decimal
+
+from django import forms
+
+from grants.models import Application, BudgetLine, Payment, Score
+from grants.services import (
+    BARRIER_TAGS,
+    COMMENT_LIMIT,
+    DECLARATIONS,
+    FACILITATOR_TAGS,
+    MAX_BUDGET_LINES,
+    MAX_REACH,
+    NOTE_LIMIT,
+    TEXT_FIELDS,
+    TEXT_LIMIT,
+)
+from partnerships.models import Phase
+
+MONEY_ARGS = {"max_digits": 10, "decimal_places": 2}
+
+
+def _text(label, help_text="", rows=6):
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=TEXT_LIMIT,
+        strip=False,
+        help_text=help_text or f"Up to {TEXT_LIMIT:,} characters. Saved as you type.",
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
+
+
+class PartnershipCheckForm(forms.Form):
+    """Carries the partnership the page was drawn for; a form posted for another partnership
+    (a stale tab, a tampered field) is refused rather than saved into the wrong application."""
+
+    partnership = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, application, **kwargs):
+        self.application = application
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("partnership", application.partnership_id)
+        super().__init__(*args, **kwargs)
+
+    def clean_partnership(self):
+        value = self.cleaned_data["partnership"]
+        if value != self.application.partnership_id:
+            raise forms.ValidationError(
+                "This form was for another partnership's application. Reload the page and try again."
+            )
+        return value
+
+
+class AimsForm(PartnershipCheckForm):
+    aims = _text(TEXT_FIELDS["aims"])
+    local_stem_issue = _text(TEXT_FIELDS["local_stem_issue"])
+
+
+class ActivitiesForm(PartnershipCheckForm):
+    planned_teacher_cpd = _text(TEXT_FIELDS["planned_teacher_cpd"])
+    planned_student_activities = _text(TEXT_FIELDS["planned_student_activities"])
+
+
+class TimelineForm(PartnershipCheckForm):
+    timeline = _text(
+        TEXT_FIELDS["timeline"], help_text="Term by term: what happens when, and who leads it.", rows=10
+    )
+
+
+class DeclarationsForm(PartnershipCheckForm):
+    declaration_accurate = forms.BooleanField(label=DECLARATIONS["declaration_accurate"], required=False)
+    declaration_state_funded = forms.BooleanField(
+        label=DECLARATIONS["declaration_state_funded"], required=False
+    )
+    declaration_data_sharing = forms.BooleanField(
+        label=DECLARATIONS["declaration_data_sharing"], required=False
+    )
+
+
+class BudgetHeaderForm(PartnershipCheckForm):
+    pass
+
+
+class BudgetLineForm(forms.Form):
+    category = forms.ChoiceField(
+        label="Category",
+        choices=[("", "Choose…"), *BudgetLine.Category.choices],
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    amount = forms.DecimalField(
+        label="Amount (£)",
+        min_value=Decimal("0.00"),
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0"}),
+        **MONEY_ARGS,
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=NOTE_LIMIT,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+
+BudgetLineFormSet = forms.formset_factory(
+    BudgetLineForm, extra=1, can_delete=True, max_num=MAX_BUDGET_LINES, validate_max=True
+)
+
+
+class SubmitForm(PartnershipCheckForm):
+    pass
+
+
+STEPS = {
+    1: ("Aims and the local STEM issue", AimsForm),
+    2: ("Planned CPD and student activities", ActivitiesForm),
+    3: ("Timeline", TimelineForm),
+    4: ("Budget", BudgetHeaderForm),
+    5: ("Declarations", DeclarationsForm),
+    6: ("Review and submit", SubmitForm),
+}
+
+
+# --- Staff ----------------------------------------------------------------------------------
+
+
+class RequestChangesForm(forms.Form):
+    comment = forms.CharField(
+        label="Changes needed",
+        max_length=COMMENT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The lead sees this comment and edits the application.",
+    )
+
+
+class ApproveForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount to award (£)",
+        min_value=Decimal("0.01"),
+        help_text="At most the sum requested.",
+        **MONEY_ARGS,
+    )
+    comment = forms.CharField(
+        label="Comment (optional)",
+        required=False,
+        max_length=COMMENT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class ScoreForm(forms.Form):
+    criterion = forms.ChoiceField(label="Criterion", choices=[("", "Choose…"), *Score.Criterion.choices])
+    score = forms.TypedChoiceField(
+        label="Score",
+        coerce=int,
+        choices=[("", "Choose…")] + [(n, f"{n}") for n in range(1, 6)],
+        help_text="1 = weak, 5 = excellent.",
+    )
+    comment = forms.CharField(
+        label="Comment", required=False, max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class WithdrawForm(forms.Form):
+    comment = forms.CharField(
+        label="Why are you withdrawing? (optional)",
+        required=False,
+        max_length=COMMENT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ReportReturnForm(forms.Form):
+    comment = forms.CharField(
+        label="What needs changing", max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class ReportAcceptForm(forms.Form):
+    comment = forms.CharField(
+        label="Comment (optional)",
+        required=False,
+        max_length=COMMENT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ReportForm(PartnershipCheckForm):
+    activities = forms.ModelMultipleChoiceField(
+        label="Activities delivered",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The partnership's CPD and student activities this grant paid for.",
+    )
+    teachers_reached = forms.IntegerField(
+        label="Teachers reached", min_value=0, max_value=MAX_REACH, initial=0
+    )
+    students_reached = forms.IntegerField(
+        label="Students reached", min_value=0, max_value=MAX_REACH, initial=0
+    )
+    outcomes = _text("Outcomes observed", help_text="What changed for teachers and students.")
+    barriers = forms.MultipleChoiceField(
+        label="Barriers",
+        required=False,
+        choices=list(BARRIER_TAGS.items()),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    facilitators = forms.MultipleChoiceField(
+        label="What helped",
+        required=False,
+        choices=list(FACILITATOR_TAGS.items()),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, application, **kwargs):
+        super().__init__(*args, application=application, **kwargs)
+        self.fields["activities"].queryset = application.partnership.activities.order_by("held_on", "title")
+        self.spend_fields = []
+        planned = {}
+        for line in application.budget_lines.all():
+            planned[line.category] = planned.get(line.category, Decimal("0.00")) + line.amount
+        for category, amount in planned.items():
+            name = f"spend_{category}"
+            self.fields[name] = forms.DecimalField(
+                label=f"Spent on {BudgetLine.Category(category).label.lower()} (£)",
+                required=False,
+                min_value=Decimal("0.00"),
+                help_text=f"Budgeted: £{amount:,.2f}",
+                **MONEY_ARGS,
+            )
+            self.spend_fields.append(name)
+
+    def spend(self) -> dict:
+        return {name.removeprefix("spend_"): self.cleaned_data.get(name) for name in self.spend_fields}
+
+
+# --- Filters --------------------------------------------------------------------------------
+
+
+class QueueFilterForm(forms.Form):
+    cohort = forms.ModelChoiceField(label="Cohort", queryset=None, required=False, empty_label="All cohorts")
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "All but drafts"), *Application.Status.choices]
+    )
+    region = forms.ChoiceField(label="Region of the lead school", required=False)
+    phase = forms.ChoiceField(
+        label="Phase of the lead school", required=False, choices=[("", "All phases"), *Phase.choices]
+    )
+
+    def __init__(self, *args, cohorts, regions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cohort"].queryset = cohorts
+        self.fields["region"].choices = [("", "All regions")] + [(r, r) for r in regions]
+
+
+class PaymentFilterForm(forms.Form):
+    cohort = forms.ModelChoiceField(label="Cohort", queryset=None, required=False, empty_label="All cohorts")
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "All"), *Payment.Status.choices])
+
+    def __init__(self, *args, cohorts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cohort"].queryset = cohorts
+
+
+class StartForm(forms.Form):
+    """Starting an application has nothing to fill in: the page confirms the partnership."""

@@ -1,0 +1,126 @@
+"""E-mails about applications: to the lead school's users on every decision, to the
+programme's staff on every submission. Queued with `transaction.on_commit`, so a rolled-back
+change never sends mail; a failing mail server is logged and never undoes a decision."""
+
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.urls import reverse
+
+from grants.models import Application
+
+log = logging.getLogger(__name__)
+
+DECISIONS = {
+    "changes_requested": (
+        "Changes requested",
+        "Programme staff have asked for changes to your application. Please edit it and submit it again.",
+    ),
+    "approved": ("Approved", "Your application has been approved."),
+    "rejected": ("Not approved", "Your application has not been approved."),
+    "report_accepted": (
+        "End-of-grant report accepted",
+        "Your end-of-grant report has been accepted; the final instalment has been released and the grant "
+        "is complete.",
+    ),
+    "report_returned": (
+        "End-of-grant report returned",
+        "Programme staff have returned your end-of-grant report with comments. Please edit it and submit "
+        "it again.",
+    ),
+}
+
+SUBMISSIONS = {
+    "submitted": "A new application has been submitted for review.",
+    "resubmitted": "An application has been resubmitted after changes were requested.",
+    "report_submitted": "An end-of-grant report has been submitted for review.",
+}
+
+
+def application_url(application_id: int) -> str:
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("grants:application_detail", args=[application_id])
+
+
+def lead_recipients(application: Application) -> list[str]:
+    return list(
+        User.objects.filter(school_links__school_id=application.partnership.lead_school_id, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+
+
+def staff_recipients(application: Application) -> list[str]:
+    return list(
+        application.cohort.programme.staff.filter(is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+
+
+def queue_decision(application: Application, *, action: str, comment: str = "", amount=None) -> None:
+    transaction.on_commit(
+        partial(send_decision, application_id=application.pk, action=action, comment=comment, amount=amount),
+        robust=True,
+    )
+
+
+def queue_submission(application: Application, *, action: str) -> None:
+    transaction.on_commit(partial(send_submission, application_id=application.pk, action=action), robust=True)
+
+
+def _name(application: Application) -> str:
+    return f"{application.reference or 'Draft'} · {application.partnership.name}"
+
+
+def send_decision(*, application_id: int, action: str, comment: str = "", amount=None) -> int:
+    from portal.money import format_gbp
+
+    application = Application.objects.select_related("partnership", "cohort__programme").get(
+        pk=application_id
+    )
+    title, sentence = DECISIONS[action]
+    lines = [f"{sentence}", "", f"Application: {_name(application)}", f"Programme: {application.cohort}"]
+    if amount is not None:
+        lines.append(f"Amount awarded: {format_gbp(amount)}")
+    if comment:
+        lines += ["", "Comment from programme staff:", comment]
+    lines += ["", f"View it here: {application_url(application.pk)}"]
+    subject = f"{title}: {_name(application)}"
+    return _send(subject, "\n".join(lines), lead_recipients(application))
+
+
+def send_submission(*, application_id: int, action: str) -> int:
+    from portal.money import format_gbp
+
+    application = Application.objects.select_related("partnership__lead_school", "cohort__programme").get(
+        pk=application_id
+    )
+    lines = [
+        SUBMISSIONS[action],
+        "",
+        f"Application: {_name(application)}",
+        f"Lead school: {application.partnership.lead_school.name}",
+        f"Programme: {application.cohort}",
+        f"Requested: {format_gbp(application.requested)}",
+        "",
+        f"Review it here: {application_url(application.pk)}",
+    ]
+    subject = f"For review: {_name(application)}"
+    return _send(subject, "\n".join(lines), staff_recipients(application))
+
+
+def _send(subject: str, body: str, recipients: list[str]) -> int:
+    if not recipients:
+        return 0
+    messages = [(subject, body, None, [address]) for address in recipients]
+    try:
+        return send_mass_mail(messages, fail_silently=False)
+    except Exception:
+        log.exception("Could not send %r to %d recipient(s)", subject, len(recipients))
+        return 0

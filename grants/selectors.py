@@ -1,0 +1,131 @@
+"""Reads of grants data, scoped to a user. Views fetch through these and answer 404 otherwise."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Avg, Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from grants.models import Application, Payment, Score
+from partnerships.models import Cohort, Membership, SchoolLead
+from partnerships.selectors import partnerships_for
+from portal.roles import Role, role_of
+
+AWARDED_STATES = (Application.Status.APPROVED, Application.Status.COMPLETED)
+MONEY_FIELD = DecimalField(max_digits=12, decimal_places=2)
+
+
+def applications_for(user) -> QuerySet[Application]:
+    """Admins: all. Staff: their programmes'. Leads: applications of partnerships their schools
+    belong to (declined invitations excluded)."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return Application.objects.all()
+    if role == Role.STAFF:
+        return Application.objects.filter(cohort__programme__staff=user)
+    if role == Role.LEAD:
+        return Application.objects.filter(partnership__in=partnerships_for(user))
+    return Application.objects.none()
+
+
+def payments_for(user) -> QuerySet[Payment]:
+    """Staff and admins only: the payments of the applications they may review."""
+    if role_of(user) not in (Role.STAFF, Role.ADMIN):
+        return Payment.objects.none()
+    return Payment.objects.filter(application__in=applications_for(user))
+
+
+def is_lead_of(user, partnership) -> bool:
+    """A lead of the partnership's lead school: the only people who may write its application."""
+    return (
+        role_of(user) == Role.LEAD
+        and SchoolLead.objects.filter(user=user, school_id=partnership.lead_school_id).exists()
+    )
+
+
+def may_review(user, application) -> bool:
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    return role == Role.STAFF and application.cohort.programme.staff.filter(pk=user.pk).exists()
+
+
+def has_conflict_of_interest(user, application) -> bool:
+    """The user acts for a school in the partnership (lead school or a partner not declined)."""
+    if not user.is_authenticated:
+        return False
+    if SchoolLead.objects.filter(user=user, school_id=application.partnership.lead_school_id).exists():
+        return True
+    return (
+        Membership.objects.filter(partnership_id=application.partnership_id, school__lead_links__user=user)
+        .exclude(status=Membership.Status.DECLINED)
+        .exists()
+    )
+
+
+def review_queue(user, *, cohort=None, status=None, region=None, phase=None) -> QuerySet[Application]:
+    """The staff queue: one query however many applications, with confirmed-school count and mean score."""
+    confirmed = (
+        Membership.objects.filter(partnership=OuterRef("partnership_id"), status=Membership.Status.CONFIRMED)
+        .values("partnership")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    mean_score = (
+        Score.objects.filter(application=OuterRef("pk"))
+        .values("application")
+        .annotate(a=Avg("score"))
+        .values("a")
+    )
+    qs = (
+        applications_for(user)
+        .select_related("partnership__lead_school", "cohort__programme")
+        .annotate(
+            confirmed_schools=Coalesce(Subquery(confirmed, output_field=IntegerField()), 0),
+            mean_score=Subquery(mean_score),
+        )
+    )
+    if cohort is not None:
+        qs = qs.filter(cohort=cohort)
+    qs = qs.filter(status=status) if status else qs.exclude(status=Application.Status.DRAFT)
+    if region:
+        qs = qs.filter(partnership__lead_school__region=region)
+    if phase:
+        qs = qs.filter(partnership__lead_school__phase=phase)
+    return qs.order_by("-submitted_at", "-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class CohortBudget:
+    budget: Decimal
+    awarded: Decimal
+    released: Decimal
+    paid: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.budget - self.awarded
+
+    @property
+    def to_pay(self) -> Decimal:
+        """Awarded but not yet paid."""
+        return self.awarded - self.paid
+
+
+def cohort_budget(cohort: Cohort) -> CohortBudget:
+    """Awarded (approved and completed grants), released and paid instalments, and what remains."""
+    zero = Decimal(0)
+    awarded = Application.objects.filter(cohort=cohort, status__in=AWARDED_STATES).aggregate(
+        total=Coalesce(Sum("awarded"), zero, output_field=MONEY_FIELD)
+    )["total"]
+    payments = Payment.objects.filter(application__cohort=cohort).aggregate(
+        released=Coalesce(
+            Sum("amount", filter=Q(status__in=[Payment.Status.RELEASED, Payment.Status.PAID])),
+            zero,
+            output_field=MONEY_FIELD,
+        ),
+        paid=Coalesce(Sum("amount", filter=Q(status=Payment.Status.PAID)), zero, output_field=MONEY_FIELD),
+    )
+    return CohortBudget(
+        budget=cohort.budget, awarded=awarded, released=payments["released"], paid=payments["paid"]
+    )
