@@ -6,10 +6,13 @@ Celery task stores the result. The method, and why, is in docs/evaluation.md:
 - exact match on phase (each phase is matched on its own);
 - within a phase, a propensity score from scikit-learn's LogisticRegression on region, size
   (pupils), % FSM, Ofsted rating and the pre-programme value of the outcome;
-- greedy 1:1 nearest-neighbour matching on the logit of the score, WITHOUT replacement, within a
-  caliper of 0.2 standard deviations of the logit; participants are taken hardest first (highest
-  score); among candidates inside the caliper, one in the same region with the same Ofsted rating
-  is preferred, then one in the same region, then the nearest;
+- greedy 1:1 matching WITHOUT replacement inside a caliper of 0.2 standard deviations of the
+  logit of the score ("Mahalanobis matching within propensity-score calipers", Rubin and Thomas
+  2000): participants are taken hardest first (highest score); among the candidates inside the
+  caliper, those in the same region with the same Ofsted rating are preferred (then the same
+  region, then any), and of those the nearest on size, % FSM and the pre-programme outcome by
+  Mahalanobis distance is chosen. The caliper keeps the propensity scores close; the distance
+  inside it removes chance imbalance that a score alone leaves in small groups;
 - participants with no candidate inside the caliper stay unmatched and are listed.
 """
 
@@ -70,18 +73,25 @@ def _logit_scores(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return score, np.log(score / (1 - score))
 
 
+def _mahalanobis_inverse(numeric: np.ndarray) -> np.ndarray:
+    cov = np.atleast_2d(np.cov(numeric, rowvar=False))
+    return np.linalg.pinv(cov)
+
+
 def _greedy_match(stratum: pd.DataFrame, score: np.ndarray, logit: np.ndarray, caliper: float):
-    treated_idx = np.flatnonzero(stratum["treated"].to_numpy())
-    pool_idx = np.flatnonzero(~stratum["treated"].to_numpy())
+    treated_mask = stratum["treated"].to_numpy()
+    treated_idx, pool_idx = np.flatnonzero(treated_mask), np.flatnonzero(~treated_mask)
     pool_logit = logit[pool_idx]
     available = np.ones(len(pool_idx), dtype=bool)
-    region = stratum["region"].to_numpy()
-    ofsted = stratum["ofsted"].to_numpy()
+    region, ofsted = stratum["region"].to_numpy(), stratum["ofsted"].to_numpy()
     pool_region, pool_ofsted = region[pool_idx], ofsted[pool_idx]
+    numeric = stratum[list(NUMERIC)]
+    numeric = numeric.fillna(numeric.median()).fillna(0.0).to_numpy()
+    inverse = _mahalanobis_inverse(numeric)
+    pool_numeric = numeric[pool_idx]
     pairs, unmatched = [], []
     for t in treated_idx[np.argsort(-score[treated_idx], kind="stable")]:
-        distance = np.abs(pool_logit - logit[t])
-        inside = available & (distance <= caliper)
+        inside = available & (np.abs(pool_logit - logit[t]) <= caliper)
         if not inside.any():
             reason = "no comparison school left" if not available.any() else "none within the caliper"
             unmatched.append({"school_id": int(stratum.at[t, "school_id"]), "reason": reason})
@@ -90,7 +100,9 @@ def _greedy_match(stratum: pd.DataFrame, score: np.ndarray, logit: np.ndarray, c
         same_both = same_region & (pool_ofsted == ofsted[t])
         choice_set = same_both if same_both.any() else (same_region if same_region.any() else inside)
         candidates = np.flatnonzero(choice_set)
-        best = candidates[np.argmin(distance[candidates])]
+        difference = pool_numeric[candidates] - numeric[t]
+        distance = np.einsum("ij,jk,ik->i", difference, inverse, difference)
+        best = candidates[np.argmin(distance)]
         available[best] = False
         c = pool_idx[best]
         pairs.append(
@@ -196,6 +208,7 @@ def match(
         method={
             "exact_on": ["phase"],
             "propensity_model": "scikit-learn LogisticRegression (L2, C=1)",
+            "within_caliper": "same region and Ofsted rating preferred, then nearest by Mahalanobis distance",
             "covariates": [*CATEGORICAL.values(), *NUMERIC.values()],
             "caliper_sd_of_logit": caliper_sd,
             "with_replacement": False,

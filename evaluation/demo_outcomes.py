@@ -1,0 +1,215 @@
+"""SYNTHETIC outcome data for the demo, so that a newcomer sees a full evaluation page for the
+ENTHUSE Partnerships 2014–16 cohort. Called by `seed_demo` after evaluation.demo (which seeds
+that cohort); idempotent: a second run adds and changes nothing.
+
+Nothing here is real. Every outcome row is flagged `is_synthetic` and the pages say so; the
+comparison schools are made up, named "Synthetic comparison school NNNN", with URNs in the
+reserved range 990001–999999 (real URNs are six-digit numbers well below it). Outcomes are given
+to the cohort's schools and to these synthetic schools only, never to other schools in the
+register. The figures come from a fixed random seed, so they are the same on every machine:
+three in five comparison schools resemble a participant (same phase, mostly the same region and
+Ofsted rating, similar size and % FSM), the others are drawn from a broad "national" spread, and
+the programme has a small built-in effect on some measures and none on others.
+"""
+
+import zlib
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from evaluation import outcomes
+from evaluation.impact_services import comparison_group_compute
+from evaluation.models import MEASURE_RANGES, ComparisonGroup, Measure, OutcomeValue
+from partnerships.models import Cohort, Funding, OfstedRating, Phase, School
+
+PROGRAMME_SLUG = "enthuse-partnerships"
+COHORT_NAME = "2014–16"
+URN_BASE = 990000
+COMPARISON_SCHOOLS = {Phase.PRIMARY: 2000, Phase.SECONDARY: 1500}
+YEARS = range(2011, 2019)
+SOURCE = "synthetic demo data (evaluation/demo_outcomes.py)"
+SEED = 2014
+
+REGIONS = {
+    "North West": ["Blackpool", "Oldham", "Lancashire"],
+    "North East": ["Sunderland", "County Durham"],
+    "Yorkshire and the Humber": ["Bradford", "Doncaster", "North Yorkshire"],
+    "East Midlands": ["Derby", "Nottinghamshire"],
+    "West Midlands": ["Stoke-on-Trent", "Birmingham"],
+    "East of England": ["Norfolk", "Suffolk"],
+    "London": ["Hackney", "Newham"],
+    "South East": ["Kent", "East Sussex"],
+    "South West": ["Cornwall", "Plymouth"],
+}
+OFSTED = [
+    OfstedRating.OUTSTANDING,
+    OfstedRating.GOOD,
+    OfstedRating.REQUIRES_IMPROVEMENT,
+    OfstedRating.INADEQUATE,
+]
+OFSTED_SHARE = [0.2, 0.64, 0.13, 0.03]
+OFSTED_EFFECT = {
+    OfstedRating.OUTSTANDING: 4.0,
+    OfstedRating.GOOD: 1.0,
+    OfstedRating.REQUIRES_IMPROVEMENT: -3.0,
+    OfstedRating.INADEQUATE: -6.0,
+}
+
+# measure: (phases, level, effect of 10 points of FSM, yearly trend, school spread, noise,
+#           built-in programme effect after the start)
+MODEL = {
+    Measure.KS2_RWM_EXPECTED: ((Phase.PRIMARY,), 62.0, -4.0, 1.2, 7.0, 3.0, 1.0),
+    Measure.KS2_SCIENCE_TA: ((Phase.PRIMARY,), 80.0, -3.0, 0.5, 5.0, 2.5, 3.0),
+    Measure.KS4_ATTAINMENT8: ((Phase.SECONDARY,), 48.0, -3.0, 0.2, 4.0, 1.5, 0.0),
+    Measure.KS4_PROGRESS8: ((Phase.SECONDARY,), 0.0, -0.15, 0.0, 0.3, 0.12, 0.05),
+    Measure.KS4_TRIPLE_SCIENCE: ((Phase.SECONDARY,), 35.0, -4.0, 1.0, 8.0, 3.0, 4.0),
+    Measure.POST16_STEM_ALEVEL_ENTRIES: ((Phase.SECONDARY,), 60.0, -6.0, 1.0, 15.0, 6.0, 0.0),
+    Measure.STEM_TEACHER_RETENTION: ((Phase.PRIMARY, Phase.SECONDARY), 85.0, -1.5, 0.0, 5.0, 3.0, 2.0),
+}
+
+
+def demo_cohort() -> Cohort | None:
+    return Cohort.objects.filter(programme__slug=PROGRAMME_SLUG, name=COHORT_NAME).first()
+
+
+def seed(*, users=None, stdout=None):
+    cohort = demo_cohort()
+    if cohort is None:
+        if stdout:
+            stdout.write("Synthetic outcomes: no ENTHUSE 2014–16 cohort to evaluate; skipped.")
+        return
+    participant_units = outcomes.participants(cohort)
+    participants = list(School.objects.filter(id__in=list(participant_units)).order_by("urn"))
+    comparison = _comparison_schools(participants)
+    created = _outcomes(participants, comparison, participant_ids=set(participant_units))
+    computed = _comparison_groups(cohort)
+    if stdout:
+        stdout.write(
+            f"Synthetic outcomes (demo only): {len(comparison)} synthetic comparison schools, "
+            f"{created} new outcome values; {computed} comparison group(s) computed for {cohort}."
+        )
+
+
+def _comparison_schools(participants: list[School]) -> list[School]:
+    rng = np.random.default_rng(SEED)
+    wanted, number = {}, 0
+    for phase, count in COMPARISON_SCHOOLS.items():
+        templates = [s for s in participants if s.phase == phase]
+        for _ in range(count):
+            number += 1
+            urn = URN_BASE + number
+            template = templates[rng.integers(len(templates))] if templates and rng.random() < 0.6 else None
+            if template is not None:
+                region = template.region if rng.random() < 0.9 else rng.choice(list(REGIONS))
+                ofsted = template.ofsted_rating if rng.random() < 0.9 else rng.choice(OFSTED, p=OFSTED_SHARE)
+                fsm = float(template.fsm_percent or 20) + rng.normal(0, 4)
+                pupils = (template.pupils or (300 if phase == Phase.PRIMARY else 900)) * rng.lognormal(
+                    0, 0.15
+                )
+            else:
+                region = rng.choice(list(REGIONS))
+                ofsted = rng.choice(OFSTED, p=OFSTED_SHARE)
+                fsm = rng.gamma(3.0, 5.0)
+                pupils = rng.normal(280, 100) if phase == Phase.PRIMARY else rng.normal(950, 300)
+            authorities = REGIONS.get(region, ["Unknown"])
+            wanted[urn] = School(
+                urn=urn,
+                name=f"Synthetic comparison school {number:04d} ({Phase(phase).label.lower()})",
+                phase=phase,
+                establishment_type="Synthetic comparison school (demo data)",
+                funding=Funding.STATE,
+                local_authority=authorities[int(rng.integers(len(authorities)))],
+                region=str(region),
+                pupils=int(max(40, round(pupils))),
+                fsm_percent=Decimal(str(round(min(max(fsm, 1.0), 80.0), 1))),
+                ofsted_rating=str(ofsted),
+                is_open=True,
+            )
+    existing = set(School.objects.filter(urn__in=list(wanted)).values_list("urn", flat=True))
+    School.objects.bulk_create([s for urn, s in wanted.items() if urn not in existing], batch_size=500)
+    return list(School.objects.filter(urn__in=list(wanted)).order_by("urn"))
+
+
+def _school_rng(urn: int, measure: str) -> np.random.Generator:
+    return np.random.default_rng([SEED, urn, zlib.crc32(measure.encode())])
+
+
+def _outcomes(participants, comparison, *, participant_ids: set[int]) -> int:
+    start = outcomes.baseline_year(demo_cohort())
+    rows = []
+    for school in [*participants, *comparison]:
+        fsm = float(school.fsm_percent if school.fsm_percent is not None else 20)
+        ofsted = OFSTED_EFFECT.get(school.ofsted_rating, 0.0)
+        treated = school.id in participant_ids
+        for measure, (phases, level, per_fsm, trend, spread, noise, effect) in MODEL.items():
+            if school.phase not in phases:
+                continue
+            rng = _school_rng(school.urn, measure)
+            scale = spread / 7.0
+            school_level = level + per_fsm * (fsm - 20) / 10 + ofsted * scale + rng.normal(0, spread)
+            low, high = MEASURE_RANGES[measure]
+            for year in YEARS:
+                value = school_level + trend * (year - YEARS[0]) + rng.normal(0, noise)
+                if treated and year > start:
+                    value += effect
+                value = min(max(value, float(low)), float(high) if high is not None else value)
+                rows.append(
+                    OutcomeValue(
+                        school_id=school.id,
+                        year=year,
+                        measure=measure,
+                        value=Decimal(str(round(value, 2))),
+                        is_synthetic=True,
+                        source=SOURCE,
+                    )
+                )
+    before = OutcomeValue.objects.count()
+    OutcomeValue.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return OutcomeValue.objects.count() - before
+
+
+def _comparison_groups(cohort: Cohort) -> int:
+    """Compute (in-process) any comparison group that is missing or out of date."""
+    measures = outcomes.measures_with_data(cohort)
+    states = outcomes.inputs_states(cohort, measures)
+    computed = 0
+    for measure in measures:
+        group, _ = ComparisonGroup.objects.get_or_create(cohort=cohort, measure=measure)
+        if group.state == ComparisonGroup.State.READY and group.inputs_fingerprint == states[measure][0]:
+            continue
+        comparison_group_compute(group_id=group.pk)
+        computed += 1
+    return computed
+
+
+# --- Synthetic frames for tests and the benchmark (no database) ---------------------------
+
+
+def synthetic_matching_frame(participants: int, candidates: int, *, seed: int = 1) -> pd.DataFrame:
+    """Participants differ from the candidate population (more FSM, mostly one region, lower
+    pre-programme results) but overlap with it well; 80% primary, 20% secondary."""
+    rng = np.random.default_rng(seed)
+    n = participants + candidates
+    treated = np.zeros(n, dtype=bool)
+    treated[:participants] = True
+    phase = np.where(rng.random(n) < 0.8, Phase.PRIMARY.value, Phase.SECONDARY.value)
+    fsm = np.clip(rng.normal(20, 10, n) + treated * 5, 0, 100)
+    pupils = np.where(phase == Phase.PRIMARY.value, rng.normal(300, 80, n), rng.normal(1000, 250, n)).clip(30)
+    regions = np.array(list(REGIONS))
+    region = rng.choice(regions, n)
+    region = np.where(treated & (rng.random(n) < 0.3), regions[0], region)
+    ofsted = rng.choice(np.array([str(o) for o in OFSTED]), n, p=OFSTED_SHARE)
+    baseline = 60 - 0.5 * fsm + rng.normal(0, 8, n)
+    return pd.DataFrame(
+        {
+            "school_id": np.arange(1, n + 1),
+            "treated": treated,
+            "phase": phase,
+            "region": region,
+            "ofsted": ofsted,
+            "pupils": pupils,
+            "fsm": fsm,
+            "baseline": baseline,
+        }
+    )
