@@ -24,3 +24,6 @@ ROWS = [
         note="(unknown table)",
     ),
 ]
+from tests.evaluation.impact_permission_rows import ROWS as _IMPACT_ROWS  # noqa: E402
+
+ROWS += _IMPACT_ROWS
