@@ -6,4 +6,15 @@ app_name = "clusters"
 
 urlpatterns = [
     path("", views.cluster_list, name="cluster_list"),
+    path("<int:pk>/", views.cluster_detail, name="cluster_detail"),
+    path("<int:pk>/activities/new/", views.cluster_activity_create, name="cluster_activity_create"),
+    path("partnership/<int:pk>/activities/", views.partnership_activities, name="partnership_activities"),
+    path(
+        "partnership/<int:pk>/activities/new/",
+        views.partnership_activity_create,
+        name="partnership_activity_create",
+    ),
+    path("activities/<int:pk>/edit/", views.activity_edit, name="activity_edit"),
+    path("activities/<int:pk>/delete/", views.activity_delete, name="activity_delete"),
+    path("activities/<int:pk>/feedback/", views.feedback_create, name="feedback_create"),
 ]

@@ -1,10 +1,215 @@
-from django.shortcuts import render
+"""Cluster screens for programme staff, and the CPD activity and feedback screens of
+partnerships and clusters. Objects come only through the selectors: another school's
+partnership, cluster or activity is a 404."""
 
-from clusters.selectors import clusters_for
-from portal.decorators import staff_required
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from clusters import services
+from clusters.forms import ActivityForm, FeedbackForm
+from clusters.models import Cluster, ClusterMembership, FocusArea
+from clusters.selectors import activities_for, clusters_for, managed_activities_for
+from partnerships.eligibility import ineligibility_reasons
+from partnerships.forms import add_service_errors
+from partnerships.models import Phase, School
+from partnerships.selectors import cohorts_for, led_partnerships_for, partnerships_for
+from portal.decorators import lead_required, staff_required
+
+PAGE_SIZE = 25
+
+
+class ClusterFilterForm(forms.Form):
+    cohort = forms.ModelChoiceField(queryset=None, required=False, empty_label="All cohorts")
+    status = forms.ChoiceField(choices=[("", "Any status"), *Cluster.Status.choices], required=False)
+    region = forms.ChoiceField(choices=[], required=False, label="Region (any school)")
+    phase = forms.ChoiceField(
+        choices=[("", "Any phase"), *Phase.choices], required=False, label="Phase (any school)"
+    )
+
+    def __init__(self, *args, cohorts, regions, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cohort"].queryset = cohorts
+        self.fields["region"].choices = [("", "Any region"), *((r, r) for r in regions)]
 
 
 @staff_required
 def cluster_list(request):
-    clusters = clusters_for(request.user).select_related("cohort__programme")
-    return render(request, "clusters/cluster_list.html", {"clusters": clusters})
+    regions = School.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct()
+    form = ClusterFilterForm(request.GET or None, cohorts=cohorts_for(request.user), regions=list(regions))
+    if form.is_bound and not form.is_valid():
+        return render(request, "clusters/cluster_list.html", {"form": form, "page": None}, status=400)
+    clusters = (
+        clusters_for(request.user)
+        .select_related("cohort__programme")
+        .annotate(school_count=Count("memberships"))
+        .order_by("-cohort__starts_on", "name")
+    )
+    filters = form.cleaned_data if form.is_bound else {}
+    if filters.get("cohort"):
+        clusters = clusters.filter(cohort=filters["cohort"])
+    if filters.get("status"):
+        clusters = clusters.filter(status=filters["status"])
+    for key in ("region", "phase"):
+        if filters.get(key):
+            ids = ClusterMembership.objects.filter(**{f"school__{key}": filters[key]}).values("cluster_id")
+            clusters = clusters.filter(pk__in=ids)
+    page = Paginator(clusters, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "clusters/cluster_list.html", {"form": form, "page": page, "query": query.urlencode()}
+    )
+
+
+@login_required
+def cluster_detail(request, pk):
+    cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
+    programme = cluster.cohort.programme
+    schools = [m.school for m in cluster.memberships.select_related("school").order_by("school__name")]
+    scores = {(n.school_id, n.focus_area): n for n in cluster.needs.all()}
+    for school in schools:
+        school.reasons = ineligibility_reasons(school, programme)
+        school.needs = [scores.get((school.pk, area)) for area in FocusArea.values]
+    return render(
+        request,
+        "clusters/cluster_detail.html",
+        {
+            "cluster": cluster,
+            "programme": programme,
+            "schools": schools,
+            "needed": max(0, programme.cluster_size - len(schools)),
+            "focus_areas": FocusArea.choices,
+            "plan_items": cluster.plan_items.all(),
+            "activities": cluster.activities.all(),
+            "may_manage": services.runs_programme(request.user, programme),
+        },
+    )
+
+
+@login_required
+def partnership_activities(request, pk):
+    partnership = get_object_or_404(partnerships_for(request.user).select_related("cohort__programme"), pk=pk)
+    activities = (
+        activities_for(request.user)
+        .filter(partnership=partnership)
+        .prefetch_related("schools")
+        .annotate(feedback_count=Count("feedback"))
+    )
+    return render(
+        request,
+        "clusters/activity_list.html",
+        {
+            "partnership": partnership,
+            "activities": activities,
+            "may_manage": services.may_manage_activities(request.user, partnership=partnership),
+        },
+    )
+
+
+def _activity_form(request, *, partnership=None, cluster=None, activity=None):
+    members = services.member_schools(partnership=partnership, cluster=cluster).order_by("name")
+    form = ActivityForm(request.POST or None, instance=activity, member_schools=members)
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in services.ACTIVITY_FIELDS}
+        try:
+            if activity is None:
+                activity = services.activity_create(
+                    partnership=partnership,
+                    cluster=cluster,
+                    schools=form.cleaned_data["schools"],
+                    by=request.user,
+                    **values,
+                )
+            else:
+                services.activity_update(
+                    activity=activity, schools=form.cleaned_data["schools"], by=request.user, **values
+                )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Saved “{activity.title}”.")
+            return _parent_redirect(activity)
+    return render(
+        request,
+        "clusters/activity_form.html",
+        {"form": form, "partnership": partnership, "cluster": cluster, "activity": activity},
+        status=400 if form.errors else 200,
+    )
+
+
+def _parent_redirect(activity):
+    if activity.partnership_id:
+        return redirect("clusters:partnership_activities", pk=activity.partnership_id)
+    return redirect("clusters:cluster_detail", pk=activity.cluster_id)
+
+
+@lead_required
+def partnership_activity_create(request, pk):
+    partnership = get_object_or_404(led_partnerships_for(request.user), pk=pk)
+    return _activity_form(request, partnership=partnership)
+
+
+@staff_required
+def cluster_activity_create(request, pk):
+    cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
+    return _activity_form(request, cluster=cluster)
+
+
+@login_required
+def activity_edit(request, pk):
+    activity = get_object_or_404(
+        managed_activities_for(request.user).select_related("partnership", "cluster__cohort__programme"),
+        pk=pk,
+    )
+    return _activity_form(
+        request, partnership=activity.partnership, cluster=activity.cluster, activity=activity
+    )
+
+
+@require_POST
+@login_required
+def activity_delete(request, pk):
+    activity = get_object_or_404(managed_activities_for(request.user), pk=pk)
+    try:
+        services.activity_delete(activity=activity, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Deleted “{activity.title}”.")
+    return _parent_redirect(activity)
+
+
+@login_required
+def feedback_create(request, pk):
+    activity = get_object_or_404(
+        activities_for(request.user).select_related(
+            "partnership__cohort__programme", "cluster__cohort__programme"
+        ),
+        pk=pk,
+    )
+    if not services.may_give_feedback(request.user, activity):
+        raise PermissionDenied("Only the schools taking part and programme staff may give feedback.")
+    form = FeedbackForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.feedback_submit(activity=activity, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, "Thank you: the feedback is saved. You can enter another teacher's below."
+            )
+            return redirect("clusters:feedback_create", pk=activity.pk)
+    return render(
+        request,
+        "clusters/feedback_form.html",
+        {"form": form, "activity": activity},
+        status=400 if form.errors else 200,
+    )

@@ -1,14 +1,234 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Screens for school leads (their partnerships, invitations, finding partners) and programme
+staff (every partnership of their programmes). Objects come only through the selectors, so
+another school's partnership or invitation is a 404."""
 
-from partnerships.selectors import lead_schools, partnerships_for
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from partnerships import selectors, services
+from partnerships.eligibility import confirmed_eligible_memberships, ineligibility_reasons
+from partnerships.forms import (
+    PartnershipForm,
+    SchoolSearchForm,
+    StaffPartnershipFilterForm,
+    add_service_errors,
+)
+from partnerships.models import Membership, School
+from portal.decorators import lead_required, staff_required
+from portal.roles import Role, role_of
+
+PAGE_SIZE = 25
 
 
 @login_required
 def lead_home(request):
-    partnerships = partnerships_for(request.user).select_related("cohort__programme", "lead_school")
+    partnerships = (
+        selectors.partnerships_for(request.user)
+        .select_related("cohort__programme", "lead_school")
+        .annotate(confirmed=Count("memberships", filter=Q(memberships__status=Membership.Status.CONFIRMED)))
+        .order_by("-cohort__starts_on", "name")
+    )
+    invitations = selectors.invitations_for(request.user).select_related(
+        "partnership__lead_school", "partnership__cohort__programme", "school"
+    )
+    is_lead = role_of(request.user) == Role.LEAD
     return render(
         request,
         "partnerships/lead_home.html",
-        {"partnerships": partnerships, "schools": lead_schools(request.user)},
+        {
+            "partnerships": partnerships,
+            "invitations": invitations,
+            "schools": selectors.lead_schools(request.user),
+            "is_lead": is_lead,
+            "can_start": is_lead and selectors.open_partnership_cohorts().exists(),
+        },
+    )
+
+
+@lead_required
+def partnership_create(request):
+    schools = selectors.lead_schools(request.user)
+    form = PartnershipForm(
+        request.POST or None, cohorts=selectors.open_partnership_cohorts(), schools=schools
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            partnership = services.partnership_create(**form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, f"“{partnership.name}” is started. Now find and invite partner schools."
+            )
+            return redirect("partnerships:partnership_detail", pk=partnership.pk)
+    return render(
+        request, "partnerships/partnership_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@login_required
+def partnership_detail(request, pk):
+    partnership = get_object_or_404(
+        selectors.partnerships_for(request.user).select_related("cohort__programme", "lead_school"), pk=pk
+    )
+    programme = partnership.cohort.programme
+    memberships = list(partnership.memberships.select_related("school"))
+    for membership in memberships:
+        membership.reasons = ineligibility_reasons(membership.school, programme)
+    confirmed_eligible = confirmed_eligible_memberships(partnership).count()
+    my_school_ids = set(selectors.lead_schools(request.user).values_list("pk", flat=True))
+    return render(
+        request,
+        "partnerships/partnership_detail.html",
+        {
+            "partnership": partnership,
+            "programme": programme,
+            "memberships": memberships,
+            "confirmed_eligible": confirmed_eligible,
+            "needed": max(0, programme.min_schools - confirmed_eligible),
+            "is_lead": partnership.lead_school_id in my_school_ids,
+            "my_school_ids": my_school_ids,
+        },
+    )
+
+
+@lead_required
+def school_search(request, pk):
+    partnership = get_object_or_404(
+        selectors.led_partnerships_for(request.user).select_related("cohort__programme"), pk=pk
+    )
+    form = SchoolSearchForm(request.GET or None)
+    page = None
+    if form.is_bound and form.is_valid():
+        page = Paginator(selectors.search_schools(form.cleaned_data["q"]), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        taken = {
+            m.school_id: m
+            for m in Membership.objects.filter(school__in=[s.pk for s in page], cohort=partnership.cohort)
+            .exclude(status=Membership.Status.DECLINED)
+            .select_related("partnership")
+        }
+        for school in page:
+            school.reasons = ineligibility_reasons(school, partnership.cohort.programme)
+            school.membership = taken.get(school.pk)
+    return render(
+        request,
+        "partnerships/school_search.html",
+        {
+            "partnership": partnership,
+            "form": form,
+            "page": page,
+            "query": urlencode({"q": request.GET.get("q", "")}),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@lead_required
+def membership_invite(request, pk):
+    partnership = get_object_or_404(selectors.led_partnerships_for(request.user), pk=pk)
+    school_id = request.POST.get("school", "")
+    if not school_id.isdigit():
+        return HttpResponseBadRequest("Choose a school to invite.")
+    school = get_object_or_404(School, pk=int(school_id))
+    try:
+        services.membership_invite(partnership=partnership, school=school, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{school.name} is invited. Their lead will be asked to confirm.")
+    back = reverse("partnerships:school_search", args=[partnership.pk])
+    query = request.POST.get("q", "").strip()
+    return redirect(f"{back}?{urlencode({'q': query})}" if query else back)
+
+
+@require_POST
+@lead_required
+def membership_remove(request, pk):
+    membership = get_object_or_404(
+        selectors.led_memberships_for(request.user).select_related("school"), pk=pk
+    )
+    try:
+        services.membership_remove(membership=membership, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"{membership.school.name} is no longer in the partnership.")
+    return redirect("partnerships:partnership_detail", pk=membership.partnership_id)
+
+
+@require_POST
+@lead_required
+def membership_respond(request, pk):
+    membership = get_object_or_404(
+        Membership.objects.filter(
+            school__lead_links__user=request.user, role=Membership.Role.PARTNER
+        ).select_related("partnership", "school"),
+        pk=pk,
+    )
+    answer = request.POST.get("answer")
+    if answer not in ("confirm", "decline"):
+        return HttpResponseBadRequest("Answer confirm or decline.")
+    try:
+        services.membership_respond(membership=membership, accept=answer == "confirm", by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("partnerships:lead_home")
+    if answer == "confirm":
+        messages.success(request, f"{membership.school.name} has joined “{membership.partnership.name}”.")
+        return redirect("partnerships:partnership_detail", pk=membership.partnership_id)
+    messages.info(request, f"You declined the invitation to “{membership.partnership.name}”.")
+    return redirect("partnerships:lead_home")
+
+
+@staff_required
+def staff_partnership_list(request):
+    cohorts = selectors.cohorts_for(request.user)
+    regions = School.objects.exclude(region="").order_by("region").values_list("region", flat=True).distinct()
+    form = StaffPartnershipFilterForm(request.GET or None, cohorts=cohorts, regions=list(regions))
+    partnerships = (
+        selectors.partnerships_for(request.user)
+        .select_related("cohort__programme", "lead_school")
+        .annotate(
+            confirmed=Count("memberships", filter=Q(memberships__status=Membership.Status.CONFIRMED)),
+            invited=Count("memberships", filter=Q(memberships__status=Membership.Status.INVITED)),
+        )
+        .order_by("-cohort__starts_on", "name")
+    )
+    if form.is_bound and not form.is_valid():
+        return render(
+            request, "partnerships/staff_partnership_list.html", {"form": form, "page": None}, status=400
+        )
+    filters = form.cleaned_data if form.is_bound else {}
+    if filters.get("cohort"):
+        partnerships = partnerships.filter(cohort=filters["cohort"])
+    if filters.get("status"):
+        partnerships = partnerships.filter(status=filters["status"])
+    if filters.get("region"):
+        partnerships = partnerships.filter(lead_school__region=filters["region"])
+    if filters.get("phase"):
+        with_phase = Membership.objects.filter(
+            status=Membership.Status.CONFIRMED, school__phase=filters["phase"]
+        ).values("partnership_id")
+        partnerships = partnerships.filter(pk__in=with_phase)
+    page = Paginator(partnerships, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "partnerships/staff_partnership_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
     )

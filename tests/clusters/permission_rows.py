@@ -1,5 +1,67 @@
-from tests.matrix import STAFF_ONLY_GET, Row
+from tests import factories
+from tests.matrix import LOGIN, STAFF_ONLY_GET, Row, expect
+
+
+def cluster_with_alices_school(w):
+    """A cluster in a cohort of programme P (Carol's), with Alice's school in it."""
+    cluster = factories.ClusterFactory(cohort=factories.CohortFactory(programme=w.programme))
+    factories.ClusterMembershipFactory(cluster=cluster, school=w.school_a)
+    return cluster
+
+
+def partnership_activity(w):
+    return [factories.CPDActivityFactory(partnership=w.partnership).pk]
+
+
+def cluster_activity(w):
+    return [factories.CPDActivityFactory(partnership=None, cluster=cluster_with_alices_school(w)).pk]
+
+
+VISIBLE_TO_MEMBERS_AND_STAFF = expect(
+    anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=404, staff=200, admin=200
+)
+LEAD_ONLY = {"anonymous": LOGIN, "other_staff": 403, "staff": 403, "admin": 403}
 
 ROWS = [
     Row("clusters:cluster_list", STAFF_ONLY_GET),
+    Row(
+        "clusters:cluster_detail",
+        VISIBLE_TO_MEMBERS_AND_STAFF,
+        args=lambda w: [cluster_with_alices_school(w).pk],
+    ),
+    Row(
+        "clusters:cluster_activity_create",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200),
+        args=lambda w: [cluster_with_alices_school(w).pk],
+    ),
+    Row(
+        "clusters:partnership_activities",
+        VISIBLE_TO_MEMBERS_AND_STAFF,
+        args=lambda w: [w.partnership.pk],
+    ),
+    Row(
+        "clusters:partnership_activity_create",
+        expect(owner_lead=200, other_lead=404, **LEAD_ONLY),
+        args=lambda w: [w.partnership.pk],
+    ),
+    Row(
+        "clusters:activity_edit",
+        # A partnership's activities are kept by its lead school only.
+        expect(anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=404, staff=404, admin=404),
+        args=partnership_activity,
+    ),
+    Row(
+        "clusters:activity_edit",
+        # A cluster's activities are kept by the programme's staff.
+        expect(anonymous=LOGIN, owner_lead=404, other_lead=404, other_staff=404, staff=200, admin=200),
+        args=cluster_activity,
+        note="cluster activity",
+    ),
+    Row(
+        "clusters:activity_delete",
+        expect(anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=404, admin=404),
+        args=partnership_activity,
+        method="post",
+    ),
+    Row("clusters:feedback_create", VISIBLE_TO_MEMBERS_AND_STAFF, args=partnership_activity),
 ]

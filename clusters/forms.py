@@ -1,0 +1,62 @@
+from django import forms
+
+from clusters.models import CPDActivity, Feedback
+
+RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
+
+
+class ActivityForm(forms.ModelForm):
+    class Meta:
+        model = CPDActivity
+        fields = [
+            "kind",
+            "title",
+            "description",
+            "held_on",
+            "hours",
+            "teachers_reached",
+            "students_reached",
+            "focus_area",
+            "schools",
+        ]
+        labels = {"held_on": "Date held", "schools": "Schools taking part"}
+        widgets = {
+            "held_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "schools": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {"hours": "More than 0, at most 1,000.", "schools": "Only member schools are listed."}
+
+    def __init__(self, *args, member_schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["schools"].queryset = member_schools
+        self.fields["hours"].min_value = 0
+
+
+def rating_field(name: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=Feedback._meta.get_field(name).verbose_name,
+        choices=RATING_CHOICES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text="1 = not useful, 5 = very useful.",
+    )
+
+
+class FeedbackForm(forms.ModelForm):
+    engaging_ideas = rating_field("engaging_ideas")
+    hands_on = rating_field("hands_on")
+    sharing_across_schools = rating_field("sharing_across_schools")
+    overall_usefulness = rating_field("overall_usefulness")
+
+    class Meta:
+        model = Feedback
+        fields = [
+            "engaging_ideas",
+            "hands_on",
+            "sharing_across_schools",
+            "overall_usefulness",
+            "expects_more_cpd",
+            "comments",
+        ]
+        widgets = {"comments": forms.Textarea(attrs={"rows": 4})}
