@@ -30,7 +30,12 @@ class ActivityForm(forms.ModelForm):
     def __init__(self, *args, member_schools, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["schools"].queryset = member_schools
-        self.fields["hours"].min_value = 0
+
+    def clean_hours(self):
+        hours = self.cleaned_data["hours"]
+        if hours is not None and not 0 < hours <= 1000:
+            raise forms.ValidationError("Hours must be more than 0 and at most 1000.")
+        return hours
 
 
 def rating_field(name: str) -> forms.TypedChoiceField:
