@@ -87,8 +87,8 @@ def application_start(request, partnership_pk):
     existing = Application.objects.filter(partnership=partnership).first()
     if existing is not None:
         return redirect("grants:application_detail", pk=existing.pk)
-    form = f.StartForm(request.POST or None)
-    if request.method == "POST":
+    form = f.StartForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
         try:
             application = services.application_start(partnership_id=partnership.pk, by=request.user)
         except ValidationError as exc:
@@ -226,7 +226,7 @@ def application_review(request, pk):
     """Step 6: the checklist of what is missing, and the submit button."""
     application = _application(request, pk)
     _ensure_lead(request, application)
-    form = f.SubmitForm(request.POST or None, application=application)
+    form = f.SubmitForm(request.POST if request.method == "POST" else None, application=application)
     if request.method == "POST" and form.is_valid():
         submit = (
             services.application_resubmit
@@ -425,7 +425,9 @@ def report_edit(request, pk):
             "facilitators": report.facilitators,
             **{f"spend_{row.category}": row.spent for row in report.spend.all()},
         }
-    form = f.ReportForm(request.POST or None, application=application, initial=initial)
+    form = f.ReportForm(
+        request.POST if request.method == "POST" else None, application=application, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
