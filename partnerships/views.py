@@ -80,7 +80,7 @@ def partnership_detail(request, pk):
         selectors.partnerships_for(request.user).select_related("cohort__programme", "lead_school"), pk=pk
     )
     programme = partnership.cohort.programme
-    memberships = list(partnership.memberships.select_related("school"))
+    memberships = list(partnership.memberships.select_related("school").order_by("role", "school__name"))
     for membership in memberships:
         membership.reasons = ineligibility_reasons(membership.school, programme)
     confirmed_eligible = confirmed_eligible_memberships(partnership).count()
