@@ -234,6 +234,14 @@ def _label(choices, value) -> str:
     return dict(choices).get(value, str(value).replace("_", " ").capitalize())
 
 
+def _in_order(mapping: dict, keys) -> list[tuple]:
+    """A stored dict's items in the choices' order (PostgreSQL's jsonb does not keep key order),
+    then any other keys."""
+    mapping = dict(mapping or {})
+    items = [(key, mapping.pop(key)) for key in keys if key in mapping]
+    return items + sorted(mapping.items())
+
+
 def summary_tables(data: dict) -> dict[str, Table]:
     """The summary's tables, by name, in the order the dashboard shows them."""
     data = data or {}
@@ -242,12 +250,12 @@ def summary_tables(data: dict) -> dict[str, Table]:
     def add(name, caption, headers, csv_rows, display=None):
         tables.append(Table(name, caption, headers, display or csv_rows, csv_rows))
 
-    phases = data.get("schools_by_phase", {})
+    phases = _in_order(data.get("schools_by_phase"), Phase.values)
     add(
         "phase",
         "Schools by phase",
         ["Phase", "Schools"],
-        [[_label(Phase.choices, key), n] for key, n in phases.items()],
+        [[_label(Phase.choices, key), n] for key, n in phases],
     )
     money_rows = [
         ("Budget", data.get("budget")),
@@ -296,7 +304,7 @@ def summary_tables(data: dict) -> dict[str, Table]:
                 row["teachers_reached"],
                 row["students_reached"],
             ]
-            for kind, row in data.get("activities_by_kind", {}).items()
+            for kind, row in _in_order(data.get("activities_by_kind"), CPDActivity.Kind.values)
         ],
     )
     add(
@@ -305,7 +313,7 @@ def summary_tables(data: dict) -> dict[str, Table]:
         ["Status", "Partnerships"],
         [
             [_label(Partnership.Status.choices, k), n]
-            for k, n in data.get("partnerships_by_status", {}).items()
+            for k, n in _in_order(data.get("partnerships_by_status"), Partnership.Status.values)
         ],
     )
     add(
@@ -314,7 +322,7 @@ def summary_tables(data: dict) -> dict[str, Table]:
         ["Status", "Applications"],
         [
             [_label(Application.Status.choices, k), n]
-            for k, n in data.get("applications_by_status", {}).items()
+            for k, n in _in_order(data.get("applications_by_status"), Application.Status.values)
         ],
     )
     feedback = data.get("feedback", {})
@@ -337,13 +345,13 @@ def summary_tables(data: dict) -> dict[str, Table]:
 def chart_data(data: dict) -> dict:
     """What static/evaluation/dashboard.js draws; the same figures as the tables."""
     data = data or {}
-    phases = data.get("schools_by_phase", {})
+    phases = _in_order(data.get("schools_by_phase"), Phase.values)
     months = data.get("activities_by_month", [])
     regions = data.get("schools_by_region", [])
     return {
         "phase": {
-            "labels": [_label(Phase.choices, key) for key in phases],
-            "values": list(phases.values()),
+            "labels": [_label(Phase.choices, key) for key, _ in phases],
+            "values": [n for _, n in phases],
         },
         "money": {
             "labels": ["Budget", "Requested", "Awarded", "Paid"],
