@@ -153,7 +153,9 @@ def _outcomes(participants, comparison, *, participant_ids: set[int]) -> int:
                 value = school_level + trend * (year - YEARS[0]) + rng.normal(0, noise)
                 if treated and year > start:
                     value += effect
-                value = min(max(value, float(low)), float(high) if high is not None else value)
+                value = max(value, float(low))
+                if high is not None:
+                    value = min(value, float(high))
                 rows.append(
                     OutcomeValue(
                         school_id=school.id,
