@@ -3,6 +3,8 @@ programme's staff on every submission. Queued with `transaction.on_commit`, so a
 change never sends mail; a failing mail server is logged and never undoes a decision."""
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.urls import reverse
 from grants.models import Application
 
 log = logging.getLogger(__name__)
+_muted: ContextVar[bool] = ContextVar("grants_notifications_muted", default=False)
 
 DECISIONS = {
     "changes_requested": (
@@ -63,7 +66,19 @@ def staff_recipients(application: Application) -> list[str]:
     )
 
 
+@contextmanager
+def muted():
+    """No e-mails for changes made inside this block (the demo seed uses it)."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
 def queue_decision(application: Application, *, action: str, comment: str = "", amount=None) -> None:
+    if _muted.get():
+        return
     transaction.on_commit(
         partial(send_decision, application_id=application.pk, action=action, comment=comment, amount=amount),
         robust=True,
@@ -71,6 +86,8 @@ def queue_decision(application: Application, *, action: str, comment: str = "", 
 
 
 def queue_submission(application: Application, *, action: str) -> None:
+    if _muted.get():
+        return
     transaction.on_commit(partial(send_submission, application_id=application.pk, action=action), robust=True)
 
 
