@@ -44,7 +44,8 @@ beat: install  ## the Celery beat scheduler (nightly summaries, heartbeat)
 	$(BIN)/celery -A portal beat -l info
 
 bench: install  ## benchmarks on PostgreSQL (BENCH_DATABASE_URL), not part of the test run
-	@if [ -f benchmarks/run.py ]; then $(BIN)/python benchmarks/run.py; else echo "No benchmarks yet."; fi
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles test-results .pytest_cache .ruff_cache

@@ -122,6 +122,16 @@ def emit(result: dict) -> None:
     sys.stdout.flush()
 
 
+def bench_meta() -> dict:
+    """The data set's bench_meta (written by generate.py), read through Django's connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM bench_meta WHERE key = 'meta'")
+        value = cursor.fetchone()[0]
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def parse_emitted(stdout: str) -> dict | None:
     for line in reversed(stdout.splitlines()):
         if line.startswith("BENCH-RESULT "):

@@ -1,0 +1,293 @@
+"""`make bench`: generate (or reuse) the bench data, run every benchmark, and publish the figures.
+
+    python benchmarks/run.py                       # everything
+    python benchmarks/run.py --only pages,load     # some of: import, summaries, pages, load
+    python benchmarks/run.py --save-baseline       # also write benchmarks/results-baseline.json
+    BENCH_QUICK=1 python benchmarks/run.py         # a smoke run: fewer repeats, 10 s of load
+
+Writes benchmarks/results.json, the tables between the markers in docs/performance.md (with
+the baseline beside them when benchmarks/results-baseline.json exists), and prints the table.
+Each benchmark runs in its own process; one that fails is reported and the others still run
+(the exit status is then 1). A page or task that does not exist yet is "not available yet".
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import generate
+import load
+from common import BENCH_DIR, QUICK, ROOT, parse_emitted, repeats, server_env, spread
+
+RESULTS = BENCH_DIR / "results.json"
+BASELINE = BENCH_DIR / "results-baseline.json"
+DOC = ROOT / "docs" / "performance.md"
+START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
+SECTIONS = ["import", "summaries", "pages", "load"]
+
+
+def child(script: str, *args: str, timeout: int = 900) -> dict:
+    """Run a benchmark script in its own process on the bench settings; its emitted result."""
+    out = subprocess.run(
+        [sys.executable, str(BENCH_DIR / script), *args],
+        cwd=ROOT,
+        env=server_env("national"),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    result = parse_emitted(out.stdout)
+    if out.returncode != 0 or result is None:
+        raise RuntimeError(
+            f"{script} {' '.join(args)} failed ({out.returncode}): {out.stderr.strip()[-1500:]}"
+        )
+    return result
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem_gb = None
+    import psycopg2
+
+    conn = generate._connect()
+    with conn.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    conn.close()
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "memory_gb": round(mem_gb, 1) if mem_gb else None,
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "psycopg2": psycopg2.__version__.split(" ")[0],
+        "load_average_at_start": os.getloadavg()[0],
+    }
+
+
+# --- The benchmarks ------------------------------------------------------------------------
+
+
+def bench_import() -> dict:
+    runs = [child("bench_import.py") for _ in range(repeats(5) if not QUICK else 1)]
+    traced = child("bench_import.py", "--tracemalloc")
+    result = {"file": runs[0]["file"], "file_mb": runs[0]["file_mb"], "rows": runs[0]["first"]["rows"]}
+    for name in ("first", "unchanged"):
+        result[name] = {
+            "rows_per_s": spread([r[name]["rows_per_s"] for r in runs]),
+            "seconds": spread([r[name]["seconds"] for r in runs]),
+            "peak_mb": traced[name]["peak_mb"],
+            "rss_growth_mb": spread([r[name]["max_rss_mb"] - r["baseline_rss_mb"] for r in runs]),
+            "created": runs[0][name]["created"],
+            "updated": runs[0][name]["updated"],
+            "unchanged": runs[0][name]["unchanged"],
+            "rejected": runs[0][name]["rejected"],
+        }
+    result["baseline_rss_mb"] = runs[0]["baseline_rss_mb"]
+    return result
+
+
+def bench_summaries() -> dict:
+    return child("bench_summaries.py")
+
+
+def bench_pages() -> dict:
+    return {dataset: child("bench_pages.py", "--dataset", dataset) for dataset in ("small", "national")}
+
+
+def bench_load() -> dict:
+    return load.run()
+
+
+# --- Reporting -----------------------------------------------------------------------------
+
+
+def _ms(value) -> str:
+    return "—" if value is None else f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
+
+
+def _sp(s: dict, fmt=lambda v: f"{v:,.0f}") -> str:
+    return f"{fmt(s['median'])} ({fmt(s['min'])}–{fmt(s['max'])})"
+
+
+def render(results: dict, title: str) -> str:
+    lines = [f"### {title}", ""]
+    m = results.get("machine", {})
+    lines.append(
+        f"Run {results.get('finished_at', '?')}{' (BENCH_QUICK)' if results.get('quick') else ''} on "
+        f"{m.get('cores')} cores ({m.get('cpu')}), {m.get('memory_gb')} GB, "
+        f"PostgreSQL {m.get('postgresql')}, "
+        f"Python {m.get('python')}; load average {m.get('load_average_at_start', 0):.1f} at start. "
+        "Median (min–max) of the repeats."
+    )
+    lines.append("")
+    lines += ["| Benchmark | Figure | Result | Target |", "|---|---|---|---|"]
+    imp = results.get("import")
+    if imp and "error" not in imp:
+        for name, label in (("first", "first run (empty register)"), ("unchanged", "second, unchanged run")):
+            r = imp[name]
+            lines.append(
+                f"| Import {imp['rows']:,} rows | {label}: rows/s | {_sp(r['rows_per_s'])} rows/s "
+                f"({r['seconds']['median']:.1f} s; {r['created']:,} created, {r['unchanged']:,} unchanged, "
+                f"{r['rejected']} rejected) | |"
+            )
+            lines.append(
+                f"| | {label}: peak memory | {r['peak_mb']:.1f} MB traced (tracemalloc); "
+                f"RSS +{r['rss_growth_mb']['median']:.1f} MB over {imp['baseline_rss_mb']:.0f} MB | flat |"
+            )
+    elif imp:
+        lines.append(f"| Import | | error: {imp['error'][:200]} | |")
+    s = results.get("summaries")
+    if s and s.get("available"):
+        lines.append(
+            f"| Summary, largest cohort ({s['cohort_partnerships']} partnerships) | build_cohort_summary "
+            f"| {_sp(s['task_ms'], _ms)}, {s['task_queries']} queries | |"
+        )
+        lines.append(f"| | one raw SQL query | {_sp(s['sql_ms'], _ms)} | |")
+        lines.append(
+            f"| | ratio task / SQL | **{s['ratio']:.2f}×** "
+            f"(figures agree: {'yes' if s['figures_agree'] else 'NO: ' + '; '.join(s['disagreements'])}) "
+            "| ≤ 2× |"
+        )
+        lines.append(f"| | rebuild all {s['cohorts']} cohorts | {_sp(s['all_cohorts_ms'], _ms)} | |")
+    elif s:
+        lines.append(f"| Summaries | | {s.get('reason') or s.get('error', '')[:200]} | ≤ 2× |")
+    pages = results.get("pages")
+    if pages and "error" not in pages:
+        small, big = pages["small"]["pages"], pages["national"]["pages"]
+        for key, entry in big.items():
+            if not entry.get("available"):
+                lines.append(f"| Page: {entry['label']} | | {entry.get('reason')} | |")
+                continue
+            q_small = small.get(key, {}).get("queries", "—")
+            grows = isinstance(q_small, int) and entry["queries"] > q_small
+            lines.append(
+                f"| Page: {entry['label']} | queries small → national | {q_small} → {entry['queries']}"
+                f"{' **grows**' if grows else ''} | must not grow |"
+            )
+            lines.append(
+                f"| | server time, ratio to /healthz | "
+                f"{_ms(entry['page_ms'])} vs {_ms(entry['trivial_ms'])}: "
+                f"**{entry['ratio']:.1f}×** ({entry['ratio_min']:.1f}–{entry['ratio_max']:.1f}) | |"
+            )
+    elif pages:
+        lines.append(f"| Pages | | error: {pages['error'][:200]} | |")
+    ld = results.get("load")
+    if ld and ld.get("available"):
+        t = ld["total"]
+        login = ld.get("login", {})
+        lines.append(
+            f"| Load: gunicorn {ld['workers']} workers, {ld['users']} locust users, {ld['seconds']} s "
+            f"| all pages | {t['rps']:.1f} req/s; p50 {_ms(t['p50_ms'])}, p95 {_ms(t['p95_ms'])}, "
+            f"p99 {_ms(t['p99_ms'])}; errors {t['failures']}/{t['requests']} ({100 * t['error_rate']:.1f}%) "
+            "| no errors |"
+        )
+        for name, p in sorted(ld["pages"].items()):
+            if not p["requests"] or name.startswith("login"):
+                continue
+            target = "p95 < 300 ms" if "dashboard" in name and "cohort" in name else ""
+            lines.append(
+                f"| | {name} | {p['rps']:.1f} req/s; p50 {_ms(p['p50_ms'])}, p95 {_ms(p['p95_ms'])}, "
+                f"p99 {_ms(p['p99_ms'])}; errors {p['failures']} | {target} |"
+            )
+        if "logins" in login:
+            lines.append(
+                f"| | log-ins (before the window) | {login['logins']} in {login['login_phase_s']:.0f} s, "
+                f"median {_ms(login['login_median_ms'])}, failures {login['login_failures']} | |"
+            )
+    elif ld:
+        lines.append(f"| Load | | {ld.get('reason') or ld.get('error', '')[:300]} | |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_doc(results: dict) -> None:
+    block = [START, "", render(results, "Latest run (`make bench`)")]
+    if BASELINE.exists():
+        block.append(render(json.loads(BASELINE.read_text(encoding="utf-8")), "Baseline (before the fixes)"))
+    block.append(END)
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n\n"
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _m: "\n".join(block), text)
+    else:
+        text = text.rstrip() + "\n\n" + "\n".join(block) + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
+    parser.add_argument("--save-baseline", action="store_true", help="also save as results-baseline.json")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the bench data first")
+    args = parser.parse_args(argv)
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(wanted) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+
+    started = time.perf_counter()
+    for dataset in generate.SCALES:
+        generate.ensure(dataset, fresh=args.fresh)
+    subprocess.run(
+        [sys.executable, str(BENCH_DIR / "collectstatic.py")],
+        cwd=ROOT,
+        env=server_env("national"),
+        check=True,
+    )
+    results = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": QUICK,
+        "machine": machine(),
+    }
+    failed = False
+    runners = {"import": bench_import, "summaries": bench_summaries, "pages": bench_pages, "load": bench_load}
+    for name in wanted:
+        print(f"--- {name} ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            results[name] = runners[name]()
+        except Exception as exc:  # report it, run the others, exit 1 at the end
+            failed = True
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            print(f"    failed: {exc}", flush=True)
+        print(f"    {time.perf_counter() - t0:.0f} s", flush=True)
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["machine"]["load_average_at_end"] = os.getloadavg()[0]
+    results["total_seconds"] = time.perf_counter() - started
+
+    if set(wanted) != set(SECTIONS) and RESULTS.exists():  # keep the other sections' last figures
+        previous = json.loads(RESULTS.read_text(encoding="utf-8"))
+        results = {**{k: v for k, v in previous.items() if k in SECTIONS}, **results}
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.save_baseline:
+        BASELINE.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    write_doc(results)
+    print()
+    print(render(results, "Results"))
+    print(f"Written: {RESULTS.relative_to(ROOT)}, {DOC.relative_to(ROOT)} ({results['total_seconds']:.0f} s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
