@@ -61,6 +61,8 @@ def did_estimate(panel: pd.DataFrame) -> Estimate:
     model = smf.ols("value ~ treated + C(year) + did", data=panel)
     fit = model.fit(cov_type="cluster", cov_kwds={"groups": clusters.to_numpy()}, use_t=True)
     low, high = fit.conf_int(alpha=0.05).loc["did"]
+    if not np.isfinite([low, high, fit.bse["did"]]).all():
+        raise NotEstimable("The outcome does not vary enough to estimate a confidence interval.")
     schools = panel.drop_duplicates("school_id")
     return Estimate(
         estimate=float(fit.params["did"]),
