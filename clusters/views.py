@@ -114,7 +114,9 @@ def partnership_activities(request, pk):
 
 def _activity_form(request, *, partnership=None, cluster=None, activity=None):
     members = services.member_schools(partnership=partnership, cluster=cluster).order_by("name")
-    form = ActivityForm(request.POST or None, instance=activity, member_schools=members)
+    form = ActivityForm(
+        request.POST if request.method == "POST" else None, instance=activity, member_schools=members
+    )
     if request.method == "POST" and form.is_valid():
         values = {name: form.cleaned_data[name] for name in services.ACTIVITY_FIELDS}
         try:
@@ -196,7 +198,7 @@ def feedback_create(request, pk):
     )
     if not services.may_give_feedback(request.user, activity):
         raise PermissionDenied("Only the schools taking part and programme staff may give feedback.")
-    form = FeedbackForm(request.POST or None)
+    form = FeedbackForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.feedback_submit(activity=activity, by=request.user, **form.cleaned_data)

@@ -57,7 +57,9 @@ def lead_home(request):
 def partnership_create(request):
     schools = selectors.lead_schools(request.user)
     form = PartnershipForm(
-        request.POST or None, cohorts=selectors.open_partnership_cohorts(), schools=schools
+        request.POST if request.method == "POST" else None,
+        cohorts=selectors.open_partnership_cohorts(),
+        schools=schools,
     )
     if request.method == "POST" and form.is_valid():
         try:
