@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -23,6 +22,7 @@ from partnerships.forms import (
 )
 from partnerships.models import Membership, School
 from portal.decorators import lead_required, staff_required
+from portal.http import bad_request
 from portal.roles import Role, role_of
 
 PAGE_SIZE = 25
@@ -141,7 +141,7 @@ def membership_invite(request, pk):
     partnership = get_object_or_404(selectors.led_partnerships_for(request.user), pk=pk)
     school_id = request.POST.get("school", "")
     if not school_id.isdigit():
-        return HttpResponseBadRequest("Choose a school to invite.")
+        return bad_request(request, "Choose a school to invite.")
     school = get_object_or_404(School, pk=int(school_id))
     try:
         services.membership_invite(partnership=partnership, school=school, by=request.user)
@@ -182,7 +182,7 @@ def membership_respond(request, pk):
     )
     answer = request.POST.get("answer")
     if answer not in ("confirm", "decline"):
-        return HttpResponseBadRequest("Answer confirm or decline.")
+        return bad_request(request, "Answer confirm or decline.")
     try:
         services.membership_respond(membership=membership, accept=answer == "confirm", by=request.user)
     except ValidationError as exc:
