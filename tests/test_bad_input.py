@@ -75,3 +75,22 @@ def test_hostile_post_never_gives_a_500(client, db, row):
             )
 
     post()
+
+
+GET_ROWS = [row for row in ROWS if row.method == "get" and allowed_role(row)]
+QUERY_KEYS = ["page", "q", "cohort", "status", "region", "phase", "table", "format", "step", "next", "sort"]
+
+
+@pytest.mark.parametrize("row", GET_ROWS, ids=lambda row: row.id)
+def test_hostile_query_string_never_gives_a_500(client, db, row):
+    world = World()
+    client.force_login(world.users[allowed_role(row)])
+    url = reverse(row.url_name, args=row.args(world))
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(params=st.dictionaries(st.sampled_from(QUERY_KEYS), HOSTILE_TEXT, max_size=4))
+    def get(params):
+        response = client.get(url, params)
+        assert response.status_code < 500, f"{row.id} with {params!r}: {response.status_code}"
+
+    get()
