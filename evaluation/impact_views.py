@@ -56,7 +56,8 @@ def _unit_names(cohort) -> dict[str, str]:
 def impact_cohort(request, cohort_id):
     cohort = _cohort(request, cohort_id)
     groups = list(ComparisonGroup.objects.filter(cohort=cohort).order_by("measure"))
-    states = outcomes.inputs_states(cohort, [g.measure for g in groups])
+    units = outcomes.participants(cohort)
+    states = outcomes.inputs_states(cohort, [g.measure for g in groups], units=units)
     for group in groups:
         group.label = outcomes.measure_label(group.measure)
         group.inputs_changed = (
@@ -72,12 +73,12 @@ def impact_cohort(request, cohort_id):
     )
     pairs = []
     if selected is not None:
-        units = _unit_names(cohort)
+        unit_names = _unit_names(cohort)
         pairs = list(
             selected.pairs.select_related("participant", "comparison").order_by("unit", "participant__name")
         )
         for pair in pairs:
-            pair.unit_name = units.get(pair.unit, pair.unit)
+            pair.unit_name = unit_names.get(pair.unit, pair.unit)
         selected.unit = outcomes.MEASURE_UNITS[selected.measure]
         schools = School.objects.in_bulk([row["school_id"] for row in selected.unmatched])
         for row in selected.unmatched:
@@ -104,7 +105,7 @@ def impact_cohort(request, cohort_id):
         "chart": chart,
         "busy": any(g.is_busy for g in groups),
         "synthetic": any(g.uses_synthetic_data for g in groups),
-        "has_data": bool(outcomes.measures_with_data(cohort)),
+        "has_data": bool(outcomes.measures_with_data(cohort, units=units)),
     }
     return render(request, "evaluation/impact_cohort.html", context)
 
