@@ -4,7 +4,7 @@ PostgreSQL, driven by locust headless with logged-in sessions of the three roles
 Loopback only, bounded in time (the locust run has a hard timeout), and the server is stopped
 at the end whatever happens (its whole process group, by the id we started it with).
 
-    python benchmarks/load.py            # BENCH_LOAD_USERS (default 30), 60 s; BENCH_QUICK=1: 10 s
+    python benchmarks/load.py   # BENCH_LOAD_USERS (default "10,30": a run each), 60 s; BENCH_QUICK=1: 10 s
 """
 
 import contextlib
@@ -105,12 +105,20 @@ def parse_stats(path: Path, duration: float) -> dict:
     return {"pages": pages, "total": total, "duration_s": duration}
 
 
+def levels() -> list[int]:
+    """Numbers of locust users, one load run each: below and at saturation of 2 workers."""
+    return [int(n) for n in (os.environ.get("BENCH_LOAD_USERS") or "10,30").split(",") if n.strip()]
+
+
 def run() -> dict:
     if not Path(_bin("locust")).exists() and not shutil.which("locust"):
         return {"available": False, "reason": 'locust is not installed (pip install -e ".[bench]")'}
+    return {"available": True, "levels": [run_level(users) for users in levels()]}
+
+
+def run_level(users: int) -> dict:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     duration = 10 if QUICK else int(os.environ.get("BENCH_LOAD_SECONDS") or 60)
-    users = int(os.environ.get("BENCH_LOAD_USERS") or 30)
     config = locust_config()
     config_path = OUT_DIR / "locust-config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")

@@ -1,7 +1,7 @@
 """`make bench`: generate (or reuse) the bench data, run every benchmark, and publish the figures.
 
     python benchmarks/run.py                       # everything
-    python benchmarks/run.py --only pages,load     # some of: import, summaries, pages, load
+    python benchmarks/run.py --only pages,load     # some of: import, summaries, pages, load, experiments
     python benchmarks/run.py --save-baseline       # also write benchmarks/results-baseline.json
     BENCH_QUICK=1 python benchmarks/run.py         # a smoke run: fewer repeats, 10 s of load
 
@@ -32,7 +32,7 @@ RESULTS = BENCH_DIR / "results.json"
 BASELINE = BENCH_DIR / "results-baseline.json"
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
-SECTIONS = ["import", "summaries", "pages", "load"]
+SECTIONS = ["import", "summaries", "pages", "load", "experiments"]
 
 
 def child(script: str, *args: str, timeout: int = 900) -> dict:
@@ -90,13 +90,14 @@ def machine() -> dict:
 
 def bench_import() -> dict:
     runs = [child("bench_import.py") for _ in range(repeats(5) if not QUICK else 1)]
-    traced = child("bench_import.py", "--tracemalloc")
+    # Tracing allocations slows the import about 7x: one extra run, skipped by BENCH_QUICK.
+    traced = None if QUICK else child("bench_import.py", "--tracemalloc")
     result = {"file": runs[0]["file"], "file_mb": runs[0]["file_mb"], "rows": runs[0]["first"]["rows"]}
     for name in ("first", "unchanged"):
         result[name] = {
             "rows_per_s": spread([r[name]["rows_per_s"] for r in runs]),
             "seconds": spread([r[name]["seconds"] for r in runs]),
-            "peak_mb": traced[name]["peak_mb"],
+            "peak_mb": traced[name]["peak_mb"] if traced else None,
             "rss_growth_mb": spread([r[name]["max_rss_mb"] - r["baseline_rss_mb"] for r in runs]),
             "created": runs[0][name]["created"],
             "updated": runs[0][name]["updated"],
@@ -119,6 +120,10 @@ def bench_load() -> dict:
     return load.run()
 
 
+def bench_experiments() -> dict:
+    return child("experiments.py")
+
+
 # --- Reporting -----------------------------------------------------------------------------
 
 
@@ -128,6 +133,33 @@ def _ms(value) -> str:
 
 def _sp(s: dict, fmt=lambda v: f"{v:,.0f}") -> str:
     return f"{fmt(s['median'])} ({fmt(s['min'])}–{fmt(s['max'])})"
+
+
+def render_load(ld: dict) -> list[str]:
+    if not ld.get("available", True) or "total" not in ld:
+        return [f"| Load | | {ld.get('reason') or ld.get('error', '')[:300]} | |"]
+    t = ld["total"]
+    login = ld.get("login", {})
+    lines = [
+        f"| Load: gunicorn {ld['workers']} workers, {ld['users']} locust users, {ld['seconds']} s "
+        f"| all pages | {t['rps']:.1f} req/s; p50 {_ms(t['p50_ms'])}, p95 {_ms(t['p95_ms'])}, "
+        f"p99 {_ms(t['p99_ms'])}; errors {t['failures']}/{t['requests']} ({100 * t['error_rate']:.1f}%) "
+        "| no errors |"
+    ]
+    for name, p in sorted(ld["pages"].items()):
+        if not p["requests"] or name.startswith("login"):
+            continue
+        target = "p95 < 300 ms" if "cohort dashboard" in name else ""
+        lines.append(
+            f"| | {name} | {p['rps']:.1f} req/s; p50 {_ms(p['p50_ms'])}, p95 {_ms(p['p95_ms'])}, "
+            f"p99 {_ms(p['p99_ms'])}; errors {p['failures']} | {target} |"
+        )
+    if "logins" in login:
+        lines.append(
+            f"| | log-ins (before the window) | {login['logins']} in {login['login_phase_s']:.0f} s, "
+            f"median {_ms(login['login_median_ms'])}, failures {login['login_failures']} | |"
+        )
+    return lines
 
 
 def render(results: dict, title: str) -> str:
@@ -151,8 +183,9 @@ def render(results: dict, title: str) -> str:
                 f"({r['seconds']['median']:.1f} s; {r['created']:,} created, {r['unchanged']:,} unchanged, "
                 f"{r['rejected']} rejected) | |"
             )
+            traced = "not traced (BENCH_QUICK)" if r["peak_mb"] is None else f"{r['peak_mb']:.1f} MB traced"
             lines.append(
-                f"| | {label}: peak memory | {r['peak_mb']:.1f} MB traced (tracemalloc); "
+                f"| | {label}: peak memory | {traced} (tracemalloc); "
                 f"RSS +{r['rss_growth_mb']['median']:.1f} MB over {imp['baseline_rss_mb']:.0f} MB | flat |"
             )
     elif imp:
@@ -194,29 +227,26 @@ def render(results: dict, title: str) -> str:
         lines.append(f"| Pages | | error: {pages['error'][:200]} | |")
     ld = results.get("load")
     if ld and ld.get("available"):
-        t = ld["total"]
-        login = ld.get("login", {})
-        lines.append(
-            f"| Load: gunicorn {ld['workers']} workers, {ld['users']} locust users, {ld['seconds']} s "
-            f"| all pages | {t['rps']:.1f} req/s; p50 {_ms(t['p50_ms'])}, p95 {_ms(t['p95_ms'])}, "
-            f"p99 {_ms(t['p99_ms'])}; errors {t['failures']}/{t['requests']} ({100 * t['error_rate']:.1f}%) "
-            "| no errors |"
-        )
-        for name, p in sorted(ld["pages"].items()):
-            if not p["requests"] or name.startswith("login"):
-                continue
-            target = "p95 < 300 ms" if "dashboard" in name and "cohort" in name else ""
-            lines.append(
-                f"| | {name} | {p['rps']:.1f} req/s; p50 {_ms(p['p50_ms'])}, p95 {_ms(p['p95_ms'])}, "
-                f"p99 {_ms(p['p99_ms'])}; errors {p['failures']} | {target} |"
-            )
-        if "logins" in login:
-            lines.append(
-                f"| | log-ins (before the window) | {login['logins']} in {login['login_phase_s']:.0f} s, "
-                f"median {_ms(login['login_median_ms'])}, failures {login['login_failures']} | |"
-            )
+        for level in ld.get("levels", [ld]):
+            lines += render_load(level)
     elif ld:
         lines.append(f"| Load | | {ld.get('reason') or ld.get('error', '')[:300]} | |")
+    ex = results.get("experiments")
+    if ex and "error" not in ex:
+        for name, r in ex["queue_index"].items():
+            lines.append(
+                f"| Proposed fix: queue index | review queue query, {name} | "
+                f"{_ms(r['before_ms'])} → {_ms(r['after_ms'])} | |"
+            )
+        f = ex["summary_fusion"]
+        lines.append(
+            f"| Proposed fix: fused summary queries | compute() vs one query | "
+            f"{_ms(f['compute_ms'])} → {_ms(f['fused_compute_ms'])} (one query {_ms(f['one_query_ms'])}): "
+            f"ratio {f['ratio_before']:.2f}× → **{f['ratio_after']:.2f}×**; identical output: "
+            f"{'yes' if f['identical_output'] else 'NO'} | ≤ 2× |"
+        )
+    elif ex:
+        lines.append(f"| Experiments | | error: {ex['error'][:300]} | |")
     lines.append("")
     return "\n".join(lines)
 
@@ -261,7 +291,13 @@ def main(argv=None) -> int:
         "machine": machine(),
     }
     failed = False
-    runners = {"import": bench_import, "summaries": bench_summaries, "pages": bench_pages, "load": bench_load}
+    runners = {
+        "import": bench_import,
+        "summaries": bench_summaries,
+        "pages": bench_pages,
+        "load": bench_load,
+        "experiments": bench_experiments,
+    }
     for name in wanted:
         print(f"--- {name} ...", flush=True)
         t0 = time.perf_counter()
