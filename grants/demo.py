@@ -142,14 +142,19 @@ def _free_schools(cohort):
 
 
 def _pick_schools(cohort, size) -> list[School]:
-    """`size` free eligible schools, from one region when one has enough, a secondary first."""
+    """`size` free eligible schools, from one region when one has enough: a secondary lead
+    with (mostly) primary partners."""
     free = list(_free_schools(cohort))
     by_region = {}
     for school in free:
         by_region.setdefault(school.region, []).append(school)
     group = next((schools for schools in by_region.values() if len(schools) >= size), free)
-    group = sorted(group, key=lambda s: (s.phase != Phase.SECONDARY, s.urn))
-    return group[:size] if len(group) >= size else []
+    if len(group) < size:
+        return []
+    # A secondary school leads when there is one; the partners are mostly primaries.
+    lead = next((s for s in group if s.phase == Phase.SECONDARY), group[0])
+    partners = sorted((s for s in group if s is not lead), key=lambda s: (s.phase == Phase.SECONDARY, s.urn))
+    return [lead, *partners[: size - 1]]
 
 
 def _demo_lead(school: School) -> User:

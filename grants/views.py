@@ -298,6 +298,7 @@ def _render_detail(request, application, bound_forms=None):
         "is_lead": is_lead_of(user, application.partnership),
         "editable": application.status in services.EDITABLE_STATES,
         "withdrawable": application.status in (S.DRAFT, S.SUBMITTED),
+        "under_review": application.status in (S.SUBMITTED, S.CHANGES_REQUESTED),
     }
     if staff_view:
         conflict = has_conflict_of_interest(user, application)
