@@ -266,3 +266,13 @@ def test_staff_list_query_count_does_not_grow_with_rows(
         response = client.get(url)
 
     assert response.context["page"].paginator.count == 11
+
+
+def test_empty_post_to_start_a_partnership_says_what_is_missing(client, lead_alice, cohort):
+    client.force_login(lead_alice)
+
+    response = client.post(reverse("partnerships:partnership_create"), {})
+
+    assert response.status_code == 400
+    assert "There is a problem" in response.content.decode()
+    assert not Partnership.objects.exists()
