@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import DecimalField, Q, Sum
@@ -35,6 +36,7 @@ from grants.selectors import (
     review_queue as review_queue_qs,
 )
 from partnerships.eligibility import ineligibility_reasons, shortfall
+from partnerships.models import School
 from partnerships.selectors import cohorts_for, led_partnerships_for
 from portal.decorators import lead_required, staff_required
 from portal.money import format_gbp
@@ -473,17 +475,23 @@ def report_edit(request, pk):
 # --- Staff: queue, budget, payments ---------------------------------------------------------
 
 
+REGIONS_CACHE_KEY = "grants:register-regions"
+REGIONS_CACHE_SECONDS = 600
+
+
+def _register_regions() -> list[str]:
+    """The regions of the schools register (the nine GIAS regions): cached, as the list hardly
+    ever changes and computing it scans the register."""
+    return list(
+        School.objects.exclude(region="").values_list("region", flat=True).distinct().order_by("region")
+    )
+
+
 @staff_required
 def review_queue(request):
-    regions = (
-        applications_for(request.user)
-        .exclude(partnership__lead_school__region="")
-        .values_list("partnership__lead_school__region", flat=True)
-        .distinct()
-        .order_by("partnership__lead_school__region")
-    )
+    regions = cache.get_or_set(REGIONS_CACHE_KEY, _register_regions, REGIONS_CACHE_SECONDS)
     cohorts = cohorts_for(request.user)
-    form = f.QueueFilterForm(request.GET or None, cohorts=cohorts, regions=list(regions))
+    form = f.QueueFilterForm(request.GET or None, cohorts=cohorts, regions=regions)
     status = 200
     filters = {}
     if form.is_bound:

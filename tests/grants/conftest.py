@@ -4,6 +4,7 @@ in an open cohort, and `application_in(state)` walks an application there throug
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from grants import services
 from grants.models import Application
@@ -23,6 +24,14 @@ COMPLETE_TEXT = {
 }
 REQUESTED = Decimal("5000.00")
 AWARD = Decimal("4000.00")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The review queue caches the register's regions; each test starts without it."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
