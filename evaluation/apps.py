@@ -5,6 +5,7 @@ class EvaluationConfig(AppConfig):
     name = "evaluation"
 
     def ready(self):
-        from evaluation import signals
+        # Celery's autodiscovery imports only tasks.py; the matching tasks live beside it.
+        from evaluation import impact_tasks, signals  # noqa: F401
 
         signals.connect()

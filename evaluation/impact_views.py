@@ -240,7 +240,3 @@ def export_360giving_csv(request, cohort_id):
     cohort, applications = _grants(request, cohort_id)
     text = giving360.as_csv([giving360.grant(a) for a in applications])
     return _csv_response(f"360giving-cohort-{cohort.pk}-{timezone.localdate().isoformat()}.csv", text)
-
-
-# Register the Celery tasks with the worker (autodiscovery imports only evaluation/tasks.py).
-from evaluation import impact_tasks  # noqa: E402, F401

@@ -186,6 +186,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 # The static beat schedule lives in portal/celery.py (CELERY_BEAT_SCHEDULE there).
 
+# A burst of changes to a cohort's data gives one summary rebuild, this many seconds after
+# the first change (evaluation/tasks.py: request_rebuild).
+COHORT_SUMMARY_DEBOUNCE_SECONDS = env_int("COHORT_SUMMARY_DEBOUNCE_SECONDS", 5, minimum=0)
+
 # Broker used by tests marked celery_worker (a real worker on Redis).
 TEST_CELERY_BROKER_URL = env_broker("TEST_CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
 
