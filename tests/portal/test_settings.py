@@ -73,3 +73,12 @@ def test_embedded_default_runs_tasks_eagerly_on_sqlite():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True"]
+
+
+def test_collectstatic_succeeds_with_production_settings(tmp_path):
+    """The compose web service runs collectstatic with the manifest storage, which refuses
+    files that reference missing ones (e.g. a vendored file's sourceMappingURL)."""
+    result = run_manage("collectstatic", "--noinput", STATIC_ROOT=str(tmp_path), **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
