@@ -126,7 +126,20 @@ STEPS = {
 # --- Staff ----------------------------------------------------------------------------------
 
 
-class RequestChangesForm(forms.Form):
+class OwnIdsForm(forms.Form):
+    """The application page holds several of these forms at once, with the same field names
+    (`comment`): each form gets its own id prefix, so every label points at its own field."""
+
+    id_prefix = "id"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class RequestChangesForm(OwnIdsForm):
+    id_prefix = "changes"
+
     comment = forms.CharField(
         label="Changes needed",
         max_length=COMMENT_LIMIT,
@@ -135,7 +148,9 @@ class RequestChangesForm(forms.Form):
     )
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(OwnIdsForm):
+    id_prefix = "approve"
+
     amount = forms.DecimalField(
         label="Amount to award (£)",
         min_value=Decimal("0.01"),
@@ -150,13 +165,17 @@ class ApproveForm(forms.Form):
     )
 
 
-class RejectForm(forms.Form):
+class RejectForm(OwnIdsForm):
+    id_prefix = "reject"
+
     reason = forms.CharField(
         label="Reason", max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
-class ScoreForm(forms.Form):
+class ScoreForm(OwnIdsForm):
+    id_prefix = "score"
+
     criterion = forms.ChoiceField(label="Criterion", choices=[("", "Choose…"), *Score.Criterion.choices])
     score = forms.TypedChoiceField(
         label="Score",
@@ -169,7 +188,9 @@ class ScoreForm(forms.Form):
     )
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(OwnIdsForm):
+    id_prefix = "withdraw"
+
     comment = forms.CharField(
         label="Why are you withdrawing? (optional)",
         required=False,
@@ -178,13 +199,17 @@ class WithdrawForm(forms.Form):
     )
 
 
-class ReportReturnForm(forms.Form):
+class ReportReturnForm(OwnIdsForm):
+    id_prefix = "return"
+
     comment = forms.CharField(
         label="What needs changing", max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
-class ReportAcceptForm(forms.Form):
+class ReportAcceptForm(OwnIdsForm):
+    id_prefix = "accept"
+
     comment = forms.CharField(
         label="Comment (optional)",
         required=False,
