@@ -12,8 +12,8 @@ its charts; the CSV export uses the same definitions, so page and file always ag
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Avg, Count, DecimalField, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Avg, Count, DecimalField, Min, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Coalesce, DenseRank, TruncMonth
 from django.utils import timezone
 
 from clusters.models import Cluster, ClusterMembership, CPDActivity, Feedback
@@ -36,7 +36,6 @@ REQUESTED_STATUSES = [
 AWARDED_STATUSES = [Application.Status.APPROVED, Application.Status.COMPLETED]
 
 ZERO_MONEY = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
-ZERO_HOURS = Value(Decimal("0.0"), output_field=DecimalField(max_digits=12, decimal_places=1))
 
 
 def cohort_schools(cohort_id: int) -> QuerySet[School]:
@@ -62,14 +61,34 @@ def _counts(queryset, field: str, keys) -> dict[str, int]:
         row[field]: row["n"]
         for row in queryset.order_by().values(field).annotate(n=Count("pk")).values(field, "n")
     }
+    return _with_keys(found, keys)
+
+
+def _with_keys(found: dict, keys) -> dict[str, int]:
+    """Every expected key (zeros included) in order, then any unexpected ones sorted."""
+    found = dict(found)
     counts = {key: found.pop(key, 0) for key in keys}
     counts.update({key or "unknown": n for key, n in sorted(found.items(), key=lambda kv: str(kv[0]))})
     return counts
 
 
-def _ranked(queryset, field: str, label: str) -> list[dict]:
-    rows = queryset.order_by().values(field).annotate(n=Count("pk")).order_by("-n", field)
-    return [{label: row[field] or "Not recorded", "schools": row["n"]} for row in rows]
+def _tally(rows, field: str, *sums: str) -> dict:
+    """{value of field: {each of sums: total over rows}}: a GROUP BY field in Python over rows
+    already grouped by the database (a few hundred at most), in first-seen order."""
+    totals: dict = {}
+    for row in rows:
+        entry = totals.setdefault(row[field], dict.fromkeys(sums, 0))
+        for key in sums:
+            entry[key] += row[key] or 0
+    return totals
+
+
+def _ranked(groups: list[dict], field: str, label: str) -> list[dict]:
+    """Schools by field, most first; ties in the database's collation order (`<field>_rank`)."""
+    rows = _tally(groups, field, "n")
+    rank = {row[field]: row[f"{field}_rank"] for row in groups}
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1]["n"], rank[kv[0]]))
+    return [{label: key or "Not recorded", "schools": row["n"]} for key, row in ordered]
 
 
 def _dec(value, places: str = "0.00") -> str:
@@ -80,8 +99,54 @@ def _mean(value, places: int = 2) -> float | None:
     return None if value is None else round(float(value), places)
 
 
+def _school_groups(cohort_id: int) -> list[dict]:
+    """The cohort's schools in one scan, grouped by (phase, region, local authority): every
+    school figure (totals, by phase, by region, by local authority) is a sum over these rows.
+    The dense ranks number the region and local authority names in the database's collation
+    order, to break ties in the rankings exactly as an ORDER BY would (they rank MIN(name),
+    which is the group's name: a bare column would make Django add the window to GROUP BY)."""
+    return list(
+        cohort_schools(cohort_id)
+        .order_by()
+        .values("phase", "region", "local_authority")
+        .annotate(
+            n=Count("pk"),
+            pupils=Sum("pupils"),
+            fsm_sum=Sum("fsm_percent"),
+            fsm_n=Count("fsm_percent"),
+            in_oa=Count("pk", filter=~Q(opportunity_area="")),
+            region_rank=Window(DenseRank(), order_by=Min("region").asc()),
+            local_authority_rank=Window(DenseRank(), order_by=Min("local_authority").asc()),
+        )
+    )
+
+
+def _activity_groups(cohort_id: int) -> list[dict]:
+    """The cohort's activities in one scan, grouped by (kind, month): totals, by kind and by
+    month are sums over these rows."""
+    return list(
+        cohort_activities(cohort_id)
+        .order_by()
+        .annotate(month=TruncMonth("held_on"))
+        .values("kind", "month")
+        .annotate(
+            n=Count("pk"),
+            sum_hours=Sum("hours"),
+            teachers=Sum("teachers_reached"),
+            students=Sum("students_reached"),
+        )
+    )
+
+
+ACTIVITY_SUMS = ("n", "sum_hours", "teachers", "students")
+
+
 def compute(cohort_id: int) -> dict:
     """Every figure of one cohort's summary. Raises Cohort.DoesNotExist for an unknown id.
+
+    Eight queries whatever the cohort's size; the big tables are read three times (the
+    schools, the activities, the feedback), each by one GROUP BY whose few hundred rows are
+    summed here into the totals and breakdowns (docs/performance.md, "fused summary queries").
 
     `built_at` is when the computation started: a change committed after it may be missing,
     so the dashboard compares it with `CohortSummary.source_changed_at` to flag staleness.
@@ -93,64 +158,49 @@ def compute(cohort_id: int) -> dict:
     by_status = _counts(partnerships, "status", Partnership.Status.values)
     clusters = _counts(Cluster.objects.filter(cohort_id=cohort_id), "status", Cluster.Status.values)
 
-    schools = cohort_schools(cohort_id)
-    school_totals = schools.aggregate(
-        schools=Count("pk"),
-        total_pupils=Coalesce(Sum("pupils"), 0),
-        mean_fsm=Avg("fsm_percent"),
-        in_opportunity_areas=Count("pk", filter=~Q(opportunity_area="")),
+    school_groups = _school_groups(cohort_id)
+    by_phase = _with_keys(
+        {phase: row["n"] for phase, row in _tally(school_groups, "phase", "n").items()}, Phase.values
     )
-    by_phase = _counts(schools, "phase", Phase.values)
+    fsm_n = sum(row["fsm_n"] for row in school_groups)
+    mean_fsm = sum(row["fsm_sum"] or 0 for row in school_groups) / fsm_n if fsm_n else None
 
-    applications = Application.objects.filter(cohort_id=cohort_id)
-    money_totals = applications.aggregate(
-        requested=Coalesce(Sum("requested", filter=Q(status__in=REQUESTED_STATUSES)), ZERO_MONEY),
-        awarded=Coalesce(Sum("awarded", filter=Q(status__in=AWARDED_STATUSES)), ZERO_MONEY),
+    # Counts and money by status in one query; requested and awarded are sums over statuses.
+    application_groups = list(
+        Application.objects.filter(cohort_id=cohort_id)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), requested=Sum("requested"), awarded=Sum("awarded"))
+    )
+    applications_by_status = _with_keys(
+        {row["status"]: row["n"] for row in application_groups}, Application.Status.values
+    )
+    requested = sum(
+        (row["requested"] or 0 for row in application_groups if row["status"] in REQUESTED_STATUSES),
+        Decimal("0.00"),
+    )
+    awarded = money(
+        sum(
+            (row["awarded"] or 0 for row in application_groups if row["status"] in AWARDED_STATUSES),
+            Decimal("0.00"),
+        )
     )
     paid = Payment.objects.filter(application__cohort_id=cohort_id, status=Payment.Status.PAID).aggregate(
         paid=Coalesce(Sum("amount"), ZERO_MONEY)
     )["paid"]
-    applications_by_status = _counts(applications, "status", Application.Status.values)
 
-    activities = cohort_activities(cohort_id)
-    activity_totals = activities.aggregate(
-        activities=Count("pk"),
-        total_hours=Coalesce(Sum("hours"), ZERO_HOURS),
-        cpd_hours=Coalesce(Sum("hours", filter=Q(kind=CPDActivity.Kind.TEACHER_CPD)), ZERO_HOURS),
-        teachers=Coalesce(Sum("teachers_reached"), 0),
-        students=Coalesce(Sum("students_reached"), 0),
-    )
-    kinds = {
-        row["kind"]: row
-        for row in activities.order_by()
-        .values("kind")
-        .annotate(
-            n=Count("pk"),
-            sum_hours=Sum("hours"),
-            teachers=Sum("teachers_reached"),
-            students=Sum("students_reached"),
-        )
-    }
-    by_month = (
-        activities.order_by()
-        .annotate(month=TruncMonth("held_on"))
-        .values("month")
-        .annotate(
-            n=Count("pk"),
-            sum_hours=Sum("hours"),
-            teachers=Sum("teachers_reached"),
-            students=Sum("students_reached"),
-        )
-        .order_by("month")
-    )
+    activity_groups = _activity_groups(cohort_id)
+    activity_totals = {key: sum(row[key] or 0 for row in activity_groups) for key in ACTIVITY_SUMS}
+    kinds = _tally(activity_groups, "kind", *ACTIVITY_SUMS)
+    by_month = sorted(_tally(activity_groups, "month", *ACTIVITY_SUMS).items())
+    cpd_hours = kinds.get(CPDActivity.Kind.TEACHER_CPD, {}).get("sum_hours", 0)
 
-    feedback = Feedback.objects.filter(activity__in=activities.values("pk")).aggregate(
+    feedback = Feedback.objects.filter(activity__in=cohort_activities(cohort_id).values("pk")).aggregate(
         responses=Count("pk"),
         expecting_more=Count("pk", filter=Q(expects_more_cpd=True)),
         **{element: Avg(element) for element in FEEDBACK_ELEMENTS},
     )
 
-    awarded = money(money_totals["awarded"])
     responses = feedback["responses"]
     return {
         "schema": SCHEMA_VERSION,
@@ -167,46 +217,46 @@ def compute(cohort_id: int) -> dict:
         "partnerships_by_status": by_status,
         "clusters": sum(clusters.values()),
         "clusters_by_status": clusters,
-        "schools": school_totals["schools"],
+        "schools": sum(row["n"] for row in school_groups),
         "primary": by_phase[Phase.PRIMARY],
         "secondary": by_phase[Phase.SECONDARY],
         "schools_by_phase": by_phase,
-        "schools_by_region": _ranked(schools, "region", "region"),
-        "schools_by_local_authority": _ranked(schools, "local_authority", "local_authority"),
-        "pupils": school_totals["total_pupils"],
-        "mean_fsm_percent": _mean(school_totals["mean_fsm"]),
-        "schools_in_opportunity_areas": school_totals["in_opportunity_areas"],
+        "schools_by_region": _ranked(school_groups, "region", "region"),
+        "schools_by_local_authority": _ranked(school_groups, "local_authority", "local_authority"),
+        "pupils": sum(row["pupils"] or 0 for row in school_groups),
+        "mean_fsm_percent": _mean(mean_fsm),
+        "schools_in_opportunity_areas": sum(row["in_oa"] for row in school_groups),
         "applications_by_status": applications_by_status,
         "grants_awarded": applications_by_status[Application.Status.APPROVED]
         + applications_by_status[Application.Status.COMPLETED],
         "budget": str(money(cohort.budget)),
-        "requested": str(money(money_totals["requested"])),
+        "requested": str(money(requested)),
         "awarded": str(awarded),
         "paid": str(money(paid)),
         "remaining": str(money(cohort.budget) - awarded),
-        "activities": activity_totals["activities"],
+        "activities": activity_totals["n"],
         "activities_by_kind": {
             kind: {
                 "activities": kinds.get(kind, {}).get("n", 0),
                 "hours": _dec(kinds.get(kind, {}).get("sum_hours"), "0.0"),
-                "teachers_reached": kinds.get(kind, {}).get("teachers") or 0,
-                "students_reached": kinds.get(kind, {}).get("students") or 0,
+                "teachers_reached": kinds.get(kind, {}).get("teachers", 0),
+                "students_reached": kinds.get(kind, {}).get("students", 0),
             }
             for kind in CPDActivity.Kind.values
         },
-        "activity_hours": _dec(activity_totals["total_hours"], "0.0"),
-        "cpd_hours": _dec(activity_totals["cpd_hours"], "0.0"),
+        "activity_hours": _dec(activity_totals["sum_hours"], "0.0"),
+        "cpd_hours": _dec(cpd_hours, "0.0"),
         "teachers_reached": activity_totals["teachers"],
         "students_reached": activity_totals["students"],
         "activities_by_month": [
             {
-                "month": row["month"].strftime("%Y-%m"),
+                "month": month.strftime("%Y-%m"),
                 "activities": row["n"],
                 "hours": _dec(row["sum_hours"], "0.0"),
                 "teachers_reached": row["teachers"],
                 "students_reached": row["students"],
             }
-            for row in by_month
+            for month, row in by_month
         ],
         "feedback": {
             "responses": responses,
