@@ -116,12 +116,18 @@ _FOCUSED = """() => {
   if (!el) return {};
   const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
   return {tag: el.tagName.toLowerCase(), id: el.id || "", type: el.type || "",
-          text: (el.innerText || el.value || "").trim(), label: label.trim()};
+          text: (el.innerText || el.textContent || el.value || "").trim(), label: label.trim()};
 }"""
 
 
 def focused(page) -> dict:
     return page.evaluate(_FOCUSED)
+
+
+def enter_and_wait(page):
+    """Press Enter on a focused link or submit button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 def tab_to(page, *, id: str | None = None, text: str | None = None, label: str | None = None, limit=80):
