@@ -1,18 +1,21 @@
-"""Fixes proposed to other apps, measured here without changing their code (docs/performance.md,
-"Findings and fixes"). Run by run.py (`--only experiments`); prints one BENCH-RESULT line.
+"""The fixes of docs/performance.md ("What changed each figure"), each measured in the same run
+with and without it, so that a busy machine slows both sides alike. Run by run.py
+(`--only experiments`); prints one BENCH-RESULT line. Every fix is now in the application code;
+"without" is recreated here:
 
-1. Review queue: an index matching the queue's ORDER BY (grants.Application:
-   `models.Index(fields=["-submitted_at", "-created_at", "-id"], name="application_queue_order")`).
-   Measured by creating the index inside a transaction that is rolled back.
-2. Cohort summary: the same figures with the school queries fused into one GROUP BY and the
-   activity queries into one GROUP BY (kind, month), derived in Python: `fused_compute` below
-   is evaluation.summaries.compute with that change; its output is checked to be identical.
+1. Review queue index (grants.Application `application_queue_order`, on -submitted_at,
+   -created_at, -id): the queue's queries with the index, then without it (dropped inside a
+   transaction that is rolled back).
+2. Cached region list (grants.views.review_queue): the register query it used to run on every
+   request against a cache hit.
+3. Fused summary queries (evaluation.summaries.compute): `unfused_compute` below is compute()
+   as it was before (14 queries, the big tables scanned eight times), timed interleaved with
+   today's compute() and the one-query yardstick; the two outputs are checked to be identical.
 """
 
 import statistics
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,137 +23,143 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bench_meta, emit, repeats, setup_django
 
 
-def fused_compute(cohort_id: int) -> dict:
-    """evaluation.summaries.compute with 3 scans of the big tables instead of 8."""
+def unfused_compute(cohort_id: int) -> dict:
+    """evaluation.summaries.compute before the fusion (commit 7dba593): one query per figure
+    group, so the cohort's schools are scanned four times and its activities three times."""
     from django.db.models import Avg, Count, Q, Sum
-    from django.db.models.functions import TruncMonth
+    from django.db.models.functions import Coalesce, TruncMonth
+    from django.utils import timezone
 
-    from clusters.models import CPDActivity, Feedback
+    from clusters.models import Cluster, CPDActivity, Feedback
     from evaluation import summaries as s
-    from partnerships.models import Phase
-
-    original_counts, original_ranked = s._counts, s._ranked
-    schools_qs = s.cohort_schools(cohort_id)
-    groups = list(
-        schools_qs.order_by()
-        .values("phase", "region", "local_authority")
-        .annotate(
-            n=Count("pk"),
-            pupils=Sum("pupils"),
-            fsm_sum=Sum("fsm_percent"),
-            fsm_n=Count("fsm_percent"),
-            oa=Count("pk", filter=~Q(opportunity_area="")),
-        )
-    )
-    activity_groups = list(
-        s.cohort_activities(cohort_id)
-        .order_by()
-        .annotate(month=TruncMonth("held_on"))
-        .values("kind", "month")
-        .annotate(
-            n=Count("pk"),
-            sum_hours=Sum("hours"),
-            teachers=Sum("teachers_reached"),
-            students=Sum("students_reached"),
-        )
-    )
-
-    def tally(field):
-        totals: dict = {}
-        for row in groups:
-            totals[row[field]] = totals.get(row[field], 0) + row["n"]
-        return totals
-
-    def counts(queryset, field, keys):
-        if queryset.model is schools_qs.model:
-            found = tally(field)
-            result = {key: found.pop(key, 0) for key in keys}
-            result.update({k or "unknown": n for k, n in sorted(found.items(), key=lambda kv: str(kv[0]))})
-            return result
-        return original_counts(queryset, field, keys)
+    from grants.models import Application, Payment
+    from partnerships.models import Cohort, Partnership, Phase
+    from portal.money import money
 
     def ranked(queryset, field, label):
-        rows = sorted(tally(field).items(), key=lambda kv: (-kv[1], kv[0]))
-        return [{label: key or "Not recorded", "schools": n} for key, n in rows]
+        rows = queryset.order_by().values(field).annotate(n=Count("pk")).order_by("-n", field)
+        return [{label: row[field] or "Not recorded", "schools": row["n"]} for row in rows]
 
-    class SchoolsStandIn:
-        """cohort_schools(): aggregate() answered from the grouped rows."""
+    zero_hours = s.Value(s.Decimal("0.0"), output_field=s.DecimalField(max_digits=12, decimal_places=1))
+    started = timezone.now()
+    cohort = Cohort.objects.select_related("programme").get(pk=cohort_id)
+    partnerships = Partnership.objects.filter(cohort_id=cohort_id)
+    by_status = s._counts(partnerships, "status", Partnership.Status.values)
+    clusters = s._counts(Cluster.objects.filter(cohort_id=cohort_id), "status", Cluster.Status.values)
 
-        model = schools_qs.model
+    schools = s.cohort_schools(cohort_id)
+    school_totals = schools.aggregate(
+        schools=Count("pk"),
+        total_pupils=Coalesce(Sum("pupils"), 0),
+        mean_fsm=Avg("fsm_percent"),
+        in_opportunity_areas=Count("pk", filter=~Q(opportunity_area="")),
+    )
+    by_phase = s._counts(schools, "phase", Phase.values)
 
-        def aggregate(self, **kwargs):
-            fsm_n = sum(r["fsm_n"] for r in groups)
-            return {
-                "schools": sum(r["n"] for r in groups),
-                "total_pupils": sum(r["pupils"] or 0 for r in groups),
-                "mean_fsm": (sum(r["fsm_sum"] or 0 for r in groups) / fsm_n) if fsm_n else None,
-                "in_opportunity_areas": sum(r["oa"] for r in groups),
+    applications = Application.objects.filter(cohort_id=cohort_id)
+    money_totals = applications.aggregate(
+        requested=Coalesce(Sum("requested", filter=Q(status__in=s.REQUESTED_STATUSES)), s.ZERO_MONEY),
+        awarded=Coalesce(Sum("awarded", filter=Q(status__in=s.AWARDED_STATUSES)), s.ZERO_MONEY),
+    )
+    paid = Payment.objects.filter(application__cohort_id=cohort_id, status=Payment.Status.PAID).aggregate(
+        paid=Coalesce(Sum("amount"), s.ZERO_MONEY)
+    )["paid"]
+    applications_by_status = s._counts(applications, "status", Application.Status.values)
+
+    activities = s.cohort_activities(cohort_id)
+    activity_totals = activities.aggregate(
+        activities=Count("pk"),
+        total_hours=Coalesce(Sum("hours"), zero_hours),
+        cpd_hours=Coalesce(Sum("hours", filter=Q(kind=CPDActivity.Kind.TEACHER_CPD)), zero_hours),
+        teachers=Coalesce(Sum("teachers_reached"), 0),
+        students=Coalesce(Sum("students_reached"), 0),
+    )
+    sums = {
+        "n": Count("pk"),
+        "sum_hours": Sum("hours"),
+        "teachers": Sum("teachers_reached"),
+        "students": Sum("students_reached"),
+    }
+    kinds = {row["kind"]: row for row in activities.order_by().values("kind").annotate(**sums)}
+    by_month = (
+        activities.order_by()
+        .annotate(month=TruncMonth("held_on"))
+        .values("month")
+        .annotate(**sums)
+        .order_by("month")
+    )
+    feedback = Feedback.objects.filter(activity__in=activities.values("pk")).aggregate(
+        responses=Count("pk"),
+        expecting_more=Count("pk", filter=Q(expects_more_cpd=True)),
+        **{element: Avg(element) for element in s.FEEDBACK_ELEMENTS},
+    )
+
+    awarded = money(money_totals["awarded"])
+    responses = feedback["responses"]
+    return {
+        "schema": s.SCHEMA_VERSION,
+        "built_at": started.isoformat(),
+        "cohort": {
+            "id": cohort.pk,
+            "name": cohort.name,
+            "programme": cohort.programme.name,
+            "programme_id": cohort.programme_id,
+            "starts_on": cohort.starts_on.isoformat(),
+            "ends_on": cohort.ends_on.isoformat(),
+        },
+        "partnerships": sum(by_status.values()),
+        "partnerships_by_status": by_status,
+        "clusters": sum(clusters.values()),
+        "clusters_by_status": clusters,
+        "schools": school_totals["schools"],
+        "primary": by_phase[Phase.PRIMARY],
+        "secondary": by_phase[Phase.SECONDARY],
+        "schools_by_phase": by_phase,
+        "schools_by_region": ranked(schools, "region", "region"),
+        "schools_by_local_authority": ranked(schools, "local_authority", "local_authority"),
+        "pupils": school_totals["total_pupils"],
+        "mean_fsm_percent": s._mean(school_totals["mean_fsm"]),
+        "schools_in_opportunity_areas": school_totals["in_opportunity_areas"],
+        "applications_by_status": applications_by_status,
+        "grants_awarded": applications_by_status[Application.Status.APPROVED]
+        + applications_by_status[Application.Status.COMPLETED],
+        "budget": str(money(cohort.budget)),
+        "requested": str(money(money_totals["requested"])),
+        "awarded": str(awarded),
+        "paid": str(money(paid)),
+        "remaining": str(money(cohort.budget) - awarded),
+        "activities": activity_totals["activities"],
+        "activities_by_kind": {
+            kind: {
+                "activities": kinds.get(kind, {}).get("n", 0),
+                "hours": s._dec(kinds.get(kind, {}).get("sum_hours"), "0.0"),
+                "teachers_reached": kinds.get(kind, {}).get("teachers") or 0,
+                "students_reached": kinds.get(kind, {}).get("students") or 0,
             }
-
-    class ActivitiesStandIn:
-        """cohort_activities(): the three activity queries answered from one GROUP BY."""
-
-        def __init__(self, real):
-            self.real = real
-
-        def aggregate(self, **kwargs):
-            return {
-                "activities": sum(r["n"] for r in activity_groups),
-                "total_hours": sum((r["sum_hours"] for r in activity_groups), Decimal("0.0")),
-                "cpd_hours": sum(
-                    (r["sum_hours"] for r in activity_groups if r["kind"] == CPDActivity.Kind.TEACHER_CPD),
-                    Decimal("0.0"),
-                ),
-                "teachers": sum(r["teachers"] for r in activity_groups),
-                "students": sum(r["students"] for r in activity_groups),
+            for kind in CPDActivity.Kind.values
+        },
+        "activity_hours": s._dec(activity_totals["total_hours"], "0.0"),
+        "cpd_hours": s._dec(activity_totals["cpd_hours"], "0.0"),
+        "teachers_reached": activity_totals["teachers"],
+        "students_reached": activity_totals["students"],
+        "activities_by_month": [
+            {
+                "month": row["month"].strftime("%Y-%m"),
+                "activities": row["n"],
+                "hours": s._dec(row["sum_hours"], "0.0"),
+                "teachers_reached": row["teachers"],
+                "students_reached": row["students"],
             }
-
-        def order_by(self):
-            return self
-
-        def values(self, *fields):
-            if fields == ("pk",):
-                return self.real.values("pk")
-            return _Grouped(fields[0])
-
-        def annotate(self, **kwargs):
-            return self
-
-    class _Grouped:
-        def __init__(self, field):
-            self.field = field
-
-        def annotate(self, **kwargs):
-            merged: dict = {}
-            for r in activity_groups:
-                row = merged.setdefault(
-                    r[self.field],
-                    {
-                        self.field: r[self.field],
-                        "n": 0,
-                        "sum_hours": Decimal(0),
-                        "teachers": 0,
-                        "students": 0,
-                    },
-                )
-                for key in ("n", "sum_hours", "teachers", "students"):
-                    row[key] += r[key]
-            return _Rows(sorted(merged.values(), key=lambda row: row[self.field]))
-
-    class _Rows(list):
-        def order_by(self, *fields):
-            return self
-
-    real_schools, real_activities = s.cohort_schools, s.cohort_activities
-    s._counts, s._ranked = counts, ranked
-    s.cohort_schools = lambda cid: SchoolsStandIn()
-    s.cohort_activities = lambda cid: ActivitiesStandIn(real_activities(cid))
-    try:
-        return s.compute(cohort_id)
-    finally:
-        s._counts, s._ranked = original_counts, original_ranked
-        s.cohort_schools, s.cohort_activities = real_schools, real_activities
-        del Avg, Feedback, Phase  # imported for readers of this experiment
+            for row in by_month
+        ],
+        "feedback": {
+            "responses": responses,
+            **{element: s._mean(feedback[element]) for element in s.FEEDBACK_ELEMENTS},
+            "expects_more_cpd_percent": (
+                round(100 * feedback["expecting_more"] / responses, 1) if responses else None
+            ),
+        },
+    }
 
 
 def _median_ms(fn, *args, n):
@@ -159,7 +168,16 @@ def _median_ms(fn, *args, n):
         started = time.perf_counter()
         fn(*args)
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), min(times), max(times)
+    return statistics.median(times)
+
+
+def _queries(fn, *args) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fn(*args)
+    return len(captured.captured_queries)
 
 
 def queue_index(meta, n) -> dict:
@@ -168,6 +186,10 @@ def queue_index(meta, n) -> dict:
 
     from grants.selectors import review_queue
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'application_queue_order'")
+        if not cursor.fetchone():
+            return {"available": False, "reason": "index application_queue_order not in the schema"}
     user = User.objects.get(username=meta["staff"][0])
     variants = {
         "page 1": lambda: list(review_queue(user)[:25]),
@@ -178,19 +200,30 @@ def queue_index(meta, n) -> dict:
     result = {}
     for name, fn in variants.items():
         fn()
-        result[name] = {"before_ms": _median_ms(fn, n=n)[0]}
+        result[name] = {"with_ms": _median_ms(fn, n=n)}
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE INDEX application_queue_order ON grants_application "
-                "(submitted_at DESC, created_at DESC, id DESC)"
-            )
-            cursor.execute("ANALYZE grants_application")
+            cursor.execute("DROP INDEX application_queue_order")
         for name, fn in variants.items():
             fn()
-            result[name]["after_ms"] = _median_ms(fn, n=n)[0]
+            result[name]["without_ms"] = _median_ms(fn, n=n)
         transaction.set_rollback(True)
-    return result
+    return {"available": True, "queries": result}
+
+
+def region_cache(meta, n) -> dict:
+    from django.core.cache import cache
+
+    from grants import views
+
+    key, seconds = views.REGIONS_CACHE_KEY, views.REGIONS_CACHE_SECONDS
+    cache.delete(key)
+    regions = cache.get_or_set(key, views._register_regions, seconds)
+    return {
+        "regions": len(regions),
+        "without_ms": _median_ms(views._register_regions, n=n),
+        "with_ms": _median_ms(lambda: cache.get_or_set(key, views._register_regions, seconds), n=n),
+    }
 
 
 def summary_fusion(meta, n) -> dict:
@@ -199,29 +232,33 @@ def summary_fusion(meta, n) -> dict:
     from evaluation import summaries
 
     cohort = meta["largest_cohort"]
-    original = summaries.compute(cohort)
-    fused = fused_compute(cohort)
-    same = {k: v for k, v in original.items() if k != "built_at"} == {
-        k: v for k, v in fused.items() if k != "built_at"
-    }
-    orig_t, fused_t, sql_t = [], [], []
+
+    def strip(data):
+        return {k: v for k, v in data.items() if k != "built_at"}
+
+    same = strip(unfused_compute(cohort)) == strip(summaries.compute(cohort))
+    queries = {"unfused": _queries(unfused_compute, cohort), "fused": _queries(summaries.compute, cohort)}
+    summary_bench.one_query(cohort)
+    before, after, sql = [], [], []
     for _ in range(n):
         for fn, bucket in (
-            (summaries.compute, orig_t),
-            (fused_compute, fused_t),
-            (summary_bench.one_query, sql_t),
+            (unfused_compute, before),
+            (summaries.compute, after),
+            (summary_bench.one_query, sql),
         ):
             started = time.perf_counter()
             fn(cohort)
             bucket.append((time.perf_counter() - started) * 1000)
-    o, f, q = statistics.median(orig_t), statistics.median(fused_t), statistics.median(sql_t)
+    b, a, q = statistics.median(before), statistics.median(after), statistics.median(sql)
     return {
         "identical_output": same,
-        "compute_ms": o,
-        "fused_compute_ms": f,
+        "queries_without": queries["unfused"],
+        "queries_with": queries["fused"],
+        "without_ms": b,
+        "with_ms": a,
         "one_query_ms": q,
-        "ratio_before": o / q,
-        "ratio_after": f / q,
+        "ratio_without": b / q,
+        "ratio_with": a / q,
     }
 
 
@@ -229,7 +266,13 @@ def main() -> None:
     setup_django("national")
     meta = bench_meta()
     n = repeats(7)
-    emit({"queue_index": queue_index(meta, n), "summary_fusion": summary_fusion(meta, n)})
+    emit(
+        {
+            "queue_index": queue_index(meta, n),
+            "region_cache": region_cache(meta, n),
+            "summary_fusion": summary_fusion(meta, n),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH_PASSWORD, DATA_DIR, ROOT, SCHEMAS, base_url, setup_django
+from common import BENCH_PASSWORD, DATA_DIR, ROOT, SCHEMAS, base_url, server_env, setup_django
 
 GENERATOR_VERSION = 3
 SEED = 20_260_401
@@ -345,6 +345,14 @@ def ensure(dataset: str, *, fresh: bool = False) -> dict:
     meta = None if fresh else built_meta(dataset)
     if meta:
         print(f"[{dataset}] data present (generator v{GENERATOR_VERSION}, built {meta['built_at']}): reused.")
+        # The code may have gained migrations (an index, say) since the data was built:
+        # measure the schema the code expects.
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "--verbosity", "1"],
+            check=True,
+            cwd=ROOT,
+            env=server_env(dataset),
+        )
         return meta
     print(f"[{dataset}] building the data set from scratch ...", flush=True)
     drop_schema(dataset)
