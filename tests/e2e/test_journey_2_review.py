@@ -91,7 +91,7 @@ def test_journey_2_staff_request_changes_then_approve_an_amount(
         expect(amount).to_have_value(f"{requested}")
         amount.fill(f"{requested + Decimal('0.01')}")
         carol.get_by_role("button", name="Approve", exact=True).click()
-        summary = carol.get_by_role("alert").filter(has_text="There is a problem").first
+        summary = carol.get_by_role("alert").filter(has_text="There is a problem")
         expect(summary).to_contain_text(f"cannot be more than {gbp(requested)}")
         expect(status_badge(carol)).to_have_text("Submitted")
         carol.shot("award-over-request-refused")
