@@ -29,7 +29,7 @@ from grants.models import (
 )
 from grants.selectors import AWARDED_STATES, MONEY_FIELD, has_conflict_of_interest, is_lead_of, may_review
 from partnerships.eligibility import confirmed_eligible_memberships
-from partnerships.models import Cohort, Partnership
+from partnerships.models import Cohort, Partnership, SchoolLead
 from portal.money import format_gbp, money
 
 S = Application.Status
@@ -336,6 +336,12 @@ def _submit(application_id: int, by, *, from_state: str, action: str, check_wind
             return application
         if application.status != from_state:
             raise _wrong_state(application, "submit it", [from_state])
+        lead_school = application.partnership.lead_school
+        if not SchoolLead.objects.filter(user=by, school=lead_school, verified_at__isnull=False).exists():
+            raise ValidationError(
+                f"Programme staff have not yet confirmed that you work at {lead_school.name}. Keep the "
+                "application as a draft: you can submit it once they have."
+            )
         if check_window and not application.cohort.is_open_for_applications():
             raise ValidationError(
                 f"Applications to {application.cohort} closed on "

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 
@@ -250,3 +251,187 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.school} in {self.partnership} ({self.get_status_display()})"
+
+
+# --- Onboarding: sign-up, verification, e-mail invitations, reminders, notifications -------
+
+
+class EmailConfirmation(models.Model):
+    """A sign-up waiting for its e-mail address to be confirmed (confirmed_at empty), or the
+    record of when it was. The verification link is single-use because its signature covers
+    confirmed_at and the password hash (partnerships/onboarding.py)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"E-mail confirmation for {self.user}"
+
+
+class VerifiedDomain(models.Model):
+    """An e-mail domain known to belong to a school's staff: a lead signing up for the school
+    with an address at this domain is verified for it without waiting for programme staff."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="verified_domains")
+    domain = models.CharField(max_length=253)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["school", "domain"], name="verifieddomain_unique_school_domain"),
+            models.CheckConstraint(condition=Q(domain=Lower("domain")), name="verifieddomain_lower"),
+        ]
+
+    def __str__(self):
+        return f"{self.domain} for {self.school}"
+
+
+class LeadVerificationRequest(models.Model):
+    """A programme-staff task: confirm that this person works at this school."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for programme staff"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    role_at_school = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [models.Index(fields=["status", "requested_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "school"],
+                condition=Q(status="pending"),
+                name="leadverificationrequest_one_pending_per_link",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(reason=""),
+                name="leadverificationrequest_rejected_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.school}: {self.get_status_display()}"
+
+
+class EmailInvitation(models.Model):
+    """A partner school's contact invited by e-mail into a partnership. The link carries the
+    id and `nonce` signed; resending replaces the nonce, so only the newest link works."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        OPENED = "opened", "Opened"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    LIVE = ("sent", "opened")
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="email_invitations")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    membership = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="email_invitations"
+    )
+    email = models.EmailField(max_length=254, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nonce = models.CharField(max_length=32)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    send_count = models.PositiveSmallIntegerField(default=1)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["status", "sent_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "email"],
+                condition=Q(status__in=["sent", "opened"]) & ~Q(email=""),
+                name="emailinvitation_one_live_per_address",
+            ),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="emailinvitation_email_lower"),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("sent_at")), name="emailinvitation_expires_after_sent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invitation of {self.school} to {self.partnership} ({self.email})"
+
+    @property
+    def state(self) -> str:
+        """sent, opened, accepted, declined, withdrawn or expired, as the inviting lead sees it."""
+        if self.status in self.LIVE:
+            if self.membership_id is None:
+                return self.Status.WITHDRAWN
+            if self.membership.status == Membership.Status.CONFIRMED:
+                return self.Status.ACCEPTED
+            if self.membership.status == Membership.Status.DECLINED:
+                return self.Status.DECLINED
+            if self.expires_at <= timezone.now():
+                return "expired"
+        return self.status
+
+    @property
+    def state_label(self) -> str:
+        return "Expired" if self.state == "expired" else self.Status(self.state).label
+
+
+class Notification(models.Model):
+    """A message for one user, shown on their notifications page (and usually also e-mailed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, max_length=5000)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self):
+        return f"{self.title} for {self.user}"
+
+
+class ReminderSent(models.Model):
+    """One row per reminder sent: the unique constraint makes each reminder go once, however
+    often (or however concurrently) the reminder job runs. `recipient` is "user:<id>" or
+    "invitee" (the address on an e-mail invitation), never an address itself."""
+
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=100)
+    recipient = models.CharField(max_length=40)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key", "recipient"], name="remindersent_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.key} to {self.recipient}"

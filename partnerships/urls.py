@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerships import views
+from partnerships import invitation_views, onboarding_views, views
 
 app_name = "partnerships"
 
@@ -13,4 +13,31 @@ urlpatterns = [
     path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
     path("invitations/<int:pk>/respond/", views.membership_respond, name="membership_respond"),
     path("staff/", views.staff_partnership_list, name="staff_partnership_list"),
+    # Sign-up, e-mail confirmation, lead verification
+    path("signup/", onboarding_views.signup, name="signup"),
+    path("signup/check-your-email/", onboarding_views.signup_done, name="signup_done"),
+    path("signup/confirm/<str:token>/", onboarding_views.verify_email, name="verify_email"),
+    path("staff/lead-requests/", onboarding_views.verification_requests, name="verification_requests"),
+    path(
+        "staff/lead-requests/<int:pk>/decide/",
+        onboarding_views.verification_decide,
+        name="verification_decide",
+    ),
+    # E-mail invitations
+    path("<int:pk>/invite-by-email/", invitation_views.email_invite, name="email_invite"),
+    path("email-invitations/<int:pk>/resend/", invitation_views.invitation_resend, name="invitation_resend"),
+    path(
+        "email-invitations/<int:pk>/withdraw/",
+        invitation_views.invitation_withdraw,
+        name="invitation_withdraw",
+    ),
+    path("join/<str:token>/", invitation_views.invitation_open, name="invitation_open"),
+    path("join/<str:token>/sign-up/", invitation_views.invitation_signup, name="invitation_signup"),
+    path("join/<str:token>/answer/", invitation_views.invitation_answer, name="invitation_answer"),
+    # Notifications and personal data
+    path("notifications/", onboarding_views.notifications, name="notifications"),
+    path("notifications/read/", onboarding_views.notifications_read, name="notifications_read"),
+    path("my-data/", onboarding_views.personal_data, name="personal_data"),
+    path("my-data/download/", onboarding_views.personal_data_download, name="personal_data_download"),
+    path("my-data/close-account/", onboarding_views.account_close, name="account_close"),
 ]

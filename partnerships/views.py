@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from partnerships import selectors, services
+from partnerships import invitations, onboarding, selectors, services
 from partnerships.eligibility import confirmed_eligible_memberships, ineligibility_reasons
 from partnerships.forms import (
     PartnershipForm,
@@ -49,6 +49,7 @@ def lead_home(request):
             "schools": selectors.lead_schools(request.user),
             "is_lead": is_lead,
             "can_start": is_lead and selectors.open_partnership_cohorts().exists(),
+            "pending_links": onboarding.unverified_links(request.user),
         },
     )
 
@@ -87,6 +88,7 @@ def partnership_detail(request, pk):
         membership.reasons = ineligibility_reasons(membership.school, programme)
     confirmed_eligible = confirmed_eligible_memberships(partnership).count()
     my_school_ids = set(selectors.lead_schools(request.user).values_list("pk", flat=True))
+    is_lead = partnership.lead_school_id in my_school_ids
     return render(
         request,
         "partnerships/partnership_detail.html",
@@ -96,8 +98,14 @@ def partnership_detail(request, pk):
             "memberships": memberships,
             "confirmed_eligible": confirmed_eligible,
             "needed": max(0, programme.min_schools - confirmed_eligible),
-            "is_lead": partnership.lead_school_id in my_school_ids,
+            "is_lead": is_lead,
             "my_school_ids": my_school_ids,
+            "pending_links": onboarding.unverified_links(request.user),
+            "email_invitations": invitations.email_invitations_for_lead(request.user, partnership)
+            if is_lead
+            else [],
+            "can_invite_by_email": is_lead
+            and onboarding.is_verified_for(request.user, partnership.lead_school),
         },
     )
 
@@ -210,9 +218,15 @@ def staff_partnership_list(request):
         )
         .order_by("-cohort__starts_on", "name")
     )
+    pending_verifications = (
+        onboarding.verification_requests_for(request.user).filter(status="pending").count()
+    )
     if form.is_bound and not form.is_valid():
         return render(
-            request, "partnerships/staff_partnership_list.html", {"form": form, "page": None}, status=400
+            request,
+            "partnerships/staff_partnership_list.html",
+            {"form": form, "page": None, "pending_verifications": pending_verifications},
+            status=400,
         )
     filters = form.cleaned_data if form.is_bound else {}
     if filters.get("cohort"):
@@ -232,5 +246,10 @@ def staff_partnership_list(request):
     return render(
         request,
         "partnerships/staff_partnership_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "pending_verifications": pending_verifications,
+        },
     )

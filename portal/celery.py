@@ -21,4 +21,12 @@ app.conf.beat_schedule = {
         "task": "evaluation.tasks.rebuild_open_cohorts",
         "schedule": crontab(hour=2, minute=15),
     },
+    "partnerships-reminders-daily": {
+        "task": "partnerships.tasks.send_reminders",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    "partnerships-staff-digest-weekdays": {
+        "task": "partnerships.tasks.send_staff_digest",
+        "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
+    },
 }

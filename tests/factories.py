@@ -223,3 +223,35 @@ class BudgetLineFactory(factory.django.DjangoModelFactory):
     application = factory.SubFactory(ApplicationFactory)
     category = BudgetLine.Category.SUPPLY_COVER
     amount = Decimal("1000.00")
+
+
+# --- Onboarding and e-mail invitations (partnerships/onboarding.py, invitations.py) --------
+
+
+def pending_lead(school, *, email="pending.lead@example.sch.uk", **extra) -> User:
+    """A lead who signed up for `school` and has not yet confirmed their e-mail address."""
+    from partnerships.models import EmailConfirmation
+
+    user = LeadFactory(username=email, email=email, is_active=False, **extra)
+    EmailConfirmation.objects.create(user=user)
+    SchoolLead.objects.create(user=user, school=school, role_at_school="Head of science")
+    return user
+
+
+class EmailInvitationFactory(factory.django.DjangoModelFactory):
+    """An e-mail invitation of a partner school, with its invited membership."""
+
+    class Meta:
+        model = "partnerships.EmailInvitation"
+
+    partnership = factory.SubFactory(PartnershipFactory)
+    school = factory.SubFactory(SchoolFactory)
+    membership = factory.LazyAttribute(
+        lambda i: MembershipFactory(
+            partnership=i.partnership, school=i.school, status=Membership.Status.INVITED, responded_at=None
+        )
+    )
+    email = factory.Sequence(lambda n: f"contact{n}@partner{n}.sch.uk")
+    nonce = factory.Sequence(lambda n: f"nonce-{n}")
+    sent_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda i: i.sent_at + timedelta(days=14))

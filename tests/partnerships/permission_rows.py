@@ -1,6 +1,6 @@
 from partnerships.models import Membership
 from tests import factories
-from tests.matrix import LEADS_ONLY_GET, LOGIN, STAFF_ONLY_GET, Row, expect
+from tests.matrix import LEADS_ONLY_GET, LOGIN, STAFF_ONLY_GET, Row, expect, expect_all
 
 
 def invitation_for_bob(w):
@@ -68,4 +68,141 @@ ROWS = [
         data=lambda w: {"answer": "confirm"},
     ),
     Row("partnerships:staff_partnership_list", STAFF_ONLY_GET),
+]
+
+
+# --- Sign-up, verification, e-mail invitations, notifications, personal data ------------------
+
+STRONG_PASSWORD = "Kestrel-orbit-7-lantern"
+ANON_ONLY = expect(anonymous=200, owner_lead=302, other_lead=302, other_staff=302, staff=302, admin=302)
+SIGNED_IN_200 = expect(anonymous=LOGIN, owner_lead=200, other_lead=200, other_staff=200, staff=200, admin=200)
+SIGNED_IN_302 = expect(anonymous=LOGIN, owner_lead=302, other_lead=302, other_staff=302, staff=302, admin=302)
+
+
+def signup_data(w):
+    return {
+        "school": w.school_b.pk,
+        "first_name": "Nia",
+        "last_name": "Okafor",
+        "email": "nia.okafor@beech.sch.uk",
+        "role_at_school": "Head of science",
+        "password1": STRONG_PASSWORD,
+        "password2": STRONG_PASSWORD,
+    }
+
+
+def verification_token(w):
+    from partnerships.onboarding import verification_token as token_for
+
+    return [token_for(factories.pending_lead(w.school_b))]
+
+
+def pending_request(w):
+    from partnerships.models import LeadVerificationRequest, SchoolLead
+
+    user = factories.LeadFactory(username="new.lead@beech.sch.uk", email="new.lead@beech.sch.uk")
+    SchoolLead.objects.create(user=user, school=w.school_b)
+    return [LeadVerificationRequest.objects.create(user=user, school=w.school_b).pk]
+
+
+def beech_email_invitation(w):
+    """Beech Academy (Bob's school) invited by e-mail into Alice's partnership."""
+    return factories.EmailInvitationFactory(
+        partnership=w.partnership, school=w.school_b, email="contact@beech.sch.uk", invited_by=w.owner_lead
+    )
+
+
+def invitation_token(w):
+    from partnerships.invitations import invitation_token as token_for
+
+    return [token_for(beech_email_invitation(w))]
+
+
+def invitation_pk(w):
+    return [beech_email_invitation(w).pk]
+
+
+# A lead opening an invitation sent to someone else, or staff, gets "this link is for someone else".
+INVITATION_OPEN = expect(anonymous=200, owner_lead=403, other_lead=200, other_staff=403, staff=403, admin=403)
+
+ROWS += [
+    Row("partnerships:signup", ANON_ONLY),
+    Row("partnerships:signup", expect_all(302), method="post", data=signup_data, note="a new lead"),
+    Row("partnerships:signup_done", expect_all(200)),
+    Row(
+        "partnerships:verify_email",
+        expect(anonymous=200, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=403),
+        args=verification_token,
+    ),
+    Row(
+        "partnerships:verify_email",
+        expect(anonymous=302, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=403),
+        args=verification_token,
+        method="post",
+        data=lambda w: {"password": factories.PASSWORD},
+    ),
+    Row("partnerships:verification_requests", STAFF_ONLY_GET),
+    Row(
+        "partnerships:verification_decide",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=302, staff=302, admin=302),
+        args=pending_request,
+        method="post",
+        data=lambda w: {"decision": "approve"},
+    ),
+    Row(
+        "partnerships:email_invite",
+        expect(owner_lead=200, other_lead=404, **LEAD_ONLY_404),
+        args=lambda w: [w.partnership.pk],
+    ),
+    Row(
+        "partnerships:email_invite",
+        expect(owner_lead=302, other_lead=404, **LEAD_ONLY_404),
+        args=lambda w: [w.partnership.pk],
+        method="post",
+        data=lambda w: {"school": w.school_b.pk, "email": "head@beech.sch.uk"},
+    ),
+    Row(
+        "partnerships:invitation_resend",
+        expect(owner_lead=302, other_lead=404, **LEAD_ONLY_404),
+        args=invitation_pk,
+        method="post",
+    ),
+    Row(
+        "partnerships:invitation_withdraw",
+        expect(owner_lead=302, other_lead=404, **LEAD_ONLY_404),
+        args=invitation_pk,
+        method="post",
+    ),
+    Row("partnerships:invitation_open", INVITATION_OPEN, args=invitation_token),
+    Row("partnerships:invitation_signup", ANON_ONLY, args=invitation_token),
+    Row(
+        "partnerships:invitation_signup",
+        expect_all(302),
+        args=invitation_token,
+        method="post",
+        data=lambda w: {
+            "first_name": "Sam",
+            "last_name": "Reid",
+            "role_at_school": "STEM co-ordinator",
+            "password1": STRONG_PASSWORD,
+            "password2": STRONG_PASSWORD,
+        },
+    ),
+    Row(
+        "partnerships:invitation_answer",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=302, other_staff=403, staff=403, admin=403),
+        args=invitation_token,
+        method="post",
+        data=lambda w: {"answer": "confirm"},
+    ),
+    Row("partnerships:notifications", SIGNED_IN_200),
+    Row("partnerships:notifications_read", SIGNED_IN_302, method="post"),
+    Row("partnerships:personal_data", SIGNED_IN_200),
+    Row("partnerships:personal_data_download", SIGNED_IN_200),
+    Row(
+        "partnerships:account_close",
+        expect(anonymous=LOGIN, owner_lead=400, other_lead=400, other_staff=403, staff=403, admin=403),
+        method="post",
+        note="without the password",
+    ),
 ]
