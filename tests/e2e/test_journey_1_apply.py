@@ -38,6 +38,7 @@ def test_journey_1_lead_forms_a_partnership_and_submits_the_application(
     partners = partner_schools_and_leads()
     journey = Journey(browser, live_server, request)
     alice = journey.attach(page, "alice")
+    alice.clock.install()  # time flows as usual, but the test may move it on
     try:
         # Alice logs in and starts a partnership.
         log_in(alice, "lead_alice")
@@ -106,8 +107,11 @@ def test_journey_1_lead_forms_a_partnership_and_submits_the_application(
         expect(alice.get_by_role("heading", name=re.compile("^Step 2: Planned CPD"))).to_be_visible()
         cpd = alice.get_by_label("Planned teacher CPD")
         cpd.fill(APPLICATION_TEXT["planned_teacher_cpd"])
+        alice.clock.run_for("00:05")  # the autosave's interval passes (no waiting in real time)
         expect(alice.locator("#autosave-status")).to_contain_text("Draft saved", timeout=15_000)
         alice.shot("step-2-autosaved")
+        draft = Application.objects.get(partnership__name=PARTNERSHIP)
+        assert draft.planned_teacher_cpd == APPLICATION_TEXT["planned_teacher_cpd"]  # saved, not just typed
         alice.reload()
         expect(cpd).to_have_value(APPLICATION_TEXT["planned_teacher_cpd"])
         alice.shot("step-2-after-reload")

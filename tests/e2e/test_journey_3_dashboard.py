@@ -65,3 +65,37 @@ def test_journey_3_admin_sees_the_new_award_on_the_cohort_dashboard(
         assert journey.problems == []
     finally:
         journey.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_journey_3_the_dashboard_follows_a_rebuild_by_a_real_worker(
+    celery_worker, settings, browser, live_server, request, page, cohort, school_a, lead_alice, staff_carol
+):
+    """The same, with the rebuild queued on Redis and run by a worker: the page follows the
+    rebuild's progress and reloads itself when the new figures are ready."""
+    settings.COHORT_SUMMARY_DEBOUNCE_SECONDS = 1
+    admin = factories.AdminFactory(username="admin_dan")
+    application = submitted_application(complete_partnership(cohort, school_a), lead_alice)
+    journey = Journey(browser, live_server, request)
+    dan = journey.attach(page, "dan")
+    try:
+        log_in(dan, admin.username)
+        dan.goto(f"/evaluation/cohorts/{cohort.pk}/")
+        dan.shot("cohort-as-first-seen")
+        if dan.locator("#headline-awarded").count() == 0:
+            dan.get_by_role("button", name="Rebuild now").click()
+        expect(dan.locator("#headline-awarded")).to_have_text(gbp(Decimal("0.00")), timeout=20_000)
+        dan.shot("cohort-before-award")
+
+        award = application.requested
+        grant_services.application_approve(application_id=application.pk, by=staff_carol, amount=award)
+        dan.get_by_role("button", name="Rebuild now").click()
+        dan.shot("rebuild-queued")
+        expect(dan.locator("#headline-awarded")).to_have_text(gbp(award), timeout=20_000)
+        expect(dan.locator("#summary-state-label")).to_have_text("Ready")
+        dan.shot("cohort-after-rebuild")
+        assert journey.problems == []
+    finally:
+        journey.close()
