@@ -135,9 +135,7 @@ def remind_unanswered_invitations(now=None) -> Outcome:
         membership__status=Membership.Status.INVITED,
         partnership__status__in=live_states,
     ).exclude(email="")
-    emailed_memberships = set()
     for invitation in by_email:
-        emailed_memberships.add(invitation.membership_id)
         key = f"emailinvitation:{invitation.pk}:{invitation.send_count}"
         if _once(
             "invitation_5d",
@@ -155,7 +153,8 @@ def remind_unanswered_invitations(now=None) -> Outcome:
             invited_at__lte=cutoff,
             partnership__status__in=live_states,
         )
-        .exclude(pk__in=emailed_memberships)
+        # Those invited by e-mail are reminded at the address they were invited at (above).
+        .exclude(email_invitations__status__in=EmailInvitation.LIVE)
         .select_related("partnership__lead_school", "school")
     )
     for membership in memberships:
