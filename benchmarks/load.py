@@ -123,6 +123,9 @@ def run_level(users: int) -> dict:
     config_path = OUT_DIR / "locust-config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
 
+    # The machine's load before this level starts (other people's work, mostly): latencies under
+    # load depend on it more than on the code, so it is reported with the level.
+    load_before = os.getloadavg()[0]
     port = free_port()
     host = f"http://127.0.0.1:{port}"
     env = server_env("national", ALLOWED_HOSTS="127.0.0.1")
@@ -207,7 +210,15 @@ def run_level(users: int) -> dict:
     finally:
         stop(server)
         log.close()
-    result.update(available=True, users=users, workers=WORKERS, seconds=duration, host=host)
+    result.update(
+        available=True,
+        users=users,
+        workers=WORKERS,
+        seconds=duration,
+        host=host,
+        load_average_before=load_before,
+        load_average_after=os.getloadavg()[0],
+    )
     return result
 
 

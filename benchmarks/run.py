@@ -144,8 +144,14 @@ def render_load(ld: dict) -> list[str]:
     t = ld["total"]
     login = ld.get("login", {})
     lines = [
-        f"| Load: gunicorn {ld['workers']} workers, {ld['users']} locust users, {ld['seconds']} s "
-        f"| all pages | {t['rps']:.1f} req/s; p50 {_ms(t['p50_ms'])}, p95 {_ms(t['p95_ms'])}, "
+        f"| Load: gunicorn {ld['workers']} workers, {ld['users']} locust users, {ld['seconds']} s"
+        + (
+            f" (machine load average {ld['load_average_before']:.1f} before, "
+            f"{ld['load_average_after']:.1f} after)"
+            if "load_average_before" in ld
+            else ""
+        )
+        + f" | all pages | {t['rps']:.1f} req/s; p50 {_ms(t['p50_ms'])}, p95 {_ms(t['p95_ms'])}, "
         f"p99 {_ms(t['p99_ms'])}; errors {t['failures']}/{t['requests']} ({100 * t['error_rate']:.1f}%) "
         "| no errors |"
     ]
