@@ -38,6 +38,8 @@ def email_invite(request, pk):
     search_form, page, query = school_choice(request, open_only=False)
     form = None
     if request.method == "POST" and verified:
+        if school is None:
+            return bad_request(request, "Choose the school to invite: search the register for it first.")
         if ratelimit.hit("invite", f"user:{request.user.pk}"):
             return ratelimit.too_many(request, TOO_MANY_INVITATIONS)
         form = EmailInviteForm(request.POST)

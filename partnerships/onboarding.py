@@ -120,25 +120,31 @@ class PendingLink:
 
 
 def unverified_links(user) -> list[PendingLink]:
-    """The schools a lead is linked to but not yet verified for, with the state of the request."""
+    """The schools a lead is linked to but not yet verified for, with the state of the request,
+    and the schools programme staff refused to link them to (with the reason)."""
     if role_of(user) != Role.LEAD:
         return []
-    links = list(
-        SchoolLead.objects.filter(user=user, verified_at__isnull=True).select_related("school").order_by("pk")
-    )
-    if not links:
-        return []
+    links = {
+        link.school_id: link
+        for link in SchoolLead.objects.filter(user=user).select_related("school").order_by("pk")
+    }
     latest = {}
-    for request in LeadVerificationRequest.objects.filter(
-        user=user, school__in=[link.school_id for link in links]
-    ).order_by("requested_at", "pk"):
+    for request in (
+        LeadVerificationRequest.objects.filter(user=user)
+        .select_related("school")
+        .order_by("requested_at", "pk")
+    ):
         latest[request.school_id] = request
     result = []
-    for link in links:
-        request = latest.get(link.school_id)
-        result.append(
-            PendingLink(link.school, request.status if request else "", request.reason if request else "")
-        )
+    for school_id, link in links.items():
+        if link.verified_at is None:
+            request = latest.get(school_id)
+            result.append(
+                PendingLink(link.school, request.status if request else "", request.reason if request else "")
+            )
+    for school_id, request in latest.items():
+        if school_id not in links and request.status == LeadVerificationRequest.Status.REJECTED:
+            result.append(PendingLink(request.school, request.status, request.reason))
     return result
 
 

@@ -491,3 +491,13 @@ def test_the_partnership_page_shows_each_invitations_state(
 
     row = re.search(r"<tr>\s*<td>" + re.escape(CONTACT) + r".*?</tr>", response.text, re.S).group(0)
     assert f">{state.capitalize()}<" in row
+
+
+def test_posting_the_invitation_form_without_a_school_is_a_clear_400(client, partnership, lead_alice):
+    client.force_login(lead_alice)
+
+    response = client.post(reverse("partnerships:email_invite", args=[partnership.pk]), {"email": CONTACT})
+
+    assert response.status_code == 400
+    assert "Choose the school to invite" in response.text
+    assert not EmailInvitation.objects.exists()

@@ -531,3 +531,15 @@ def test_the_verification_email_expires_after_three_days(
     monkeypatch.setattr(signing.time, "time", lambda: real_time() + onboarding.VERIFY_MAX_AGE + 5)
 
     assert client.get(path).status_code == 410
+
+
+def test_a_rejected_lead_sees_the_reason_on_their_home_page(client, pending, staff_carol):
+    onboarding.verification_decide(
+        request_id=pending.pk, approve=False, by=staff_carol, reason="Not on the school's staff list."
+    )
+    client.force_login(pending.user)
+
+    response = client.get(reverse("partnerships:lead_home"))
+
+    assert "could not confirm that you work at" in response.text
+    assert "Not on the school&#x27;s staff list." in response.text
