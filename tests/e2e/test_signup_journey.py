@@ -156,3 +156,64 @@ def test_a_new_lead_signs_up_is_verified_and_gathers_five_schools_by_email(
     for name, email, *_ in PARTNERS:
         link = SchoolLead.objects.get(user__email=email)
         assert (link.school, link.verified_at is not None) == (partner_schools[name], True)
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_onboarding_pages_have_no_serious_accessibility_violations(
+    browser, live_server, cohort, lead_alice, staff_carol, school_a, school_b
+):
+    from partnerships.invitations import invitation_token
+    from partnerships.models import LeadVerificationRequest, Notification
+    from partnerships.onboarding import verification_token
+    from tests.e2e.axe import serious_violations
+
+    cache.clear()
+    partnership = factories.PartnershipFactory(cohort=cohort, lead_school=school_a, name=PARTNERSHIP)
+    invitation = factories.EmailInvitationFactory(
+        partnership=partnership, school=school_b, invited_by=lead_alice
+    )
+    pending = factories.pending_lead(school_b)
+    waiting = factories.LeadFactory(first_name="Nia", last_name="Okafor")
+    SchoolLead.objects.create(user=waiting, school=school_b)
+    LeadVerificationRequest.objects.create(user=waiting, school=school_b, role_at_school="Head of science")
+    Notification.objects.create(user=lead_alice, kind="test", title="Applications close in 7 days", url="/")
+    token = invitation_token(invitation)
+    pages = {
+        None: [
+            "/partnerships/signup/?q=Alder",
+            f"/partnerships/signup/?school={school_a.pk}",
+            "/partnerships/signup/check-your-email/",
+            f"/partnerships/signup/confirm/{verification_token(pending)}/",
+            f"/partnerships/join/{token}/",
+            f"/partnerships/join/{token}/sign-up/",
+            "/partnerships/join/not-a-token/",
+        ],
+        "lead_alice": [
+            f"/partnerships/{partnership.pk}/",
+            f"/partnerships/{partnership.pk}/invite-by-email/?q=Beech",
+            f"/partnerships/{partnership.pk}/invite-by-email/?school={school_b.pk}",
+            "/partnerships/notifications/",
+            "/partnerships/my-data/",
+        ],
+        "staff_carol": ["/partnerships/staff/lead-requests/"],
+    }
+    found = []
+    for username, paths in pages.items():
+        context = browser.new_context(base_url=live_server.url, bypass_csp=True)
+        axe_page = context.new_page()
+        axe_page.set_default_timeout(15_000)
+        if username:
+            login(axe_page, username)
+            axe_page.wait_for_load_state()
+        for path in paths:
+            axe_page.goto(path)
+            found += [f"{path}: {v}" for v in serious_violations(axe_page)]
+        if username is None:  # a refused sign-up: the error summary
+            axe_page.goto(f"/partnerships/signup/?school={school_a.pk}")
+            axe_page.get_by_role("button", name="Create my account").click()
+            expect(axe_page.get_by_text("There is a problem")).to_be_visible()
+            found += [f"sign-up errors: {v}" for v in serious_violations(axe_page)]
+        context.close()
+
+    assert found == []
