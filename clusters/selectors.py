@@ -2,6 +2,7 @@ from django.db.models import Q, QuerySet
 
 from clusters.models import Cluster, CPDActivity
 from partnerships.models import Membership
+from partnerships.selectors import verified_schools
 from portal.roles import Role, role_of
 
 
@@ -13,7 +14,7 @@ def clusters_for(user) -> QuerySet[Cluster]:
     if role == Role.STAFF:
         return Cluster.objects.filter(cohort__programme__staff=user)
     if role == Role.LEAD:
-        return Cluster.objects.filter(memberships__school__lead_links__user=user).distinct()
+        return Cluster.objects.filter(memberships__school__in=verified_schools(user)).distinct()
     return Cluster.objects.none()
 
 
@@ -28,10 +29,11 @@ def activities_for(user) -> QuerySet[CPDActivity]:
             Q(partnership__cohort__programme__staff=user) | Q(cluster__cohort__programme__staff=user)
         )
     if role == Role.LEAD:
+        schools = verified_schools(user)
         partnership_ids = Membership.objects.filter(
-            school__lead_links__user=user, status=Membership.Status.CONFIRMED
+            school__in=schools, status=Membership.Status.CONFIRMED
         ).values("partnership_id")
-        cluster_ids = Cluster.objects.filter(memberships__school__lead_links__user=user).values("pk")
+        cluster_ids = Cluster.objects.filter(memberships__school__in=schools).values("pk")
         return CPDActivity.objects.filter(Q(partnership__in=partnership_ids) | Q(cluster__in=cluster_ids))
     return CPDActivity.objects.none()
 
@@ -45,5 +47,5 @@ def managed_activities_for(user) -> QuerySet[CPDActivity]:
     if role == Role.STAFF:
         return CPDActivity.objects.filter(cluster__cohort__programme__staff=user)
     if role == Role.LEAD:
-        return CPDActivity.objects.filter(partnership__lead_school__lead_links__user=user)
+        return CPDActivity.objects.filter(partnership__lead_school__in=verified_schools(user))
     return CPDActivity.objects.none()

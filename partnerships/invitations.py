@@ -135,7 +135,9 @@ def _clean_email(email: str) -> str:
 
 
 def _ensure_inviter(by, partnership: Partnership) -> None:
-    services.ensure_acts_for(by, partnership.lead_school, "invite schools into this partnership")
+    services.ensure_acts_for(
+        by, partnership.lead_school, "invite schools into this partnership", verified=False
+    )
     if not is_verified_for(by, partnership.lead_school):
         raise ValidationError(
             {

@@ -21,15 +21,23 @@ def cohorts_for(user) -> QuerySet[Cohort]:
 
 
 def lead_schools(user) -> QuerySet[School]:
-    """Schools the user acts for as a lead."""
+    """Schools the user claims to lead, verified or not (they may start drafts for them)."""
     if role_of(user) != Role.LEAD:
         return School.objects.none()
     return School.objects.filter(lead_links__user=user)
 
 
+def verified_schools(user) -> QuerySet[School]:
+    """Schools the user is a verified lead of: only these open other partnerships' data."""
+    if role_of(user) != Role.LEAD:
+        return School.objects.none()
+    return School.objects.filter(lead_links__user=user, lead_links__verified_at__isnull=False)
+
+
 def partnerships_for(user) -> QuerySet[Partnership]:
-    """Admins: all. Staff: their programmes'. Leads: partnerships any of their schools
-    belongs to or has been invited to (declined invitations excluded)."""
+    """Admins: all. Staff: their programmes'. Leads: partnerships any of their verified schools
+    belongs to or has been invited to (declined invitations excluded), and the drafts they
+    started themselves while their link is unverified."""
     role = role_of(user)
     if role == Role.ADMIN:
         return Partnership.objects.all()
@@ -37,19 +45,25 @@ def partnerships_for(user) -> QuerySet[Partnership]:
         return Partnership.objects.filter(cohort__programme__staff=user)
     if role == Role.LEAD:
         ids = (
-            Membership.objects.filter(school__lead_links__user=user)
+            Membership.objects.filter(school__in=verified_schools(user))
             .exclude(status=Membership.Status.DECLINED)
             .values("partnership_id")
         )
-        return Partnership.objects.filter(pk__in=ids)
+        return Partnership.objects.filter(Q(pk__in=ids) | Q(pk__in=_own_drafts(user)))
     return Partnership.objects.none()
 
 
+def _own_drafts(user):
+    return Partnership.objects.filter(created_by=user, lead_school__in=lead_schools(user)).values("pk")
+
+
 def led_partnerships_for(user) -> QuerySet[Partnership]:
-    """Partnerships whose lead school the user acts for: these they may change."""
+    """Partnerships whose lead school the user is a verified lead of, or that they started
+    for a school they claim: these they may change (services check verification again for
+    acts towards other schools)."""
     if role_of(user) != Role.LEAD:
         return Partnership.objects.none()
-    return Partnership.objects.filter(lead_school__lead_links__user=user)
+    return Partnership.objects.filter(Q(lead_school__in=verified_schools(user)) | Q(pk__in=_own_drafts(user)))
 
 
 def invitations_for(user) -> QuerySet[Membership]:
@@ -57,7 +71,7 @@ def invitations_for(user) -> QuerySet[Membership]:
     if role_of(user) != Role.LEAD:
         return Membership.objects.none()
     return Membership.objects.filter(
-        school__lead_links__user=user, status=Membership.Status.INVITED, role=Membership.Role.PARTNER
+        school__in=verified_schools(user), status=Membership.Status.INVITED, role=Membership.Role.PARTNER
     )
 
 

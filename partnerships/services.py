@@ -24,15 +24,25 @@ log = logging.getLogger(__name__)
 CLOSED_STATUSES = (Partnership.Status.WITHDRAWN, Partnership.Status.COMPLETED)
 
 
-def acts_for(user, school: School) -> bool:
-    """Whether `user` is a lead of `school`."""
-    return (
-        bool(user and user.is_authenticated) and SchoolLead.objects.filter(user=user, school=school).exists()
-    )
+def acts_for(user, school: School, *, verified: bool = True) -> bool:
+    """Whether `user` is a lead of `school`. Acting for a school towards others (inviting,
+    answering invitations, removing members) needs a link staff or the e-mail domain have
+    verified; `verified=False` admits a claimed link too (starting one's own draft)."""
+    if not (user and user.is_authenticated):
+        return False
+    links = SchoolLead.objects.filter(user=user, school=school)
+    if verified:
+        links = links.filter(verified_at__isnull=False)
+    return links.exists()
 
 
-def ensure_acts_for(user, school: School, action: str) -> None:
-    if not acts_for(user, school):
+def ensure_acts_for(user, school: School, action: str, *, verified: bool = True) -> None:
+    if not acts_for(user, school, verified=verified):
+        if verified and acts_for(user, school, verified=False):
+            raise PermissionDenied(
+                f"Your link to {school.name} is not verified yet, so you cannot {action}. "
+                "Programme staff will confirm it, or confirm your e-mail address."
+            )
         raise PermissionDenied(f"Only a lead of {school.name} may {action}.")
 
 
@@ -58,7 +68,7 @@ def _one_per_cohort(field: str, school: School):
 def partnership_create(
     *, cohort: Cohort, lead_school: School, name: str, local_stem_issue: str, by
 ) -> Partnership:
-    ensure_acts_for(by, lead_school, "start a partnership for it")
+    ensure_acts_for(by, lead_school, "start a partnership for it", verified=False)
     name, local_stem_issue = (name or "").strip(), (local_stem_issue or "").strip()
     errors = {}
     if not name:

@@ -184,7 +184,7 @@ def membership_remove(request, pk):
 def membership_respond(request, pk):
     membership = get_object_or_404(
         Membership.objects.filter(
-            school__lead_links__user=request.user, role=Membership.Role.PARTNER
+            school__in=selectors.verified_schools(request.user), role=Membership.Role.PARTNER
         ).select_related("partnership", "school"),
         pk=pk,
     )
