@@ -1,11 +1,14 @@
 from django.contrib import admin
 
-from evaluation.models import CohortSummary
+from evaluation.models import CohortSummary, ComparisonGroup, MatchedPair, OutcomeValue
 
 
 @admin.register(CohortSummary)
 class CohortSummaryAdmin(admin.ModelAdmin):
-    list_display = ["cohort", "built_at"]
+    """Built by the Celery task; read-only here."""
+
+    list_display = ["cohort", "state", "built_at", "source_changed_at"]
+    list_filter = ["state"]
     readonly_fields = [
         "cohort",
         "data",
@@ -16,3 +19,34 @@ class CohortSummaryAdmin(admin.ModelAdmin):
         "source_changed_at",
         "error",
     ]
+
+
+@admin.register(OutcomeValue)
+class OutcomeValueAdmin(admin.ModelAdmin):
+    list_display = ["school", "year", "measure", "value", "is_synthetic", "source"]
+    list_filter = ["measure", "year", "is_synthetic"]
+    search_fields = ["school__name", "school__urn", "source"]
+    raw_id_fields = ["school"]
+
+
+class MatchedPairInline(admin.TabularInline):
+    model = MatchedPair
+    extra = 0
+    can_delete = False
+    raw_id_fields = ["participant", "comparison"]
+    readonly_fields = ["participant", "comparison", "unit", "participant_score", "comparison_score"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ComparisonGroup)
+class ComparisonGroupAdmin(admin.ModelAdmin):
+    """Computed by evaluation.impact_tasks; read-only here (recompute from the evaluation page)."""
+
+    list_display = ["cohort", "measure", "state", "computed_at", "uses_synthetic_data"]
+    list_filter = ["state", "measure", "uses_synthetic_data"]
+    inlines = [MatchedPairInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,19 @@
 from django.contrib import admin
 
-from partnerships.models import Cohort, Membership, Partnership, Programme, School, SchoolLead
+from partnerships.models import (
+    Cohort,
+    EmailConfirmation,
+    EmailInvitation,
+    LeadVerificationRequest,
+    Membership,
+    Notification,
+    Partnership,
+    Programme,
+    ReminderSent,
+    School,
+    SchoolLead,
+    VerifiedDomain,
+)
 
 
 @admin.register(School)
@@ -60,3 +73,73 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "status", "cohort"]
     search_fields = ["school__name", "school__urn", "partnership__name"]
     raw_id_fields = ["school", "partnership", "invited_by", "responded_by"]
+
+
+@admin.register(VerifiedDomain)
+class VerifiedDomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "school", "verified_by", "verified_at"]
+    search_fields = ["domain", "school__name", "school__urn"]
+    raw_id_fields = ["school", "verified_by"]
+
+
+@admin.register(LeadVerificationRequest)
+class LeadVerificationRequestAdmin(admin.ModelAdmin):
+    """Decisions are made on the staff page (which e-mails the lead); here they are read-only."""
+
+    list_display = ["user", "school", "status", "requested_at", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "school__name", "school__urn"]
+    readonly_fields = [
+        "user",
+        "school",
+        "role_at_school",
+        "status",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "reason",
+    ]
+
+
+@admin.register(EmailInvitation)
+class EmailInvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "school", "partnership", "status", "sent_at", "expires_at", "answered_at"]
+    list_filter = ["status"]
+    search_fields = ["email", "school__name", "partnership__name"]
+    exclude = ["nonce"]  # part of the signed link: never shown
+    readonly_fields = [
+        "partnership",
+        "school",
+        "membership",
+        "email",
+        "invited_by",
+        "status",
+        "created_at",
+        "sent_at",
+        "expires_at",
+        "opened_at",
+        "answered_at",
+        "answered_by",
+    ]
+
+
+@admin.register(EmailConfirmation)
+class EmailConfirmationAdmin(admin.ModelAdmin):
+    list_display = ["user", "requested_at", "confirmed_at"]
+    search_fields = ["user__email"]
+    readonly_fields = ["user", "requested_at", "confirmed_at"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "title", "created_at", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "title"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(ReminderSent)
+class ReminderSentAdmin(admin.ModelAdmin):
+    list_display = ["kind", "key", "recipient", "sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["key", "recipient"]

@@ -110,3 +110,14 @@ def env_email(name: str, default: str = "consolemail://") -> dict:
     if not config.get("EMAIL_BACKEND"):
         raise ImproperlyConfigured(f"{name} has an unknown scheme: {value!r}.")
     return config
+
+
+def env_cache(name: str) -> dict:
+    """CACHE_URL: redis://host:6379/1 for a cache shared by every web process (rate limits,
+    cached lists); unset: a per-process in-memory cache (fine for one process)."""
+    value = _raw(name)
+    if value is None:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if urlsplit(value).scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL, got {value!r}.")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}

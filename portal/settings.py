@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.env import (
     env_bool,
     env_broker,
+    env_cache,
     env_database,
     env_email,
     env_int,
@@ -104,6 +105,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Shared cache (rate limits of sign-up and invitations, cached lists): Redis in production so
+# that every gunicorn worker counts the same; per-process memory otherwise.
+CACHES = {"default": env_cache("CACHE_URL") if not TESTING else env_cache("TEST_CACHE_URL")}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -37,6 +37,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("CONN_MAX_AGE", "sixty"),
         ("ALLOWED_HOSTS", "a.example,,b.example"),
         ("EMAIL_URL", "pigeon://loft"),
+        ("CACHE_URL", "memcached://127.0.0.1:11211"),
     ],
 )
 def test_malformed_setting_stops_start_up_naming_the_variable(variable, value):
