@@ -1,6 +1,7 @@
 from django import forms
 
 from clusters.models import CPDActivity, Feedback
+from clusters.services import ACTIVITY_FIELDS, MAX_HOURS
 
 RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
@@ -8,17 +9,7 @@ RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
 class ActivityForm(forms.ModelForm):
     class Meta:
         model = CPDActivity
-        fields = [
-            "kind",
-            "title",
-            "description",
-            "held_on",
-            "hours",
-            "teachers_reached",
-            "students_reached",
-            "focus_area",
-            "schools",
-        ]
+        fields = [*ACTIVITY_FIELDS, "schools"]  # the view hands ACTIVITY_FIELDS on to the service
         labels = {"held_on": "Date held", "schools": "Schools taking part"}
         widgets = {
             "held_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -33,8 +24,8 @@ class ActivityForm(forms.ModelForm):
 
     def clean_hours(self):
         hours = self.cleaned_data["hours"]
-        if hours is not None and not 0 < hours <= 1000:
-            raise forms.ValidationError("Hours must be more than 0 and at most 1000.")
+        if hours is not None and not 0 < hours <= MAX_HOURS:
+            raise forms.ValidationError(f"Hours must be more than 0 and at most {MAX_HOURS}.")
         return hours
 
 
