@@ -4,6 +4,7 @@ test that needs it; otherwise such a test is skipped with the reason."""
 
 import os
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -116,30 +117,37 @@ def password():
 # --- A real Celery worker on Redis ----------------------------------------------------
 
 
+@contextmanager
+def broker_at(url: str):
+    """Point the Celery app at a real (non-eager) broker for the duration, then restore it."""
+    from portal.celery import app
+
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
+    app.conf.update(task_always_eager=False, broker_url=url)
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield app
+    finally:
+        app.conf.update(saved)
+        app._pool = None
+        app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker(transactional_db):
     """Start a worker thread consuming from Redis; tasks sent with .delay() travel
     through the broker. Use with @pytest.mark.celery_worker and transaction=True."""
     from celery.contrib.testing.worker import start_worker
 
-    from portal.celery import app
-
     url = settings.TEST_CELERY_BROKER_URL
     if not _reachable(url):
         missing_service(f"needs Redis at {url} for a real Celery worker")
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
-    app.conf.update(task_always_eager=False, broker_url=url)
-    app._pool = None
-    app.amqp._producer_pool = None
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
-    try:
+    with broker_at(url) as app:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(app.conf.task_default_queue)
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10) as worker:
             yield worker
-    finally:
-        app.conf.update(saved)
-        app._pool = None
-        app.amqp._producer_pool = None
 
 
 # --- Headless Chromium through Playwright --------------------------------------------

@@ -3,7 +3,6 @@ summary, the debounced on-commit queueing, a broker that is down, the nightly re
 a decision travelling through Redis to a real worker."""
 
 import time
-from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from unittest import mock
@@ -18,6 +17,7 @@ from evaluation.models import CohortSummary
 from grants.models import Payment
 from partnerships.models import Membership
 from tests import factories
+from tests.conftest import broker_at
 
 # --- Building -------------------------------------------------------------------------------
 
@@ -270,23 +270,6 @@ def test_deleting_a_membership_marks_the_cohort_stale(cohort, queued):
 
 
 # --- A broker that is down ------------------------------------------------------------------
-
-
-@contextmanager
-def broker_at(url):
-    """Point the Celery app at a (real, non-eager) broker URL for the duration."""
-    from portal.celery import app
-
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
-    app.conf.update(task_always_eager=False, broker_url=url)
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        yield app
-    finally:
-        app.conf.update(saved)
-        app._pool = None
-        app.amqp._producer_pool = None
 
 
 @pytest.mark.django_db(transaction=True)
