@@ -11,10 +11,10 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from partnerships import invitations, ratelimit, selectors
+from partnerships import invitations, ratelimit, selectors, services
 from partnerships.forms import add_service_errors
 from partnerships.models import EmailInvitation
-from partnerships.onboarding import LinkProblem, is_verified_for, user_by_email
+from partnerships.onboarding import LinkProblem, user_by_email
 from partnerships.onboarding_forms import EmailInviteForm, InvitationSignupForm
 from partnerships.onboarding_views import MODEL_BACKEND, chosen_school, link_problem, school_choice
 from portal.decorators import lead_required
@@ -30,7 +30,7 @@ def email_invite(request, pk):
     partnership = get_object_or_404(
         selectors.led_partnerships_for(request.user).select_related("cohort__programme", "lead_school"), pk=pk
     )
-    verified = is_verified_for(request.user, partnership.lead_school)
+    verified = services.acts_for(request.user, partnership.lead_school)
     source = request.POST if request.method == "POST" else request.GET
     school = chosen_school(source.get("school"), open_only=False)
     if school is False:

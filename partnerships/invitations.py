@@ -36,7 +36,7 @@ from partnerships.models import (
     SchoolLead,
 )
 from partnerships.notifications import Message, send_email
-from partnerships.onboarding import LinkProblem, is_verified_for, normalise_email, user_by_email
+from partnerships.onboarding import LinkProblem, normalise_email, user_by_email
 from portal.roles import LEADS_GROUP, Role, role_of
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def may_answer(user, invitation: EmailInvitation) -> bool:
     """The person the invitation was sent to, or a verified lead of the invited school."""
     if not (user and user.is_authenticated) or role_of(user) in (Role.STAFF, Role.ADMIN):
         return False
-    return normalise_email(user.email) == invitation.email or is_verified_for(user, invitation.school)
+    return normalise_email(user.email) == invitation.email or services.acts_for(user, invitation.school)
 
 
 def _clean_email(email: str) -> str:
@@ -138,7 +138,7 @@ def _ensure_inviter(by, partnership: Partnership) -> None:
     services.ensure_acts_for(
         by, partnership.lead_school, "invite schools into this partnership", verified=False
     )
-    if not is_verified_for(by, partnership.lead_school):
+    if not services.acts_for(by, partnership.lead_school):
         raise ValidationError(
             {
                 "email": f"Programme staff have not yet confirmed that you work at "

@@ -105,13 +105,6 @@ def user_by_email(email: str, *, lock: bool = False) -> User | None:
     return qs.first()
 
 
-def is_verified_for(user, school) -> bool:
-    return (
-        bool(user and user.is_authenticated)
-        and SchoolLead.objects.filter(user=user, school=school, verified_at__isnull=False).exists()
-    )
-
-
 @dataclass
 class PendingLink:
     school: School

@@ -104,8 +104,7 @@ def partnership_detail(request, pk):
             "email_invitations": invitations.email_invitations_for_lead(request.user, partnership)
             if is_lead
             else [],
-            "can_invite_by_email": is_lead
-            and onboarding.is_verified_for(request.user, partnership.lead_school),
+            "can_invite_by_email": is_lead and services.acts_for(request.user, partnership.lead_school),
         },
     )
 
