@@ -51,6 +51,11 @@ class Measure(models.TextChoices):
     KS2_SCIENCE_TA = "ks2_science_ta", "KS2: % expected standard in science (teacher assessment)"
     KS4_ATTAINMENT8 = "ks4_attainment8", "KS4: Attainment 8"
     KS4_PROGRESS8 = "ks4_progress8", "KS4: Progress 8"
+    KS4_ATTAINMENT8_DISADVANTAGED = (
+        "ks4_att8_disadvantaged",
+        "KS4: Attainment 8 of disadvantaged pupils",
+    )
+    KS4_ATTAINMENT8_OTHER = "ks4_att8_other", "KS4: Attainment 8 of other (non-disadvantaged) pupils"
     KS4_TRIPLE_SCIENCE = "ks4_triple_science", "KS4: % entering triple science"
     POST16_STEM_ALEVEL_ENTRIES = "post16_stem_alevel_entries", "Post-16: entries to STEM A-levels"
     STEM_TEACHER_RETENTION = "stem_teacher_retention", "STEM teacher retention rate (%)"
@@ -62,6 +67,8 @@ MEASURE_RANGES: dict[str, tuple[Decimal, Decimal | None]] = {
     Measure.KS2_SCIENCE_TA: (Decimal(0), Decimal(100)),
     Measure.KS4_ATTAINMENT8: (Decimal(0), Decimal(90)),
     Measure.KS4_PROGRESS8: (Decimal(-5), Decimal(5)),
+    Measure.KS4_ATTAINMENT8_DISADVANTAGED: (Decimal(0), Decimal(90)),
+    Measure.KS4_ATTAINMENT8_OTHER: (Decimal(0), Decimal(90)),
     Measure.KS4_TRIPLE_SCIENCE: (Decimal(0), Decimal(100)),
     Measure.POST16_STEM_ALEVEL_ENTRIES: (Decimal(0), None),
     Measure.STEM_TEACHER_RETENTION: (Decimal(0), Decimal(100)),
@@ -73,6 +80,8 @@ MEASURE_PHASES: dict[str, tuple[str, ...]] = {
     Measure.KS2_SCIENCE_TA: (Phase.PRIMARY, Phase.ALL_THROUGH),
     Measure.KS4_ATTAINMENT8: (Phase.SECONDARY, Phase.ALL_THROUGH),
     Measure.KS4_PROGRESS8: (Phase.SECONDARY, Phase.ALL_THROUGH),
+    Measure.KS4_ATTAINMENT8_DISADVANTAGED: (Phase.SECONDARY, Phase.ALL_THROUGH),
+    Measure.KS4_ATTAINMENT8_OTHER: (Phase.SECONDARY, Phase.ALL_THROUGH),
     Measure.KS4_TRIPLE_SCIENCE: (Phase.SECONDARY, Phase.ALL_THROUGH),
     Measure.POST16_STEM_ALEVEL_ENTRIES: (
         Phase.SECONDARY,

@@ -58,6 +58,29 @@ class School(models.Model):
     )
     is_open = models.BooleanField(default=True)
     opportunity_area = models.CharField(max_length=60, blank=True)
+    # Further register fields (GIAS), each optional in the file and blank when absent.
+    website = models.CharField(max_length=200, blank=True, help_text="GIAS SchoolWebsite.")
+    la_code = models.CharField("LA code", max_length=3, blank=True, help_text="GIAS LA (code), e.g. 890.")
+    district_code = models.CharField(
+        max_length=9, blank=True, help_text="GIAS DistrictAdministrative (code), e.g. E06000009."
+    )
+    ward_code = models.CharField(max_length=9, blank=True, help_text="GIAS AdministrativeWard (code).")
+    lsoa_code = models.CharField("LSOA code", max_length=9, blank=True, help_text="GIAS LSOA (code).")
+    constituency_code = models.CharField(
+        max_length=9, blank=True, help_text="GIAS ParliamentaryConstituency (code)."
+    )
+    trust_code = models.CharField(max_length=20, blank=True, help_text="GIAS Trusts (code).")
+    trust_name = models.CharField(max_length=200, blank=True, help_text="GIAS Trusts (name).")
+    federation_code = models.CharField(max_length=20, blank=True, help_text="GIAS Federations (code).")
+    federation_name = models.CharField(max_length=200, blank=True, help_text="GIAS Federations (name).")
+    easting = models.PositiveIntegerField(null=True, blank=True, help_text="GIAS Easting (metres, OSGB36).")
+    northing = models.PositiveIntegerField(null=True, blank=True, help_text="GIAS Northing (metres, OSGB36).")
+    last_changed_on = models.DateField(null=True, blank=True, help_text="GIAS LastChangedDate.")
+    is_synthetic = models.BooleanField(
+        default=False,
+        help_text="Generated for the demo or a benchmark, not a real establishment: never searchable, "
+        "eligible or invitable.",
+    )
     leads = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="SchoolLead", related_name="schools", blank=True
     )
@@ -68,6 +91,9 @@ class School(models.Model):
         indexes = [
             models.Index(fields=["postcode"]),
             models.Index(fields=["phase", "region"]),
+            models.Index(fields=["trust_code"]),
+            models.Index(fields=["federation_code"]),
+            models.Index(fields=["district_code"]),
         ]
         constraints = [
             models.CheckConstraint(
