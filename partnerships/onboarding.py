@@ -35,6 +35,7 @@ from partnerships import services, trust
 from partnerships.models import (
     EmailConfirmation,
     LeadVerificationRequest,
+    Membership,
     School,
     SchoolLead,
     TrustEvent,
@@ -99,6 +100,7 @@ class PendingLink:
     school: School
     status: str  # "pending" (with staff), "rejected", or "" (no request yet)
     reason: str = ""
+    acceptances: list = None  # names of partnerships whose invitation they accepted, awaiting this
 
 
 def unverified_links(user) -> list[PendingLink]:
@@ -117,12 +119,22 @@ def unverified_links(user) -> list[PendingLink]:
         .order_by("requested_at", "pk")
     ):
         latest[request.school_id] = request
+    waiting = {}
+    for school_id, name in Membership.objects.filter(
+        responded_by=user, status=Membership.Status.ACCEPTED, role=Membership.Role.PARTNER
+    ).values_list("school_id", "partnership__name"):
+        waiting.setdefault(school_id, []).append(name)
     result = []
     for school_id, link in links.items():
         if link.verified_at is None:
             request = latest.get(school_id)
             result.append(
-                PendingLink(link.school, request.status if request else "", request.reason if request else "")
+                PendingLink(
+                    link.school,
+                    request.status if request else "",
+                    request.reason if request else "",
+                    waiting.get(school_id, []),
+                )
             )
     for school_id, request in latest.items():
         if school_id not in links and request.status == LeadVerificationRequest.Status.REJECTED:

@@ -85,7 +85,7 @@ def test_a_new_lead_signs_up_is_verified_and_gathers_five_schools_by_email(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm my e-mail address").click()
     expect(page.get_by_role("heading", name="My partnerships")).to_be_visible()
-    expect(page.locator(f"#verification-banner-{harbour.pk}")).to_contain_text("Waiting for verification")
+    expect(page.locator(f"#verification-banner-{harbour.pk}")).to_contain_text("Waiting for programme staff")
     page.shot("waiting-for-verification")
 
     # Carol (programme staff) confirms that Rosa works at Harbour Primary.

@@ -260,7 +260,7 @@ def test_the_link_and_the_password_confirm_the_address_log_in_and_ask_staff(
     assert link_in(mail.outbox[0]) == reverse("partnerships:verification_requests")
     assert Notification.objects.filter(user=staff_carol, kind="verification_request").exists()
     home = client.get(response.url)
-    assert "Waiting for verification" in home.text
+    assert "Waiting for programme staff" in home.text
 
 
 def test_the_wrong_password_on_the_confirmation_page_changes_nothing(
