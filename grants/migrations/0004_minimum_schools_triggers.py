@@ -114,14 +114,18 @@ DROP FUNCTION IF EXISTS membership_keeps_minimum();
 """
 
 
-def forward(apps, schema_editor):
+def _run(schema_editor, sql):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
+        with schema_editor.connection.cursor() as cursor:  # no parameters: RAISE's % stay as written
+            cursor.execute(sql)
+
+
+def forward(apps, schema_editor):
+    _run(schema_editor, FORWARD)
 
 
 def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
+    _run(schema_editor, BACKWARD)
 
 
 class Migration(migrations.Migration):
