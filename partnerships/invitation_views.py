@@ -216,7 +216,7 @@ def _answered(request, invitation, answer):
     if answer != "confirm":
         messages.info(request, f"You declined the invitation to “{invitation.partnership.name}”.")
         return redirect("partnerships:lead_home")
-    membership = invitation.membership
+    membership = Membership.objects.filter(pk=invitation.membership_id).first()  # as it is now
     if membership is not None and membership.status == Membership.Status.CONFIRMED:
         messages.success(request, f"{invitation.school.name} has joined “{invitation.partnership.name}”.")
     else:
