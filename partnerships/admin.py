@@ -33,6 +33,14 @@ class SchoolAdmin(admin.ModelAdmin):
     list_filter = ["phase", "funding", "region", "ofsted_rating", "is_open", "opportunity_area"]
     search_fields = ["urn", "name", "postcode", "local_authority"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_open" in form.changed_data and not obj.is_open:
+            from partnerships.services import schools_changed
+
+            # A school closing re-checks the minimum of the partnerships it counts in (issue 13).
+            schools_changed(school_ids=[obj.pk], reason=f"{obj.name} closed in the register.")
+
 
 @admin.register(SchoolLead)
 class SchoolLeadAdmin(admin.ModelAdmin):

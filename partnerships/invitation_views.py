@@ -295,6 +295,9 @@ def invitation_code_answer(request, token):
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
+                if user is None:  # declined without an account
+                    messages.info(request, f"You declined the invitation to “{invitation.partnership.name}”.")
+                    return redirect("login")
                 login(request, user, backend=MODEL_BACKEND)
                 return _answered(request, invitation, data["answer"])
     return render(

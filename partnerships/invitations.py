@@ -475,9 +475,10 @@ def invitation_code_accept(
     first_name: str = "",
     last_name: str = "",
     role_at_school: str = "",
-) -> tuple[User, EmailInvitation]:
+) -> tuple[User | None, EmailInvitation]:
     """Answer with the link and the newest code e-mailed to the address: the account is made
     (without a password) if there is none, and the answer recorded as for `invitation_answer`.
+    Declining makes no account (the user returned is then None).
     A wrong code counts against it; CODE_ATTEMPTS wrong tries, expiry or one use end it."""
     code = (code or "").strip().replace(" ", "")
     wrong = ""
@@ -509,6 +510,12 @@ def invitation_code_accept(
             record.used_at = now
             record.save(update_fields=["used_at"])
             user = _code_account(invitation)
+            if user is None and not accept:
+                # Declining needs no account: the invitation is given up, and that is all.
+                services.membership_decline_invited(membership=invitation.membership, by=None)
+                invitation.status, invitation.answered_at = S.DECLINED, now
+                invitation.save(update_fields=["status", "answered_at"])
+                return None, invitation
             if user is None:
                 if not first_name.strip():
                     raise ValidationError({"first_name": "Enter your first name."})

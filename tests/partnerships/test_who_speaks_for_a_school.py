@@ -603,3 +603,55 @@ def test_approval_rechecks_the_minimum(partnership, staff_carol):
     application.refresh_from_db()
     assert application.status == Application.Status.SUBMITTED
     assert not application.payments.exists()
+
+
+def test_declining_by_code_needs_no_account(client, invite, cedar, django_capture_on_commit_callbacks):
+    _, token = invite(cedar, "sam@gmail.com")
+
+    response = accept_by_code(client, django_capture_on_commit_callbacks, token, name="", answer="decline")
+
+    assert response.status_code == 302
+    assert Membership.objects.get(school=cedar).status == Membership.Status.DECLINED
+    assert not User.objects.filter(email="sam@gmail.com").exists()
+
+
+def test_an_unverified_claimant_is_reminded_of_nothing(partnership, school_a):
+    from partnerships.reminders import _leads_of
+
+    claimant = factories.LeadFactory()
+    SchoolLead.objects.create(user=claimant, school=school_a)
+
+    assert claimant not in _leads_of(school_a.pk)
+
+
+def test_closing_a_school_in_the_admin_rechecks_the_minimum(client, partnership, admin_dan):
+    member = five_confirmed(partnership)
+    application = factories.ApplicationFactory(partnership=partnership, status=Application.Status.SUBMITTED)
+    school = member.school
+    client.force_login(admin_dan)
+    data = {
+        field.name: getattr(school, field.attname)
+        for field in school._meta.concrete_fields
+        if field.editable and field.name != "id" and getattr(school, field.attname) is not None
+    }
+    data["is_open"] = ""
+
+    client.post(reverse("admin:partnerships_school_change", args=[school.pk]), data)
+
+    school.refresh_from_db()
+    application.refresh_from_db()
+    assert not school.is_open
+    assert application.status == Application.Status.CHANGES_REQUESTED
+
+
+def test_the_recheck_command_sends_back_what_fell_below(partnership):
+    from django.core.management import call_command
+
+    member = five_confirmed(partnership)
+    application = factories.ApplicationFactory(partnership=partnership, status=Application.Status.SUBMITTED)
+    factories.School.objects.filter(pk=member.school_id).update(is_open=False)  # a bulk import
+
+    call_command("recheck_minimums", reason="The register import closed a school.")
+
+    application.refresh_from_db()
+    assert application.status == Application.Status.CHANGES_REQUESTED
