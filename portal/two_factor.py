@@ -148,12 +148,16 @@ def setup(request):
 @login_required
 def recovery(request):
     """Show the recovery codes just made (once), or make new ones (POST, when verified)."""
-    if request.method == "POST" and request.user.is_verified():
-        request.session["two_factor_recovery_codes"] = _new_recovery_codes(request.user)
-        return redirect("two_factor_recovery")
+    error = ""
+    if request.method == "POST":
+        if request.user.is_verified():
+            request.session["two_factor_recovery_codes"] = _new_recovery_codes(request.user)
+            return redirect("two_factor_recovery")
+        error = "Turn on sign-in codes first: recovery codes stand in for your authenticator app."
     codes = request.session.pop("two_factor_recovery_codes", None)
     return render(
         request,
         "registration/two_factor_recovery.html",
-        {"codes": codes, "next": _safe_next(request, "account")},
+        {"codes": codes, "next": _safe_next(request, "account"), "error": error},
+        status=400 if error else 200,
     )

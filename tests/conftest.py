@@ -213,14 +213,14 @@ def login(page, username, password=factories.PASSWORD):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form's POST, whatever it answers
+        page.get_by_role("button", name="Log in").click()
     if "/account/two-factor/" in page.url and "/set-up/" not in page.url:  # staff and admins
         from django.contrib.auth.models import User
 
         page.get_by_label("Code").fill(current_totp(User.objects.get(username=username)))
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue").click()
 
 
 # --- The second factor in tests: force_login passes it for users with a device ----------

@@ -9,9 +9,11 @@ can break the rules:
   left with fewer confirmed schools (of open schools) than the programme's minimum.
 - application_approved_has_minimum: an application cannot become approved while its partnership
   has fewer confirmed schools (of open schools) than the programme's minimum.
-- partnership_completed_read_only: a completed partnership (its status, or its application's)
-  takes no membership change, and its own status, name, lead school and cohort stay as they are.
-  Nulling a person (SET NULL when an account is deleted) is still allowed.
+- partnership_completed_read_only: a completed partnership's memberships (its status, or its
+  application's) cannot be removed or changed, and its own status, name, lead school and cohort
+  stay as they are. Nulling a person (SET NULL when an account is deleted) is still allowed.
+  Inserting is left to the services (which refuse it): loading a historic, already-completed
+  cohort (the evaluation demo, an import) writes the partnership before its schools.
 
 Errors use SQLSTATE 23514 (check_violation), so Django raises IntegrityError. SQLite: no triggers
 (the services hold the rules there).
@@ -86,7 +88,7 @@ BEGIN
        IS NOT DISTINCT FROM (OLD.status, OLD.school_id, OLD.role, OLD.partnership_id) THEN
         RETURN NEW;
     END IF;
-    pid := CASE WHEN TG_OP = 'INSERT' THEN NEW.partnership_id ELSE OLD.partnership_id END;
+    pid := OLD.partnership_id;
     SELECT (pa.status = 'completed' OR COALESCE(a.status = 'completed', false)) INTO closed
         FROM partnerships_partnership pa LEFT JOIN grants_application a ON a.partnership_id = pa.id
         WHERE pa.id = pid;
@@ -99,7 +101,7 @@ END $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER partnership_completed_read_only BEFORE UPDATE ON partnerships_partnership
     FOR EACH ROW EXECUTE FUNCTION partnership_completed_read_only();
-CREATE TRIGGER membership_completed_read_only BEFORE INSERT OR UPDATE OR DELETE ON partnerships_membership
+CREATE TRIGGER membership_completed_read_only BEFORE UPDATE OR DELETE ON partnerships_membership
     FOR EACH ROW EXECUTE FUNCTION partnership_completed_read_only();
 """
 

@@ -139,3 +139,56 @@ def test_four_partners_accept_by_code_two_wait_for_staff_and_the_application_sub
         assert not journey.problems, journey.problems
     finally:
         journey.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_new_pages_fit_a_phone(browser, live_server, request, cohort, lead_alice, school_a, staff_carol):
+    """375 px wide: the invitation, code, set-password, lead-requests and two-factor pages."""
+    from partnerships.invitations import invitation_token
+    from partnerships.models import LeadVerificationRequest, SchoolLead
+
+    cache.clear()
+    journey = Journey(browser, live_server, request)
+    cedar = factories.SchoolFactory(name="Cedar Primary School", website="www.cedar.lancs.sch.uk")
+    partnership = factories.PartnershipFactory(cohort=cohort, lead_school=school_a, name=PARTNERSHIP)
+    invitation = factories.EmailInvitationFactory(
+        partnership=partnership, school=cedar, email="cedar.head.teacher@gmail.com", invited_by=lead_alice
+    )
+    waiting = factories.LeadFactory(
+        first_name="Olu", last_name="Partner", email="cedar.head.teacher@gmail.com"
+    )
+    SchoolLead.objects.create(user=waiting, school=cedar)
+    LeadVerificationRequest.objects.create(
+        user=waiting, school=cedar, source="invitation", invitation=invitation
+    )
+    newcomer = factories.StaffFactory(username="staff_new", otp_device=False)
+    token = invitation_token(invitation)
+    try:
+        visitor = journey.new_page("visitor")
+        visitor.set_viewport_size({"width": 375, "height": 800})
+        for path in [f"/partnerships/join/{token}/", f"/partnerships/join/{token}/code/answer/"]:
+            visitor.goto(path)
+            visitor.shot(path.strip("/").split("/")[-1])
+            assert wide_enough(visitor)
+        carol = journey.new_page("carol")
+        log_in(carol, "staff_carol")  # on a wide screen (the log-out button is in the menu on a phone)
+        carol.set_viewport_size({"width": 375, "height": 800})
+        carol.goto("/partnerships/staff/lead-requests/")
+        expect(carol.get_by_label("Also trust @gmail.com for Cedar Primary School")).to_have_count(0)
+        carol.shot("lead-requests")
+        assert wide_enough(carol)
+        carol.goto("/account/two-factor/recovery-codes/")
+        assert wide_enough(carol)
+        new = journey.new_page("newcomer")
+        new.set_viewport_size({"width": 375, "height": 800})
+        new.goto("/accounts/login/")
+        new.get_by_label("Username").fill(newcomer.username)
+        new.get_by_label("Password").fill(factories.PASSWORD)
+        new.get_by_role("button", name="Log in").click()
+        expect(new.get_by_role("heading", name="Set up your sign-in codes")).to_be_visible()
+        new.shot("two-factor-setup")
+        assert wide_enough(new)
+        assert not journey.problems, journey.problems
+    finally:
+        journey.close()

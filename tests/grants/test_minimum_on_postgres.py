@@ -68,7 +68,7 @@ def test_the_database_keeps_a_completed_partnership_read_only(cohort):
     partnership = application.partnership
 
     with pytest.raises(IntegrityError, match="partnership_completed_read_only"), transaction.atomic():
-        Membership.objects.create(partnership=partnership, school=factories.SchoolFactory(), cohort=cohort)
+        Membership.objects.filter(partnership=partnership, role="partner").delete()
     with pytest.raises(IntegrityError, match="partnership_completed_read_only"), transaction.atomic():
         Membership.objects.filter(partnership=partnership, role="partner").update(status="declined")
     Partnership.objects.filter(pk=partnership.pk).update(status="completed")
