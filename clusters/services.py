@@ -312,7 +312,10 @@ def may_give_feedback(user, activity: CPDActivity) -> bool:
     else:
         programme = activity.cluster.cohort.programme
         members = member_schools(cluster=activity.cluster)
-    return runs_programme(user, programme) or members.filter(lead_links__user=user).exists()
+    return (
+        runs_programme(user, programme)
+        or members.filter(lead_links__user=user, lead_links__verified_at__isnull=False).exists()
+    )
 
 
 def feedback_submit(

@@ -8,12 +8,12 @@ from contextvars import ContextVar
 from functools import partial
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
 
 from grants.models import Application
+from partnerships.selectors import school_contacts
 
 log = logging.getLogger(__name__)
 _muted: ContextVar[bool] = ContextVar("grants_notifications_muted", default=False)
@@ -41,6 +41,8 @@ SUBMISSIONS = {
     "submitted": "A new application has been submitted for review.",
     "resubmitted": "An application has been resubmitted after changes were requested.",
     "report_submitted": "An end-of-grant report has been submitted for review.",
+    "below_minimum": "An approved grant's partnership has fallen below the programme's minimum of "
+    "schools (see the application's history).",
 }
 
 
@@ -49,12 +51,8 @@ def application_url(application_id: int) -> str:
 
 
 def lead_recipients(application: Application) -> list[str]:
-    return list(
-        User.objects.filter(school_links__school_id=application.partnership.lead_school_id, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
+    """The lead school's verified contacts only: an unverified claimant hears nothing."""
+    return list(school_contacts(application.partnership.lead_school).values_list("email", flat=True))
 
 
 def staff_recipients(application: Application) -> list[str]:

@@ -36,11 +36,15 @@ def payments_for(user) -> QuerySet[Payment]:
 
 
 def is_lead_of(user, partnership) -> bool:
-    """A lead of the partnership's lead school: the only people who may write its application."""
-    return (
-        role_of(user) == Role.LEAD
-        and SchoolLead.objects.filter(user=user, school_id=partnership.lead_school_id).exists()
-    )
+    """A verified lead of the partnership's lead school, or the person who started it while
+    their claim to the school waits for verification: the only people who may write its
+    application (only a verified lead may submit it)."""
+    if role_of(user) != Role.LEAD:
+        return False
+    links = SchoolLead.objects.filter(user=user, school_id=partnership.lead_school_id)
+    if links.filter(verified_at__isnull=False).exists():
+        return True
+    return partnership.created_by_id == user.pk and links.exists()
 
 
 def may_review(user, application) -> bool:

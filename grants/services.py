@@ -328,8 +328,29 @@ def _reference(application: Application) -> str:
     return f"{initials or 'APP'}-{application.cohort_id:03d}-{application.pk:05d}"
 
 
+def _lock_partnership_of(application_id: int) -> None:
+    """Lock the application's partnership before the application: membership changes lock the
+    partnership first too (partnerships.services._lock_membership), so a removal and a
+    submit or approval of the same partnership queue instead of deadlocking."""
+    Partnership.objects.select_for_update().filter(application__pk=application_id).first()
+
+
+def minimum_shortfall(application: Application) -> str:
+    """Why the partnership is short of the programme's minimum (confirmed eligible schools,
+    lead included), or "" when it has enough."""
+    programme = application.cohort.programme
+    confirmed = confirmed_eligible_memberships(application.partnership).count()
+    if confirmed >= programme.min_schools:
+        return ""
+    return (
+        f"the programme needs {programme.min_schools} confirmed eligible schools, lead included; this "
+        f"partnership has {confirmed}"
+    )
+
+
 def _submit(application_id: int, by, *, from_state: str, action: str, check_window: bool) -> Application:
     with transaction.atomic():
+        _lock_partnership_of(application_id)
         application = _lock(application_id)
         _ensure_lead(by, application.partnership)
         if application.status == S.SUBMITTED:
@@ -418,6 +439,7 @@ def application_approve(*, application_id: int, by, amount, comment: str = "") -
     """Submitted → approved with an award ≤ requested, ≤ cap, ≤ what remains of the cohort's budget.
     The cohort row is locked, so concurrent approvals never take the total past the budget."""
     with transaction.atomic():
+        _lock_partnership_of(application_id)
         application = _lock(application_id)
         _ensure_reviewer(by, application)
         amount = _amount(amount, "amount")
@@ -430,6 +452,11 @@ def application_approve(*, application_id: int, by, amount, comment: str = "") -
         if application.status != S.SUBMITTED:
             raise _wrong_state(application, "approve it", [S.SUBMITTED])
         comment = _optional_comment(comment)
+        short = minimum_shortfall(application)  # re-checked under the partnership's lock
+        if short:
+            raise ValidationError(
+                f"This application cannot be approved: {short}. Ask the lead for changes instead."
+            )
         if amount <= 0:
             raise ValidationError({"amount": "Enter an award of more than £0.00."})
         if amount > application.requested:
@@ -749,3 +776,103 @@ def report_return(*, application_id: int, by, comment: str) -> EndOfGrantReport:
         )
         notifications.queue_decision(application, action="report_returned", comment=comment)
     return report
+
+
+# --- The minimum in every state (registered into partnerships in GrantsConfig.ready) ---------
+
+MINIMUM_HELD = (S.SUBMITTED, S.APPROVED)
+
+
+def membership_guard(partnership, *, change: str, membership, by) -> None:
+    """partnerships calls this, under the partnership's lock, before a membership changes.
+    A completed grant's partnership is read-only; while an application is submitted or approved
+    a removal that would take it below the minimum is refused with the reason (the lead can
+    add a school first, or staff can return the application for changes)."""
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("cohort__programme", "partnership")
+        .filter(partnership_id=partnership.pk)
+        .first()
+    )
+    if application is None:
+        return
+    if application.status == S.COMPLETED:
+        raise ValidationError(
+            {"school": "This partnership's grant is completed: its schools can no longer change."}
+        )
+    if change != "remove" or application.status not in MINIMUM_HELD:
+        return
+    counted = confirmed_eligible_memberships(application.partnership)
+    if not counted.filter(pk=membership.pk).exists():
+        return  # an invitation, or a school that does not count: the total does not move
+    left = counted.count() - 1
+    needed = application.cohort.programme.min_schools
+    if left < needed:
+        raise ValidationError(
+            {
+                "school": f"{membership.school.name} cannot be removed: the application is "
+                f"{application.get_status_display().lower()}, and without it the partnership would have "
+                f"{left} confirmed eligible schools, fewer than the {needed} the programme needs. Add "
+                "another school first, or ask programme staff to return the application for changes."
+            }
+        )
+
+
+def application_recheck_minimum(*, application_id: int, reason: str) -> Application:
+    """A school stopped counting (closed in the register, say): a submitted application below the
+    minimum goes back to the lead as changes requested, with the reason; an approved one keeps
+    its award but gets an audit event and staff are told, so nobody approves or pays it unseen."""
+    with transaction.atomic():
+        _lock_partnership_of(application_id)
+        application = _lock(application_id)
+        if application.status not in MINIMUM_HELD:
+            return application
+        short = minimum_shortfall(application)
+        if not short:
+            return application
+        comment = f"{reason} Now {short}."
+        if application.status == S.SUBMITTED:
+            _move(application, to=S.CHANGES_REQUESTED, by=None, action="below_minimum", comment=comment)
+            notifications.queue_decision(application, action="changes_requested", comment=comment)
+        else:
+            AuditEvent.record(
+                application,
+                by=None,
+                action="below_minimum",
+                from_status=application.status,
+                to_status=application.status,
+                comment=comment,
+            )
+            notifications.queue_submission(application, action="below_minimum")
+    return application
+
+
+def applications_recheck_minimum(*, partnership_ids=None, reason: str) -> int:
+    """Re-check every submitted or approved application (or those of `partnership_ids`)."""
+    qs = Application.objects.filter(status__in=MINIMUM_HELD)
+    if partnership_ids is not None:
+        qs = qs.filter(partnership_id__in=list(partnership_ids))
+    moved = 0
+    for application_id in qs.values_list("pk", flat=True):
+        before = Application.objects.values_list("status", flat=True).get(pk=application_id)
+        after = application_recheck_minimum(application_id=application_id, reason=reason).status
+        moved += before != after
+    return moved
+
+
+def on_minimum_at_risk(sender, *, partnership_ids, reason, **kwargs) -> None:
+    applications_recheck_minimum(partnership_ids=partnership_ids, reason=reason)
+
+
+def on_partnership_withdrawn(sender, *, partnership, by, reason, **kwargs) -> None:
+    """Its lead's claim to the school was refused: the application is withdrawn with the reason."""
+    application = Application.objects.select_for_update().filter(partnership=partnership).first()
+    if application is None or application.status in (S.WITHDRAWN, S.REJECTED, S.COMPLETED, S.APPROVED):
+        return
+    _move(
+        application,
+        to=S.WITHDRAWN,
+        by=by,
+        action="withdrawn_claim_rejected",
+        comment=f"Withdrawn: programme staff could not confirm that its lead works at the school. {reason}",
+    )

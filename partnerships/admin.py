@@ -4,6 +4,7 @@ from partnerships.models import (
     Cohort,
     EmailConfirmation,
     EmailInvitation,
+    InvitationCode,
     LeadVerificationRequest,
     Membership,
     Notification,
@@ -12,6 +13,7 @@ from partnerships.models import (
     ReminderSent,
     School,
     SchoolLead,
+    TrustEvent,
     VerifiedDomain,
 )
 
@@ -31,12 +33,24 @@ class SchoolAdmin(admin.ModelAdmin):
     list_filter = ["phase", "funding", "region", "ofsted_rating", "is_open", "opportunity_area"]
     search_fields = ["urn", "name", "postcode", "local_authority"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_open" in form.changed_data and not obj.is_open:
+            from partnerships.services import schools_changed
+
+            # A school closing re-checks the minimum of the partnerships it counts in (issue 13).
+            schools_changed(school_ids=[obj.pk], reason=f"{obj.name} closed in the register.")
+
 
 @admin.register(SchoolLead)
 class SchoolLeadAdmin(admin.ModelAdmin):
+    """Verification is never typed in here: it comes from a staff decision on the lead-requests
+    page or from the school's mail domain (partnerships/onboarding.py), each with a TrustEvent."""
+
     list_display = ["user", "school", "role_at_school", "verified_at"]
     search_fields = ["user__username", "user__email", "school__name", "school__urn"]
     raw_id_fields = ["user", "school"]
+    readonly_fields = ["verified_at"]
 
 
 @admin.register(Programme)
@@ -77,9 +91,22 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(VerifiedDomain)
 class VerifiedDomainAdmin(admin.ModelAdmin):
+    """A domain trusted here vouches for everyone at it: refused for public and disposable
+    providers (VerifiedDomain.clean), recorded with who trusted it and a TrustEvent."""
+
     list_display = ["domain", "school", "verified_by", "verified_at"]
     search_fields = ["domain", "school__name", "school__urn"]
-    raw_id_fields = ["school", "verified_by"]
+    raw_id_fields = ["school"]
+    fields = ["school", "domain"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from partnerships.onboarding import verified_domain_add
+
+        saved = verified_domain_add(school=obj.school, domain=obj.domain, by=request.user)
+        obj.pk = saved.pk
 
 
 @admin.register(LeadVerificationRequest)
@@ -143,3 +170,35 @@ class ReminderSentAdmin(admin.ModelAdmin):
     list_display = ["kind", "key", "recipient", "sent_at"]
     list_filter = ["kind"]
     search_fields = ["key", "recipient"]
+
+
+@admin.register(TrustEvent)
+class TrustEventAdmin(admin.ModelAdmin):
+    """Append-only: who vouched for whom, and what refused claims undid."""
+
+    list_display = ["at", "action", "subject", "school", "partnership", "actor"]
+    list_filter = ["action"]
+    search_fields = ["subject__email", "school__name", "school__urn", "partnership__name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InvitationCode)
+class InvitationCodeAdmin(admin.ModelAdmin):
+    """Hashes only; read-only."""
+
+    list_display = ["invitation", "created_at", "expires_at", "attempts", "used_at"]
+    exclude = ["code_hash"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

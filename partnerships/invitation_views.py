@@ -2,8 +2,9 @@
 invited person opens the signed link, signs up if they need to, and confirms or declines."""
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,9 +14,9 @@ from django.views.decorators.http import require_POST
 
 from partnerships import invitations, ratelimit, selectors, services
 from partnerships.forms import add_service_errors
-from partnerships.models import EmailInvitation
+from partnerships.models import EmailInvitation, Membership
 from partnerships.onboarding import LinkProblem, user_by_email
-from partnerships.onboarding_forms import EmailInviteForm, InvitationSignupForm
+from partnerships.onboarding_forms import EmailInviteForm, InvitationCodeForm, InvitationSignupForm
 from partnerships.onboarding_views import MODEL_BACKEND, chosen_school, link_problem, school_choice
 from portal.decorators import lead_required
 from portal.http import bad_request
@@ -182,8 +183,8 @@ def invitation_signup(request, token):
             login(request, user, backend=MODEL_BACKEND)
             messages.success(
                 request,
-                f"Your account is ready and you are a lead of {invitation.school.name}. "
-                f"Now confirm whether it joins “{invitation.partnership.name}”.",
+                f"Your account is ready. Now confirm whether {invitation.school.name} joins "
+                f"“{invitation.partnership.name}”.",
             )
             return redirect("partnerships:invitation_open", token=token)
     return render(
@@ -208,8 +209,116 @@ def invitation_answer(request, token):
         for message in exc.messages:
             messages.error(request, message)
         return redirect("partnerships:lead_home")
-    if answer == "confirm":
+    return _answered(request, invitation, answer)
+
+
+def _answered(request, invitation, answer):
+    if answer != "confirm":
+        messages.info(request, f"You declined the invitation to “{invitation.partnership.name}”.")
+        return redirect("partnerships:lead_home")
+    membership = Membership.objects.filter(pk=invitation.membership_id).first()  # as it is now
+    if membership is not None and membership.status == Membership.Status.CONFIRMED:
         messages.success(request, f"{invitation.school.name} has joined “{invitation.partnership.name}”.")
+    else:
+        messages.info(
+            request,
+            f"Thank you: your acceptance for {invitation.school.name} is recorded. It counts once programme "
+            "staff confirm that you work at the school (usually within two working days); we will "
+            "e-mail you.",
+        )
+    if selectors.partnerships_for(request.user).filter(pk=invitation.partnership_id).exists():
         return redirect("partnerships:partnership_detail", pk=invitation.partnership_id)
-    messages.info(request, f"You declined the invitation to “{invitation.partnership.name}”.")
     return redirect("partnerships:lead_home")
+
+
+def _login_then(token: str) -> str:
+    return f"{reverse('login')}?{urlencode({'next': reverse('partnerships:invitation_open', args=[token])})}"
+
+
+TOO_MANY_CODES = "Too many codes asked for or tried in the last hour. Please wait a while and try again."
+
+
+@require_POST
+@never_cache
+def invitation_code_send(request, token):
+    """E-mail a one-time code to the invited address; the holder of the link enters it next."""
+    if request.user.is_authenticated:
+        return redirect("partnerships:invitation_open", token=token)
+    if ratelimit.hit("code", f"ip:{ratelimit.client_ip(request)}") or ratelimit.hit(
+        "code", f"link:{token[:40]}"
+    ):
+        return ratelimit.too_many(request, TOO_MANY_CODES)
+    try:
+        invitations.invitation_code_send(token=token)
+    except LinkProblem as problem:
+        return link_problem(request, problem)
+    except invitations.AccountExists:
+        messages.info(request, "This address already has an account: log in to answer the invitation.")
+        return redirect(
+            f"{reverse('login')}?{urlencode({'next': reverse('partnerships:invitation_open', args=[token])})}"
+        )
+    return redirect("partnerships:invitation_code_answer", token=token)
+
+
+@never_cache
+def invitation_code_answer(request, token):
+    """Enter the code (and your name, the first time) and confirm or decline."""
+    if request.user.is_authenticated:
+        return redirect("partnerships:invitation_open", token=token)
+    try:
+        invitation = invitations.read_invitation(token)
+        invitations.ensure_answerable(invitation)
+    except LinkProblem as problem:
+        return link_problem(request, problem)
+    has_account = user_by_email(invitation.email) is not None
+    form = InvitationCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if ratelimit.hit("code", f"ip:{ratelimit.client_ip(request)}"):
+            return ratelimit.too_many(request, TOO_MANY_CODES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                user, invitation = invitations.invitation_code_accept(
+                    token=token,
+                    code=data["code"],
+                    accept=data["answer"] == "confirm",
+                    first_name=data["first_name"],
+                    last_name=data["last_name"],
+                    role_at_school=data["role_at_school"],
+                )
+            except LinkProblem as problem:
+                return link_problem(request, problem)
+            except invitations.CodeProblem as problem:
+                form.add_error("code", str(problem))
+            except invitations.AccountExists:
+                return redirect(_login_then(token))
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                if user is None:  # declined without an account
+                    messages.info(request, f"You declined the invitation to “{invitation.partnership.name}”.")
+                    return redirect("login")
+                login(request, user, backend=MODEL_BACKEND)
+                return _answered(request, invitation, data["answer"])
+    return render(
+        request,
+        "partnerships/invitation_code.html",
+        {"invitation": invitation, "token": token, "form": form, "has_account": has_account},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def password_set(request):
+    """An account made with a one-time code has no password: set one here (optional)."""
+    if request.user.has_usable_password():
+        return redirect("password_change")
+    form = SetPasswordForm(request.user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        update_session_auth_hash(request, form.user)
+        messages.success(request, "Your password is set: you can now log in with it.")
+        return redirect("account")
+    return render(
+        request, "registration/password_set.html", {"form": form}, status=400 if form.errors else 200
+    )

@@ -1,13 +1,19 @@
 """Partner schools invited by e-mail.
 
 A verified lead of the lead school enters the partner contact's address and the school. The
-school is invited through `services.membership_invite` (so the school's existing leads hear of
-it too), and an EmailInvitation carries a signed link (salted, with the invitation's id and a
+school is invited through `services.membership_invite` (so the school's verified contacts hear
+of it too), and an EmailInvitation carries a signed link (salted, with the invitation's id and a
 nonce) to the address. The link opens a page that marks the invitation opened and offers:
 
-- no account yet: sign up (the address is proven by the link, and the link to the school is
-  verified by the invitation itself), then confirm or decline at once;
-- logged in as the invited address, or as a lead of the invited school: confirm or decline.
+- accept with a one-time code e-mailed to the invited address (no password needed; a password
+  can be set later), or sign up with a password from the link;
+- logged in as the invited address, or as a verified lead of the invited school: answer at once.
+
+An invitation is a request, never a credential: the link and the code prove only that the
+person reads the invited mailbox. Whether they speak for the school is decided as for anyone
+else (onboarding._verify_or_ask): the address's domain belongs to the school, or programme
+staff verify them. Until then their acceptance is "accepted — awaiting verification" and the
+school does not count.
 
 Invitations expire after INVITATION_DAYS; the inviting lead can resend (a new nonce: only the
 newest link works, for another INVITATION_DAYS) or withdraw them. Accepted, declined,
@@ -18,6 +24,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group, User
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -26,14 +33,15 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from partnerships import services
+from partnerships import onboarding, services
 from partnerships.models import (
     EmailConfirmation,
     EmailInvitation,
+    InvitationCode,
+    LeadVerificationRequest,
     Membership,
     Partnership,
     School,
-    SchoolLead,
 )
 from partnerships.notifications import Message, send_email
 from partnerships.onboarding import LinkProblem, normalise_email, user_by_email
@@ -43,6 +51,8 @@ log = logging.getLogger(__name__)
 
 INVITATION_SALT = "partnerships.invitations.email-invitation"
 INVITATION_DAYS = 14
+CODE_MINUTES = 15
+CODE_ATTEMPTS = 5  # wrong tries before a code is used up
 S = EmailInvitation.Status
 
 
@@ -117,7 +127,9 @@ def ensure_answerable(invitation: EmailInvitation) -> None:
 
 
 def may_answer(user, invitation: EmailInvitation) -> bool:
-    """The person the invitation was sent to, or a verified lead of the invited school."""
+    """The person the invitation was sent to, or a verified lead of the invited school. Only the
+    latter's answer counts at once; the former's waits for verification (unless their address is
+    at the school's own domain)."""
     if not (user and user.is_authenticated) or role_of(user) in (Role.STAFF, Role.ADMIN):
         return False
     return normalise_email(user.email) == invitation.email or services.acts_for(user, invitation.school)
@@ -313,57 +325,206 @@ class AccountExists(Exception):
     """The invited address already has an account: log in to answer."""
 
 
+def _new_invited_user(invitation: EmailInvitation, *, first_name: str, last_name: str, password=None) -> User:
+    """The invited person's account, active at once (the link or code proves the address),
+    with a password or none yet. It is linked to no school here: `_accept` asks."""
+    now = timezone.now()
+    user = User(
+        username=invitation.email[:150],
+        email=invitation.email,
+        first_name=first_name.strip()[:150],
+        last_name=last_name.strip()[:150],
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    user.groups.add(Group.objects.get(name=LEADS_GROUP))
+    EmailConfirmation.objects.create(user=user, requested_at=now, confirmed_at=now)
+    return user
+
+
 def invitation_signup(
     *, token: str, first_name: str, last_name: str, role_at_school: str, password: str
 ) -> User:
-    """Create the invited person's account: active at once (the link proves the address) and
-    verified as a lead of the invited school (the invitation vouches for it)."""
+    """Create the invited person's account with a password: active at once (the link proves the
+    address). The invitation does not vouch for them: linking them to the school waits for
+    their answer, and verification for their domain or programme staff."""
     with transaction.atomic():
         invitation = read_invitation(token, lock=True)
         ensure_answerable(invitation)
         if user_by_email(invitation.email, lock=True) is not None:
             raise AccountExists(invitation.email)
-        now = timezone.now()
-        user = User(
-            username=invitation.email[:150],
-            email=invitation.email,
-            first_name=first_name.strip()[:150],
-            last_name=last_name.strip()[:150],
-        )
-        user.set_password(password)
-        user.save()
-        user.groups.add(Group.objects.get(name=LEADS_GROUP))
-        EmailConfirmation.objects.create(user=user, requested_at=now, confirmed_at=now)
-        SchoolLead.objects.create(
-            user=user, school=invitation.school, role_at_school=role_at_school.strip()[:100], verified_at=now
+        user = _new_invited_user(invitation, first_name=first_name, last_name=last_name, password=password)
+        onboarding.ask_or_verify(
+            user=user,
+            school=invitation.school,
+            role_at_school=role_at_school,
+            source=LeadVerificationRequest.Source.INVITATION,
+            invitation=invitation,
         )
         if invitation.status == S.SENT:
-            invitation.status, invitation.opened_at = S.OPENED, now
+            invitation.status, invitation.opened_at = S.OPENED, timezone.now()
             invitation.save(update_fields=["status", "opened_at"])
     log.info("account %s created from e-mail invitation %s", user.pk, invitation.pk)
     return user
 
 
+def _accept(invitation: EmailInvitation, *, accept: bool, by, role_at_school: str = "") -> EmailInvitation:
+    """Answer the invitation as `by` (inside the caller's transaction, invitation locked)."""
+    if role_of(by) == Role.ANONYMOUS:  # an account with no role yet: the invitation makes it a lead
+        by.groups.add(Group.objects.get(name=LEADS_GROUP))
+        by._portal_group_names = None
+    now = timezone.now()
+    if services.acts_for(by, invitation.school):
+        services.membership_respond(membership=invitation.membership, accept=accept, by=by)
+    elif not accept:
+        # Declining needs no vouching: it only gives up the invitation.
+        services.membership_decline_invited(membership=invitation.membership, by=by)
+    else:
+        verified_now = onboarding.ask_or_verify(
+            user=by,
+            school=invitation.school,
+            role_at_school=role_at_school,
+            source=LeadVerificationRequest.Source.INVITATION,
+            invitation=invitation,
+        ).verified_at
+        if verified_now is not None:
+            services.membership_respond(membership=invitation.membership, accept=True, by=by)
+        else:
+            services.membership_accept_awaiting(membership=invitation.membership, by=by)
+    invitation.status = S.ACCEPTED if accept else S.DECLINED
+    invitation.answered_at, invitation.answered_by = now, by
+    invitation.save(update_fields=["status", "answered_at", "answered_by"])
+    return invitation
+
+
 def invitation_answer(*, token: str, accept: bool, by) -> EmailInvitation:
-    """Confirm or decline the membership the invitation is about."""
+    """Confirm or decline the membership the invitation is about, as a logged-in user."""
     with transaction.atomic():
         invitation = read_invitation(token, lock=True)
         ensure_answerable(invitation)
         if not may_answer(by, invitation):
             raise _wrong_user(by)
-        if role_of(by) == Role.ANONYMOUS:  # an account with no role yet: the invitation makes it a lead
-            by.groups.add(Group.objects.get(name=LEADS_GROUP))
-            by._portal_group_names = None
+        return _accept(invitation, accept=accept, by=by)
+
+
+# --- Accepting with a one-time code ------------------------------------------------------------
+
+
+class CodeProblem(Exception):
+    """A one-time code that cannot be used; the message says why and what to do."""
+
+
+def _code_account(invitation: EmailInvitation) -> User | None:
+    """The existing account a code may log in: one at the invited address with no password
+    and no second factor (made by an earlier code). None when there is no account; AccountExists
+    when the account must log in with its password instead."""
+    user = user_by_email(invitation.email, lock=True)
+    if user is None:
+        return None
+    from django_otp import user_has_device
+
+    if user.has_usable_password() or user_has_device(user) or role_of(user) in (Role.STAFF, Role.ADMIN):
+        raise AccountExists(invitation.email)
+    return user
+
+
+def invitation_code_send(*, token: str) -> InvitationCode:
+    """E-mail a fresh one-time code to the invited address (earlier codes stop working)."""
+    with transaction.atomic():
+        invitation = read_invitation(token, lock=True)
+        ensure_answerable(invitation)
+        _code_account(invitation)
+        code = f"{secrets.randbelow(10**6):06d}"
         now = timezone.now()
-        link, _ = SchoolLead.objects.get_or_create(user=by, school=invitation.school)
-        if link.verified_at is None:  # the invitation was sent to this person's address
-            link.verified_at = now
-            link.save(update_fields=["verified_at"])
-        services.membership_respond(membership=invitation.membership, accept=accept, by=by)
-        invitation.status = S.ACCEPTED if accept else S.DECLINED
-        invitation.answered_at, invitation.answered_by = now, by
-        invitation.save(update_fields=["status", "answered_at", "answered_by"])
-    return invitation
+        InvitationCode.objects.filter(invitation=invitation, used_at__isnull=True).update(used_at=now)
+        record = InvitationCode.objects.create(
+            invitation=invitation,
+            code_hash=make_password(code),
+            created_at=now,
+            expires_at=now + timedelta(minutes=CODE_MINUTES),
+        )
+        email, school, partnership = invitation.email, invitation.school.name, invitation.partnership.name
+        transaction.on_commit(lambda: _send_code(email, code, school, partnership), robust=True)
+    return record
+
+
+def _send_code(email: str, code: str, school: str, partnership: str) -> None:
+    send_email(
+        email,
+        Message(
+            subject=f"Your code to answer the invitation to {partnership}: {code}",
+            paragraphs=[
+                f"Someone using this address asked to answer the invitation for {school} to join "
+                f"“{partnership}”. Enter this code on the invitation page: {code}",
+                f"It works once, for {CODE_MINUTES} minutes. If you did not ask for it, ignore this e-mail.",
+            ],
+            link=reverse("partnerships:lead_home"),
+            link_label="The STEM Partnerships Portal",
+        ),
+    )
+
+
+def invitation_code_accept(
+    *,
+    token: str,
+    code: str,
+    accept: bool,
+    first_name: str = "",
+    last_name: str = "",
+    role_at_school: str = "",
+) -> tuple[User | None, EmailInvitation]:
+    """Answer with the link and the newest code e-mailed to the address: the account is made
+    (without a password) if there is none, and the answer recorded as for `invitation_answer`.
+    Declining makes no account (the user returned is then None).
+    A wrong code counts against it; CODE_ATTEMPTS wrong tries, expiry or one use end it."""
+    code = (code or "").strip().replace(" ", "")
+    wrong = ""
+    with transaction.atomic():
+        invitation = read_invitation(token, lock=True)
+        ensure_answerable(invitation)
+        record = (
+            InvitationCode.objects.select_for_update()
+            .filter(invitation=invitation, used_at__isnull=True)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+        now = timezone.now()
+        if record is None or record.expires_at <= now or record.attempts >= CODE_ATTEMPTS:
+            raise CodeProblem("This code has expired or been used up. Ask for a new code.")
+        if not (code.isdigit() and len(code) == 6 and check_password(code, record.code_hash)):
+            record.attempts += 1  # committed: the count survives the refusal below
+            record.save(update_fields=["attempts"])
+            left = CODE_ATTEMPTS - record.attempts
+            wrong = (
+                f"That is not the code we sent. {left} more tr{'y' if left == 1 else 'ies'} before you need "
+                "a new code."
+                if left
+                else "That is not the code we sent, and this code is now used up. Ask for a new code."
+            )
+        else:
+            if accept is None:
+                raise ValidationError({"answer": "Answer confirm or decline."})
+            record.used_at = now
+            record.save(update_fields=["used_at"])
+            user = _code_account(invitation)
+            if user is None and not accept:
+                # Declining needs no account: the invitation is given up, and that is all.
+                services.membership_decline_invited(membership=invitation.membership, by=None)
+                invitation.status, invitation.answered_at = S.DECLINED, now
+                invitation.save(update_fields=["status", "answered_at"])
+                return None, invitation
+            if user is None:
+                if not first_name.strip():
+                    raise ValidationError({"first_name": "Enter your first name."})
+                user = _new_invited_user(invitation, first_name=first_name, last_name=last_name)
+            _accept(invitation, accept=accept, by=user, role_at_school=role_at_school)
+    if wrong:
+        raise CodeProblem(wrong)
+    log.info("invitation %s answered by one-time code as user %s", invitation.pk, user.pk)
+    return user, invitation
 
 
 def email_invitations_for_lead(user, partnership: Partnership):

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -238,8 +239,15 @@ class Membership(models.Model):
 
     class Status(models.TextChoices):
         INVITED = "invited", "Invited"
+        # Said yes (or started the partnership) as a person not yet verified for the school:
+        # counts towards nothing and holds no place until programme staff or the school's
+        # mail domain vouch for them (docs/architecture.md, "Who speaks for a school").
+        ACCEPTED = "accepted", "Accepted — awaiting verification"
         CONFIRMED = "confirmed", "Confirmed"
         DECLINED = "declined", "Declined"
+
+    # The statuses that hold the school's one place in the cohort.
+    HOLDS_PLACE = ("invited", "confirmed")
 
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="memberships")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="memberships")
@@ -260,7 +268,7 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["school", "cohort"],
-                condition=~Q(status="declined"),
+                condition=Q(status__in=["invited", "confirmed"]),
                 name="membership_one_partnership_per_cohort",
                 violation_error_message="This school is already in a partnership in this cohort.",
             ),
@@ -271,7 +279,8 @@ class Membership(models.Model):
                 fields=["partnership"], condition=Q(role="lead"), name="membership_one_lead_per_partnership"
             ),
             models.CheckConstraint(
-                condition=~Q(role="lead") | Q(status="confirmed"), name="membership_lead_is_confirmed"
+                condition=~Q(role="lead") | Q(status__in=["confirmed", "accepted"]),
+                name="membership_lead_confirmed_or_awaiting",
             ),
         ]
 
@@ -315,6 +324,14 @@ class VerifiedDomain(models.Model):
     def __str__(self):
         return f"{self.domain} for {self.school}"
 
+    def clean(self):
+        from partnerships.trust import public_provider_reason
+
+        self.domain = (self.domain or "").strip().lower()
+        reason = public_provider_reason(self.domain)
+        if reason:
+            raise ValidationError({"domain": reason})
+
 
 class LeadVerificationRequest(models.Model):
     """A programme-staff task: confirm that this person works at this school."""
@@ -324,10 +341,18 @@ class LeadVerificationRequest(models.Model):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
 
+    class Source(models.TextChoices):
+        SIGNUP = "signup", "Signed up as a lead"
+        INVITATION = "invitation", "Accepted an e-mail invitation"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
     role_at_school = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.SIGNUP)
+    invitation = models.ForeignKey(
+        "EmailInvitation", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     requested_at = models.DateTimeField(default=timezone.now)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -412,7 +437,7 @@ class EmailInvitation(models.Model):
         if self.status in self.LIVE:
             if self.membership_id is None:
                 return self.Status.WITHDRAWN
-            if self.membership.status == Membership.Status.CONFIRMED:
+            if self.membership.status in (Membership.Status.CONFIRMED, Membership.Status.ACCEPTED):
                 return self.Status.ACCEPTED
             if self.membership.status == Membership.Status.DECLINED:
                 return self.Status.DECLINED
@@ -461,3 +486,81 @@ class ReminderSent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key} to {self.recipient}"
+
+
+# --- Trust: one-time codes for invitations, and the trail of who vouched for whom -----------
+
+
+class InvitationCode(models.Model):
+    """A one-time code e-mailed to an invitation's address: with the signed link it lets the
+    invited person accept without a password. Only a hash is kept; it expires, it is good for
+    one use, and a few wrong tries use it up (partnerships/invitations.py)."""
+
+    invitation = models.ForeignKey(EmailInvitation, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="invitationcode_expires_after_created"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Code for invitation {self.invitation_id}"
+
+
+class TrustEvent(models.Model):
+    """Append-only: who vouched for whom, and what a refused claim undid."""
+
+    class Action(models.TextChoices):
+        VERIFIED_BY_STAFF = "verified_by_staff", "Verified by programme staff"
+        VERIFIED_BY_DOMAIN = "verified_by_domain", "Verified by the school's mail domain"
+        CLAIM_REJECTED = "claim_rejected", "Claim to the school rejected"
+        DOMAIN_TRUSTED = "domain_trusted", "Mail domain trusted for the school"
+        ACCEPTED_AWAITING = "accepted_awaiting", "Accepted, awaiting verification"
+        MEMBERSHIP_CONFIRMED = "membership_confirmed", "Membership confirmed on verification"
+        MEMBERSHIP_LAPSED = "membership_lapsed", "Acceptance lapsed: the school joined elsewhere"
+        PARTNERSHIP_WITHDRAWN = "partnership_withdrawn", "Partnership withdrawn: its lead's claim was refused"
+        ACCEPTANCE_WITHDRAWN = "acceptance_withdrawn", "Acceptance withdrawn: the claim was refused"
+        INVITATION_WITHDRAWN = "invitation_withdrawn", "Invitation withdrawn: the claim was refused"
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=Action.choices)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    school = models.ForeignKey(School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.SET_NULL, null=True, blank=True, related_name="trust_events"
+    )
+    comment = models.TextField(blank=True, max_length=5000)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["school", "at"])]
+
+    def __str__(self):
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Trust events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Trust events cannot be deleted.")
+
+    @classmethod
+    def record(cls, action, *, by=None, subject=None, school=None, partnership=None, comment=""):
+        return cls.objects.create(
+            action=action, actor=by, subject=subject, school=school, partnership=partnership, comment=comment
+        )

@@ -2,8 +2,13 @@
 
     sign up (inactive user, unverified SchoolLead link, e-mail with a signed link)
       → confirm the e-mail (the link + the password chosen: both the mailbox and the password)
-      → verified at once when the address's domain is one already verified for the school,
+      → verified at once when the address's domain belongs to the school (its website's
+        registrable domain in the register, or a domain staff trusted for it: partnerships/trust.py),
         otherwise a LeadVerificationRequest for programme staff → approve | reject (reason)
+
+Every way a person becomes verified for a school goes through `_verify_or_ask` (an address
+proven by a link or a one-time code, at the school's own domain) or `verification_decide`
+(programme staff). An invitation never vouches: docs/architecture.md lists the paths.
 
 Until verified for a school a lead may prepare a partnership and draft its application, but
 not submit it (grants/services.py) nor invite partners by e-mail (partnerships/invitations.py).
@@ -26,7 +31,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from partnerships.models import EmailConfirmation, LeadVerificationRequest, School, SchoolLead, VerifiedDomain
+from partnerships import services, trust
+from partnerships.models import (
+    EmailConfirmation,
+    LeadVerificationRequest,
+    Membership,
+    School,
+    SchoolLead,
+    TrustEvent,
+    VerifiedDomain,
+)
 from partnerships.notifications import Message, notify, send_email, staff_and_admins
 from portal.roles import LEADS_GROUP, Role, is_staff_member, role_of
 
@@ -35,30 +49,6 @@ log = logging.getLogger(__name__)
 VERIFY_SALT = "partnerships.onboarding.verify-email"
 VERIFY_MAX_AGE = 3 * 24 * 60 * 60  # three days
 REASON_LIMIT = 2000
-
-# Addresses at these domains say nothing about where someone works: never verified
-# automatically, and never recorded as a school's domain.
-PUBLIC_MAIL_DOMAINS = {
-    "aol.com",
-    "btinternet.com",
-    "gmail.com",
-    "googlemail.com",
-    "hotmail.co.uk",
-    "hotmail.com",
-    "icloud.com",
-    "live.co.uk",
-    "live.com",
-    "me.com",
-    "msn.com",
-    "outlook.com",
-    "protonmail.com",
-    "proton.me",
-    "sky.com",
-    "talktalk.net",
-    "virginmedia.com",
-    "yahoo.co.uk",
-    "yahoo.com",
-}
 
 
 class LinkProblem(Exception):
@@ -110,6 +100,7 @@ class PendingLink:
     school: School
     status: str  # "pending" (with staff), "rejected", or "" (no request yet)
     reason: str = ""
+    acceptances: list = None  # names of partnerships whose invitation they accepted, awaiting this
 
 
 def unverified_links(user) -> list[PendingLink]:
@@ -128,12 +119,22 @@ def unverified_links(user) -> list[PendingLink]:
         .order_by("requested_at", "pk")
     ):
         latest[request.school_id] = request
+    waiting = {}
+    for school_id, name in Membership.objects.filter(
+        responded_by=user, status=Membership.Status.ACCEPTED, role=Membership.Role.PARTNER
+    ).values_list("school_id", "partnership__name"):
+        waiting.setdefault(school_id, []).append(name)
     result = []
     for school_id, link in links.items():
         if link.verified_at is None:
             request = latest.get(school_id)
             result.append(
-                PendingLink(link.school, request.status if request else "", request.reason if request else "")
+                PendingLink(
+                    link.school,
+                    request.status if request else "",
+                    request.reason if request else "",
+                    waiting.get(school_id, []),
+                )
             )
     for school_id, request in latest.items():
         if school_id not in links and request.status == LeadVerificationRequest.Status.REJECTED:
@@ -307,24 +308,48 @@ def email_confirm(*, token: str, password: str, by=None) -> User:
     return user
 
 
-def _verify_or_ask(link: SchoolLead, *, now) -> None:
-    domain = email_domain(link.user.email)
-    if (
-        domain not in PUBLIC_MAIL_DOMAINS
-        and VerifiedDomain.objects.filter(school=link.school, domain=domain).exists()
-    ):
+def _verify_or_ask(link: SchoolLead, *, now, source: str = "signup", invitation=None) -> bool:
+    """Verify the link when the user's (proven) address is at a domain that belongs to the
+    school; otherwise put a request in front of programme staff. True when verified now."""
+    how = trust.domain_vouches_for(link.user.email, link.school)
+    if how:
         link.verified_at = now
         link.save(update_fields=["verified_at"])
+        TrustEvent.record(
+            TrustEvent.Action.VERIFIED_BY_DOMAIN,
+            subject=link.user,
+            school=link.school,
+            comment=f"{trust.normalise_host(link.user.email)} "
+            + ("is the school's website domain." if how == "website" else "is a domain staff trusted."),
+        )
+        services.school_link_verified(user=link.user, school=link.school, by=None)
         transaction.on_commit(lambda: _tell_lead(link.user_id, link.school_id, approved=True, automatic=True))
-        return
+        return True
     request, created = LeadVerificationRequest.objects.get_or_create(
         user=link.user,
         school=link.school,
         status=LeadVerificationRequest.Status.PENDING,
-        defaults={"role_at_school": link.role_at_school, "requested_at": now},
+        defaults={
+            "role_at_school": link.role_at_school,
+            "requested_at": now,
+            "source": source,
+            "invitation": invitation,
+        },
     )
     if created:
         transaction.on_commit(lambda: _tell_staff(request.pk))
+    return False
+
+
+def ask_or_verify(*, user: User, school: School, role_at_school: str = "", source: str, invitation=None):
+    """Link `user` (whose address is proven) to `school` unverified unless the domain vouches,
+    asking staff otherwise. Returns the link. Used when an invited person accepts."""
+    link, _ = SchoolLead.objects.get_or_create(
+        user=user, school=school, defaults={"role_at_school": (role_at_school or "").strip()[:100]}
+    )
+    if link.verified_at is None:
+        _verify_or_ask(link, now=timezone.now(), source=source, invitation=invitation)
+    return link
 
 
 def _tell_staff(request_id: int) -> None:
@@ -332,9 +357,15 @@ def _tell_staff(request_id: int) -> None:
     message = lambda: Message(  # noqa: E731 - a fresh message for each recipient
         subject=f"Please confirm a school lead: {request.user.get_full_name()} at {request.school.name}",
         paragraphs=[
-            f"{request.user.get_full_name()} ({request.user.email}) has signed up as "
-            f"{request.role_at_school or 'a lead'} at {request.school.name} (URN {request.school.urn}).",
-            "Please confirm that this person works at this school, or reject the request with a reason.",
+            f"{request.user.get_full_name()} ({request.user.email}) has "
+            + (
+                "accepted an e-mail invitation for"
+                if request.source == LeadVerificationRequest.Source.INVITATION
+                else f"signed up as {request.role_at_school or 'a lead'} at"
+            )
+            + f" {request.school.name} (URN {request.school.urn}).",
+            "Please confirm that this person works at this school, or reject the request with a reason. "
+            "Until you do, the school does not count towards any partnership's minimum.",
         ],
         link=reverse("partnerships:verification_requests"),
         link_label="Lead verification requests",
@@ -386,10 +417,14 @@ def verification_requests_for(user):
     return LeadVerificationRequest.objects.filter(status=LeadVerificationRequest.Status.PENDING)
 
 
-def verification_decide(*, request_id: int, approve: bool, by, reason: str = "") -> LeadVerificationRequest:
-    """Approve or reject a request. Approving verifies the link and records the address's
-    domain for the school (unless it is a public mail provider); rejecting removes the
-    unverified link. Giving the same decision again changes nothing."""
+def verification_decide(
+    *, request_id: int, approve: bool, by, reason: str = "", trust_domain: bool = False
+) -> LeadVerificationRequest:
+    """Approve or reject a request. Approving verifies the link, and with `trust_domain` also
+    trusts the address's domain for the school (never a public or disposable provider): one
+    approval never teaches the portal a domain by itself. Rejecting removes the unverified link
+    and withdraws what the claim made (services.school_claim_rejected). Giving the same decision
+    again changes nothing."""
     if not is_staff_member(by):
         raise PermissionDenied("Only programme staff or an admin can verify school leads.")
     target = LeadVerificationRequest.Status.APPROVED if approve else LeadVerificationRequest.Status.REJECTED
@@ -412,6 +447,11 @@ def verification_decide(*, request_id: int, approve: bool, by, reason: str = "")
             raise ValidationError({"reason": "Give a reason: the person will read it."})
         if len(reason) > REASON_LIMIT:
             raise ValidationError({"reason": f"Keep the reason to {REASON_LIMIT:,} characters."})
+        domain = trust.normalise_host(request.user.email)
+        if approve and trust_domain:
+            why_not = trust.public_provider_reason(domain)
+            if why_not:
+                raise ValidationError({"trust_domain": why_not})
         now = timezone.now()
         request.status, request.decided_by, request.decided_at, request.reason = target, by, now, reason
         request.save(update_fields=["status", "decided_by", "decided_at", "reason"])
@@ -424,16 +464,48 @@ def verification_decide(*, request_id: int, approve: bool, by, reason: str = "")
             if link.verified_at is None:
                 link.verified_at = now
                 link.save(update_fields=["verified_at"])
-            domain = email_domain(request.user.email)
-            if domain and domain not in PUBLIC_MAIL_DOMAINS:
-                VerifiedDomain.objects.get_or_create(
-                    school=request.school, domain=domain, defaults={"verified_by": by, "verified_at": now}
-                )
-        elif link is not None and link.verified_at is None:
-            link.delete()
+            TrustEvent.record(
+                TrustEvent.Action.VERIFIED_BY_STAFF,
+                by=by,
+                subject=request.user,
+                school=request.school,
+                comment=reason,
+            )
+            if trust_domain:
+                verified_domain_add(school=request.school, domain=domain, by=by)
+            services.school_link_verified(user=request.user, school=request.school, by=by)
+        else:
+            if link is not None and link.verified_at is None:
+                link.delete()
+            TrustEvent.record(
+                TrustEvent.Action.CLAIM_REJECTED,
+                by=by,
+                subject=request.user,
+                school=request.school,
+                comment=reason,
+            )
+            if link is None or link.verified_at is None:
+                services.school_claim_rejected(user=request.user, school=request.school, by=by, reason=reason)
         user_id, school_id = request.user_id, request.school_id
         transaction.on_commit(
             lambda: _tell_lead(user_id, school_id, approved=approve, reason=reason), robust=True
         )
     log.info("lead verification %s %s by %s", request.pk, target, by)
     return request
+
+
+def verified_domain_add(*, school: School, domain: str, by) -> VerifiedDomain:
+    """Trust addresses at `domain` for `school` from now on: a deliberate staff decision,
+    refused for public and disposable providers."""
+    if not is_staff_member(by):
+        raise PermissionDenied("Only programme staff or an admin can trust a mail domain.")
+    domain = trust.normalise_host(domain)
+    why_not = trust.public_provider_reason(domain)
+    if why_not:
+        raise ValidationError({"domain": why_not})
+    verified, created = VerifiedDomain.objects.get_or_create(
+        school=school, domain=domain, defaults={"verified_by": by, "verified_at": timezone.now()}
+    )
+    if created:
+        TrustEvent.record(TrustEvent.Action.DOMAIN_TRUSTED, by=by, school=school, comment=domain)
+    return verified

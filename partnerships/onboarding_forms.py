@@ -107,6 +107,7 @@ class EmailInviteForm(forms.Form):
 
 class VerificationDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    trust_domain = forms.BooleanField(required=False)
     reason = forms.CharField(
         label="Reason (needed to reject)",
         required=False,
@@ -124,3 +125,32 @@ class CloseAccountForm(forms.Form):
     understood = forms.BooleanField(
         label="I understand that my account will be closed and my name and e-mail address removed",
     )
+
+
+class InvitationCodeForm(forms.Form):
+    """Answer an invitation with the one-time code e-mailed to the invited address."""
+
+    code = forms.CharField(
+        label="The 6-digit code from the e-mail",
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    first_name = forms.CharField(
+        label="First name",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    role_at_school = forms.CharField(
+        label="Your role at the school",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+    )
+    answer = forms.ChoiceField(choices=[("confirm", "Confirm"), ("decline", "Decline")])

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from partnerships import onboarding, privacy, ratelimit, selectors
+from partnerships import onboarding, privacy, ratelimit, selectors, trust
 from partnerships.forms import SchoolSearchForm, add_service_errors
 from partnerships.models import LeadVerificationRequest, Notification, School
 from partnerships.onboarding import LinkProblem
@@ -162,10 +162,15 @@ def verify_email(request, token):
 
 @staff_required
 def verification_requests(request):
-    requests = onboarding.verification_requests_for(request.user).select_related("user", "school")
+    requests = onboarding.verification_requests_for(request.user).select_related(
+        "user", "school", "invitation__partnership__lead_school"
+    )
     pending = Paginator(requests.filter(status=LeadVerificationRequest.Status.PENDING), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    for item in pending:
+        item.domain = trust.normalise_host(item.user.email)
+        item.public_domain = bool(trust.public_provider_reason(item.domain))
     decided = requests.exclude(status=LeadVerificationRequest.Status.PENDING).select_related("decided_by")
     return render(
         request,
@@ -184,7 +189,11 @@ def verification_decide(request, pk):
     approve = form.cleaned_data["decision"] == "approve"
     try:
         onboarding.verification_decide(
-            request_id=verification.pk, approve=approve, by=request.user, reason=form.cleaned_data["reason"]
+            request_id=verification.pk,
+            approve=approve,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            trust_domain=approve and form.cleaned_data["trust_domain"],
         )
     except ValidationError as exc:
         for message in exc.messages:

@@ -15,6 +15,7 @@ LIMITS = {
     "signup": (10, 60 * 60),  # sign-up and invitation sign-up forms posted, per IP address
     "verify": (10, 60 * 60),  # passwords tried on e-mail verification links, per IP address
     "invite": (30, 60 * 60),  # e-mail invitations sent or resent, per user
+    "code": (10, 60 * 60),  # one-time codes asked for or tried, per invitation and per IP address
 }
 
 

@@ -59,7 +59,14 @@ def _once(kind: str, key: str, recipient: str, send) -> bool:
 
 
 def _leads_of(school_id: int):
-    return User.objects.filter(school_links__school_id=school_id, is_active=True).distinct().order_by("pk")
+    """The school's verified contacts: an unverified claimant is reminded of nothing (issue 13)."""
+    return (
+        User.objects.filter(
+            school_links__school_id=school_id, school_links__verified_at__isnull=False, is_active=True
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def _notify_users(users, *, kind: str, key: str, message_for, outcome: Outcome) -> None:

@@ -1,5 +1,6 @@
 """Reads scoped to a user. Views fetch objects only through these and answer 404 otherwise."""
 
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -32,6 +33,20 @@ def verified_schools(user) -> QuerySet[School]:
     if role_of(user) != Role.LEAD:
         return School.objects.none()
     return School.objects.filter(lead_links__user=user, lead_links__verified_at__isnull=False)
+
+
+def school_contacts(school) -> QuerySet[User]:
+    """The people who speak for a school: active users verified for it (by programme staff or
+    the school's own mail domain), with an address. Every message about a school's
+    partnerships, invitations and applications goes to these and to nobody else."""
+    return (
+        User.objects.filter(
+            is_active=True, school_links__school=school, school_links__verified_at__isnull=False
+        )
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def partnerships_for(user) -> QuerySet[Partnership]:
@@ -67,11 +82,14 @@ def led_partnerships_for(user) -> QuerySet[Partnership]:
 
 
 def invitations_for(user) -> QuerySet[Membership]:
-    """Invitations waiting for an answer from one of the user's schools."""
+    """Invitations waiting for an answer from one of the user's verified schools (including
+    ones someone not yet verified accepted: a verified lead's answer counts at once)."""
     if role_of(user) != Role.LEAD:
         return Membership.objects.none()
     return Membership.objects.filter(
-        school__in=verified_schools(user), status=Membership.Status.INVITED, role=Membership.Role.PARTNER
+        school__in=verified_schools(user),
+        status__in=[Membership.Status.INVITED, Membership.Status.ACCEPTED],
+        role=Membership.Role.PARTNER,
     )
 
 

@@ -5,19 +5,36 @@ validates (ValidationError with a field dict), saves, and sends notifications on
 The database backs the one-partnership-per-cohort rule (membership_one_partnership_per_cohort),
 so a second request that slips past the check still fails; that failure becomes the same
 ValidationError as the check's.
+
+Who speaks for a school: a membership counts (confirmed) only when a person verified for the
+school said yes. A person not yet verified who accepts, or who starts a partnership, makes an
+"accepted — awaiting verification" membership: it counts towards nothing and holds no place in
+the cohort (only invited and confirmed ones do). `school_link_verified` turns those into
+confirmed memberships once staff or the school's mail domain vouch; `school_claim_rejected`
+withdraws what a refused claim made, with a TrustEvent for each.
 """
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from partnerships import hooks
 from partnerships.eligibility import ineligibility_reasons
-from partnerships.models import Cohort, Membership, Partnership, Programme, School, SchoolLead
+from partnerships.models import (
+    Cohort,
+    EmailInvitation,
+    Membership,
+    Partnership,
+    Programme,
+    School,
+    SchoolLead,
+    TrustEvent,
+)
+from partnerships.notifications import Message, notify
+from partnerships.selectors import school_contacts
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +64,8 @@ def ensure_acts_for(user, school: School, action: str, *, verified: bool = True)
 
 
 def existing_membership(school: School, cohort: Cohort, *, exclude_partnership: Partnership | None = None):
-    """The school's live (not declined) membership in the cohort, if any."""
-    qs = Membership.objects.filter(school=school, cohort=cohort).exclude(status=Membership.Status.DECLINED)
+    """The membership holding the school's place in the cohort (invited or confirmed), if any."""
+    qs = Membership.objects.filter(school=school, cohort=cohort, status__in=Membership.HOLDS_PLACE)
     if exclude_partnership is not None:
         qs = qs.exclude(partnership=exclude_partnership)
     return qs.select_related("partnership").first()
@@ -83,11 +100,17 @@ def partnership_create(
             errors["cohort"] = f"{programme.name} works with clusters, not partnerships."
         elif not cohort.is_open_for_applications():
             errors["cohort"] = f"{cohort} is not open for applications."
+        verified = acts_for(by, lead_school)
         reasons = ineligibility_reasons(lead_school, programme)
         if reasons:
             errors["lead_school"] = [f"{lead_school.name} cannot lead a partnership: {r}" for r in reasons]
         elif current := existing_membership(lead_school, cohort):
-            errors["lead_school"] = _already_in(lead_school, current)
+            # Someone not verified for the school learns only that it is taken, not by whom.
+            errors["lead_school"] = (
+                _already_in(lead_school, current)
+                if verified
+                else f"{lead_school.name} is already in a partnership in this cohort."
+            )
         if errors:
             raise ValidationError(errors)
         try:
@@ -104,7 +127,9 @@ def partnership_create(
                     school=lead_school,
                     cohort=cohort,
                     role=Membership.Role.LEAD,
-                    status=Membership.Status.CONFIRMED,
+                    # A lead not yet verified holds no place: another verified lead can still
+                    # start a partnership for the school.
+                    status=Membership.Status.CONFIRMED if verified else Membership.Status.ACCEPTED,
                     invited_by=by,
                     responded_by=by,
                     responded_at=timezone.now(),
@@ -132,6 +157,7 @@ def membership_invite(*, partnership: Partnership, school: School, by) -> Member
         mine = Membership.objects.filter(partnership=partnership, school=school).first()
         if mine and mine.status != Membership.Status.DECLINED:
             return mine
+        hooks.check_membership_guards(partnership, change="invite", membership=mine, by=by)
         reasons = ineligibility_reasons(school, partnership.cohort.programme)
         if reasons:
             raise ValidationError({"school": [f"{school.name} cannot join: {r}" for r in reasons]})
@@ -163,31 +189,116 @@ def membership_invite(*, partnership: Partnership, school: School, by) -> Member
     return membership
 
 
+def _lock_membership(membership_id: int) -> Membership | None:
+    """Lock the partnership first, then the membership: every change that can move a school
+    count takes the locks in this order (grants' approve does too), so they queue, never deadlock."""
+    partnership_id = (
+        Membership.objects.filter(pk=membership_id).values_list("partnership_id", flat=True).first()
+    )
+    if partnership_id is None:
+        return None
+    Partnership.objects.select_for_update().filter(pk=partnership_id).first()
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("partnership__cohort__programme", "partnership__lead_school", "school")
+        .filter(pk=membership_id)
+        .first()
+    )
+
+
+def _ensure_open(partnership: Partnership, doing: str) -> None:
+    if partnership.status in CLOSED_STATUSES:
+        state = partnership.get_status_display().lower()
+        raise ValidationError({"status": f"This partnership is {state}: you cannot {doing}."})
+
+
 def membership_respond(*, membership: Membership, accept: bool, by) -> Membership:
-    """A lead of the invited school confirms or declines. Giving the same answer again
-    changes nothing; changing an answer already given is refused."""
+    """A verified lead of the invited school confirms or declines. Giving the same answer again
+    changes nothing; changing an answer already given is refused. A person who is not (yet)
+    verified for the school accepts through `membership_accept_awaiting` instead."""
     ensure_acts_for(by, membership.school, "answer this invitation")
     target = Membership.Status.CONFIRMED if accept else Membership.Status.DECLINED
     with transaction.atomic():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("partnership", "school")
-            .get(pk=membership.pk)
-        )
+        membership = _lock_membership(membership.pk)
+        if membership is None:
+            raise ValidationError({"status": "This invitation has been withdrawn."})
         if membership.status == target:
             return membership
         if membership.role == Membership.Role.LEAD:
             raise ValidationError({"status": "The lead school is always a confirmed member."})
-        if membership.status != Membership.Status.INVITED:
+        if membership.status not in (Membership.Status.INVITED, Membership.Status.ACCEPTED):
             raise ValidationError(
                 {
                     "status": f"{membership.school.name} has already "
                     f"{membership.get_status_display().lower()} this invitation."
                 }
             )
-        if membership.partnership.status in CLOSED_STATUSES:
-            raise ValidationError({"status": "This partnership is no longer taking schools."})
+        _ensure_open(membership.partnership, "join it")
+        if accept:
+            _ensure_place_free(membership)
+            hooks.check_membership_guards(
+                membership.partnership, change="confirm", membership=membership, by=by
+            )
         membership.status = target
+        membership.responded_by, membership.responded_at = by, timezone.now()
+        try:
+            with transaction.atomic():
+                membership.save(update_fields=["status", "responded_by", "responded_at"])
+        except IntegrityError:
+            raise _one_per_cohort("status", membership.school) from None
+    return membership
+
+
+def _ensure_place_free(membership: Membership) -> None:
+    current = existing_membership(
+        membership.school, membership.partnership.cohort, exclude_partnership=membership.partnership
+    )
+    if current is not None:
+        raise ValidationError({"status": _already_in(membership.school, current)})
+
+
+def membership_accept_awaiting(*, membership: Membership, by) -> Membership:
+    """Someone not yet verified for the school (the invited address) says yes: the membership
+    waits for verification, counts towards nothing and holds no place meanwhile."""
+    with transaction.atomic():
+        membership = _lock_membership(membership.pk)
+        if membership is None:
+            raise ValidationError({"status": "This invitation has been withdrawn."})
+        if membership.status in (Membership.Status.ACCEPTED, Membership.Status.CONFIRMED):
+            return membership
+        if membership.status != Membership.Status.INVITED or membership.role != Membership.Role.PARTNER:
+            raise ValidationError(
+                {
+                    "status": f"{membership.school.name} has already "
+                    f"{membership.get_status_display().lower()} this invitation."
+                }
+            )
+        _ensure_open(membership.partnership, "join it")
+        membership.status = Membership.Status.ACCEPTED
+        membership.responded_by, membership.responded_at = by, timezone.now()
+        membership.save(update_fields=["status", "responded_by", "responded_at"])
+        TrustEvent.record(
+            TrustEvent.Action.ACCEPTED_AWAITING,
+            by=by,
+            subject=by,
+            school=membership.school,
+            partnership=membership.partnership,
+        )
+    return membership
+
+
+def membership_decline_invited(*, membership: Membership, by) -> Membership:
+    """The invited address (not verified for the school) declines: the invitation is given up.
+    Declining needs no vouching, and the school's place is freed."""
+    with transaction.atomic():
+        membership = _lock_membership(membership.pk)
+        if membership is None or membership.status == Membership.Status.DECLINED:
+            return membership
+        if membership.status not in (Membership.Status.INVITED, Membership.Status.ACCEPTED):
+            raise ValidationError(
+                {"status": f"{membership.school.name} has already confirmed this invitation."}
+            )
+        membership.status = Membership.Status.DECLINED
         membership.responded_by, membership.responded_at = by, timezone.now()
         membership.save(update_fields=["status", "responded_by", "responded_at"])
     return membership
@@ -195,34 +306,203 @@ def membership_respond(*, membership: Membership, accept: bool, by) -> Membershi
 
 def membership_remove(*, membership: Membership, by) -> None:
     """The lead school removes a partner (or withdraws an invitation); the school is then
-    free to join another partnership of the cohort."""
+    free to join another partnership of the cohort. Refused for a completed partnership, and
+    when it would take a submitted or approved application below the minimum (grants' guard)."""
     ensure_acts_for(by, membership.partnership.lead_school, "remove schools from this partnership")
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        membership = _lock_membership(membership.pk)
         if membership is None:
             return  # already removed
         if membership.role == Membership.Role.LEAD:
             raise ValidationError({"school": "The lead school cannot be removed from its own partnership."})
+        if membership.partnership.status == Partnership.Status.COMPLETED:
+            raise ValidationError(
+                {"school": "This partnership is completed: its schools can no longer change."}
+            )
+        hooks.check_membership_guards(membership.partnership, change="remove", membership=membership, by=by)
         membership.delete()
 
 
-def _notify_invited(membership_id: int) -> None:
+# --- Verification settles what waited for it -----------------------------------------------
+
+
+def school_link_verified(*, user, school: School, by=None) -> list[Membership]:
+    """`user` has just been verified for `school` (by staff, or by the school's mail domain):
+    their acceptances for the school, and the lead memberships of partnerships they started for
+    it, now count, where the school's place in the cohort is still free. An acceptance whose
+    school has meanwhile joined another partnership of the cohort lapses (recorded)."""
+    confirmed = []
+    waiting = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("partnership__cohort", "partnership__lead_school", "school")
+        .filter(school=school, status=Membership.Status.ACCEPTED)
+        .filter(responded_by=user)
+        .order_by("responded_at", "pk")
+    )
+    for membership in waiting:
+        partnership = membership.partnership
+        current = existing_membership(school, partnership.cohort, exclude_partnership=partnership)
+        if partnership.status in CLOSED_STATUSES or current is not None:
+            if membership.role == Membership.Role.PARTNER:
+                membership.status = Membership.Status.DECLINED
+                membership.save(update_fields=["status"])
+            TrustEvent.record(
+                TrustEvent.Action.MEMBERSHIP_LAPSED,
+                by=by,
+                subject=user,
+                school=school,
+                partnership=partnership,
+                comment=f"{school.name} is already in another partnership of this cohort."
+                if current
+                else f"The partnership is {partnership.get_status_display().lower()}.",
+            )
+            continue
+        membership.status = Membership.Status.CONFIRMED
+        membership.save(update_fields=["status"])
+        TrustEvent.record(
+            TrustEvent.Action.MEMBERSHIP_CONFIRMED,
+            by=by,
+            subject=user,
+            school=school,
+            partnership=partnership,
+        )
+        confirmed.append(membership)
+        if membership.role == Membership.Role.PARTNER:
+            transaction.on_commit(lambda m=membership.pk: _tell_lead_school_partner_counts(m), robust=True)
+    return confirmed
+
+
+def school_claim_rejected(*, user, school: School, by, reason: str) -> None:
+    """Programme staff refused `user`'s claim to `school`: withdraw the partnerships they
+    started for it (and those partnerships' invitations), their acceptances for it, and the
+    e-mail invitations they sent from it, each with a TrustEvent."""
+    started = (
+        Partnership.objects.select_for_update()
+        .filter(
+            created_by=user,
+            lead_school=school,
+            memberships__role=Membership.Role.LEAD,
+            memberships__status=Membership.Status.ACCEPTED,
+        )
+        .exclude(status__in=CLOSED_STATUSES)
+    )
+    for partnership in started:
+        partnership.status = Partnership.Status.WITHDRAWN
+        partnership.save(update_fields=["status", "updated_at"])
+        live = EmailInvitation.objects.filter(partnership=partnership, status__in=EmailInvitation.LIVE)
+        live.update(status=EmailInvitation.Status.WITHDRAWN)
+        partnership.memberships.filter(
+            role=Membership.Role.PARTNER, status=Membership.Status.INVITED
+        ).delete()
+        TrustEvent.record(
+            TrustEvent.Action.PARTNERSHIP_WITHDRAWN,
+            by=by,
+            subject=user,
+            school=school,
+            partnership=partnership,
+            comment=reason,
+        )
+        hooks.partnership_withdrawn.send(sender=Partnership, partnership=partnership, by=by, reason=reason)
+    acceptances = Membership.objects.select_for_update(of=("self",)).filter(
+        school=school, responded_by=user, role=Membership.Role.PARTNER, status=Membership.Status.ACCEPTED
+    )
+    for membership in acceptances.select_related("partnership"):
+        EmailInvitation.objects.filter(membership=membership).update(status=EmailInvitation.Status.WITHDRAWN)
+        TrustEvent.record(
+            TrustEvent.Action.ACCEPTANCE_WITHDRAWN,
+            by=by,
+            subject=user,
+            school=school,
+            partnership=membership.partnership,
+            comment=reason,
+        )
+        partnership_id, school_name = membership.partnership_id, school.name
+        membership.delete()
+        transaction.on_commit(
+            lambda p=partnership_id, s=school_name: _tell_lead_school_acceptance_withdrawn(p, s), robust=True
+        )
+    sent = EmailInvitation.objects.filter(
+        invited_by=user, partnership__lead_school=school, status__in=EmailInvitation.LIVE
+    )
+    for invitation in sent.select_related("partnership"):
+        TrustEvent.record(
+            TrustEvent.Action.INVITATION_WITHDRAWN,
+            by=by,
+            subject=user,
+            school=school,
+            partnership=invitation.partnership,
+            comment=f"Invitation to {invitation.email} withdrawn.",
+        )
+    sent.update(status=EmailInvitation.Status.WITHDRAWN)
+
+
+def schools_changed(*, school_ids, reason: str) -> None:
+    """Schools stopped counting (closed, or no longer eligible, in the register): the
+    applications of the partnerships they confirmed into are re-checked (grants listens)."""
+    partnership_ids = sorted(
+        set(
+            Membership.objects.filter(school_id__in=list(school_ids), status=Membership.Status.CONFIRMED)
+            .exclude(partnership__status__in=CLOSED_STATUSES)
+            .values_list("partnership_id", flat=True)
+        )
+    )
+    if partnership_ids:
+        hooks.minimum_at_risk.send(sender=Partnership, partnership_ids=partnership_ids, reason=reason)
+
+
+def _tell_lead_school_partner_counts(membership_id: int) -> None:
     membership = Membership.objects.select_related("partnership__lead_school", "school").get(pk=membership_id)
-    emails = list(
-        SchoolLead.objects.filter(school=membership.school)
-        .exclude(user__email="")
-        .values_list("user__email", flat=True)
-    )
-    if not emails:
-        return
-    link = settings.PORTAL_BASE_URL.rstrip("/") + reverse("partnerships:lead_home")
-    send_mail(
-        subject=f"Invitation to join {membership.partnership.name}",
-        message=(
-            f"{membership.partnership.lead_school.name} has invited {membership.school.name} to join the "
-            f"partnership “{membership.partnership.name}”.\n\nConfirm or decline here: {link}\n"
-        ),
-        from_email=None,
-        recipient_list=emails,
-        fail_silently=True,
-    )
+    partnership = membership.partnership
+    for user in school_contacts(partnership.lead_school):
+        notify(
+            user,
+            kind="partner_confirmed",
+            message=Message(
+                subject=f"{membership.school.name} now counts in {partnership.name}",
+                paragraphs=[
+                    f"The person who accepted for {membership.school.name} has been verified as working "
+                    "there, so the school now counts towards the partnership's minimum."
+                ],
+                link=reverse("partnerships:partnership_detail", args=[partnership.pk]),
+                link_label="The partnership",
+            ),
+        )
+
+
+def _tell_lead_school_acceptance_withdrawn(partnership_id: int, school_name: str) -> None:
+    partnership = Partnership.objects.select_related("lead_school").get(pk=partnership_id)
+    for user in school_contacts(partnership.lead_school):
+        notify(
+            user,
+            kind="acceptance_withdrawn",
+            message=Message(
+                subject=f"{school_name} is no longer in {partnership.name}",
+                paragraphs=[
+                    f"Programme staff could not confirm that the person who accepted for {school_name} "
+                    "works there, so their acceptance is withdrawn. Invite the school again at an address "
+                    "of someone who works there."
+                ],
+                link=reverse("partnerships:partnership_detail", args=[partnership.pk]),
+                link_label="The partnership",
+            ),
+        )
+
+
+def _notify_invited(membership_id: int) -> None:
+    """Tell the invited school's verified contacts (never an unverified claimant)."""
+    membership = Membership.objects.select_related("partnership__lead_school", "school").get(pk=membership_id)
+    for user in school_contacts(membership.school):
+        notify(
+            user,
+            kind="membership_invited",
+            message=Message(
+                subject=f"Invitation to join {membership.partnership.name}",
+                paragraphs=[
+                    f"{membership.partnership.lead_school.name} has invited {membership.school.name} to join "
+                    f"the partnership “{membership.partnership.name}”.",
+                    "Confirm or decline on your partnerships page.",
+                ],
+                link=reverse("partnerships:lead_home"),
+                link_label="My partnerships",
+            ),
+        )

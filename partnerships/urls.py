@@ -34,6 +34,13 @@ urlpatterns = [
     path("join/<str:token>/", invitation_views.invitation_open, name="invitation_open"),
     path("join/<str:token>/sign-up/", invitation_views.invitation_signup, name="invitation_signup"),
     path("join/<str:token>/answer/", invitation_views.invitation_answer, name="invitation_answer"),
+    path("join/<str:token>/code/", invitation_views.invitation_code_send, name="invitation_code_send"),
+    path(
+        "join/<str:token>/code/answer/",
+        invitation_views.invitation_code_answer,
+        name="invitation_code_answer",
+    ),
+    path("account/set-password/", invitation_views.password_set, name="password_set"),
     # Notifications and personal data
     path("notifications/", onboarding_views.notifications, name="notifications"),
     path("notifications/read/", onboarding_views.notifications_read, name="notifications_read"),

@@ -20,7 +20,7 @@ from partnerships.forms import (
     StaffPartnershipFilterForm,
     add_service_errors,
 )
-from partnerships.models import Membership, School
+from partnerships.models import Membership, School, SchoolLead
 from portal.decorators import lead_required, staff_required
 from portal.http import bad_request
 from portal.roles import Role, role_of
@@ -122,13 +122,19 @@ def school_search(request, pk):
         )
         taken = {
             m.school_id: m
-            for m in Membership.objects.filter(school__in=[s.pk for s in page], cohort=partnership.cohort)
-            .exclude(status=Membership.Status.DECLINED)
-            .select_related("partnership")
+            for m in Membership.objects.filter(
+                school__in=[s.pk for s in page], cohort=partnership.cohort, status__in=Membership.HOLDS_PLACE
+            ).select_related("partnership")
         }
+        with_contact = set(
+            SchoolLead.objects.filter(
+                school__in=[s.pk for s in page], verified_at__isnull=False, user__is_active=True
+            ).values_list("school_id", flat=True)
+        )
         for school in page:
             school.reasons = ineligibility_reasons(school, partnership.cohort.programme)
             school.membership = taken.get(school.pk)
+            school.has_contact = school.pk in with_contact
     return render(
         request,
         "partnerships/school_search.html",

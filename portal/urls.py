@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import two_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("account/", views.account, name="account"),
+    path("account/two-factor/", two_factor.verify, name="two_factor_verify"),
+    path("account/two-factor/set-up/", two_factor.setup, name="two_factor_setup"),
+    path("account/two-factor/recovery-codes/", two_factor.recovery, name="two_factor_recovery"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("partnerships/", include("partnerships.urls")),
     path("clusters/", include("clusters.urls")),

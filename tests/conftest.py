@@ -197,11 +197,62 @@ def page(browser, live_server, request):
     context.close()
 
 
+def current_totp(user) -> str:
+    """The code a user's test authenticator shows now (tests/factories.second_factor); the
+    device's last-used step is reset, so a test may sign the same person in twice."""
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1, throttling_failure_count=0)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
 def login(page, username, password=factories.PASSWORD):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():  # the form's POST, whatever it answers
+        page.get_by_role("button", name="Log in").click()
+    if "/account/two-factor/" in page.url and "/set-up/" not in page.url:  # staff and admins
+        from django.contrib.auth.models import User
+
+        page.get_by_label("Code").fill(current_totp(User.objects.get(username=username)))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue").click()
+
+
+# --- The second factor in tests: force_login passes it for users with a device ----------
+
+
+def _force_login_with_second_factor():
+    """`client.force_login(user)` also marks the session as having passed the second factor
+    when the user has a confirmed device (the staff and admin factories give them one), so
+    tests of staff pages need not sign in twice. tests/portal/test_two_factor.py proves that a
+    session without it reaches no staff page."""
+    from django.test.client import ClientMixin
+
+    if getattr(ClientMixin.force_login, "_with_second_factor", False):
+        return
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    force_login._with_second_factor = True
+    ClientMixin.force_login = force_login
+
+
+_force_login_with_second_factor()
 
 
 # --- What ran on the real services ----------------------------------------------------

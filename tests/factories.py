@@ -56,12 +56,38 @@ class LeadFactory(UserFactory):
     group = _joins(LEADS_GROUP)
 
 
+# Staff and admins must sign in with a second factor (portal/two_factor.py): their factories
+# give them a confirmed authenticator device with this key, so `client.force_login` (patched in
+# tests/conftest.py) and the browser `login()` helper can pass it. `otp_device=False` makes a
+# user who has not enrolled yet.
+TOTP_KEY = "3132333435363738393031323334353637383930"  # hex of b"12345678901234567890" (RFC 6238)
+
+
+def second_factor(user) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.get_or_create(
+        user=user, name="Test authenticator", defaults={"key": TOTP_KEY, "confirmed": True}
+    )
+
+
+def _enrols():
+    @factory.post_generation
+    def otp_device(user, create, extracted, **kwargs):
+        if create and extracted is not False:
+            second_factor(user)
+
+    return otp_device
+
+
 class StaffFactory(UserFactory):
     group = _joins(STAFF_GROUP)
+    otp_device = _enrols()
 
 
 class AdminFactory(UserFactory):
     group = _joins(ADMINS_GROUP)
+    otp_device = _enrols()
     is_staff = True
     is_superuser = True
 

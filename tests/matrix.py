@@ -22,19 +22,39 @@ from django.utils import timezone
 
 from tests import factories
 
-ROLES = ("anonymous", "owner_lead", "other_lead", "other_staff", "staff", "admin")
+ROLES = (
+    "anonymous",
+    "owner_lead",
+    "other_lead",
+    "other_staff",
+    "staff",
+    "admin",
+    # People who claim a school without anyone vouching for them (issue 13): they must get no
+    # more than a lead with no stake in the world's objects, so they default to other_lead's status.
+    "partner_contact",  # accepted an invitation for Cedar into Alice's partnership; not verified
+    "rejected_claimant",  # claimed Alice's school; programme staff rejected the claim
+)
+CORE_ROLES = ROLES[:6]
+CLAIMANTS = ("partner_contact", "rejected_claimant")
 
 
 def expect(**statuses: int) -> dict[str, int]:
-    missing = set(ROLES) - set(statuses)
+    missing = set(CORE_ROLES) - set(statuses)
     unknown = set(statuses) - set(ROLES)
     if missing or unknown:
         raise ValueError(f"expect() needs exactly the six roles; missing {missing}, unknown {unknown}")
+    for claimant in CLAIMANTS:
+        statuses.setdefault(claimant, statuses["other_lead"])
     return statuses
 
 
 def expect_all(status: int, **overrides: int) -> dict[str, int]:
     return expect(**{role: overrides.get(role, status) for role in ROLES})
+
+
+def claimants(statuses: dict[str, int], **overrides: int) -> dict[str, int]:
+    """A row's expectations with the claimants' statuses set where they differ from other_lead's."""
+    return {**statuses, **overrides}
 
 
 # Common shapes
@@ -94,6 +114,31 @@ class World:
             cohort=self.cohort, lead_school=self.school_a, partners=4
         )
         self.application = factories.ApplicationFactory(partnership=self.partnership)
+        self._claimants()
+
+    def _claimants(self):
+        from partnerships.models import LeadVerificationRequest, Membership, SchoolLead
+
+        self.school_c = factories.SchoolFactory(urn=100003, name="Cedar Primary School")
+        contact = factories.LeadFactory(username="cedar.contact@gmail.com", email="cedar.contact@gmail.com")
+        SchoolLead.objects.create(user=contact, school=self.school_c)
+        factories.MembershipFactory(
+            partnership=self.partnership,
+            school=self.school_c,
+            status=Membership.Status.ACCEPTED,
+            responded_by=contact,
+        )
+        LeadVerificationRequest.objects.create(user=contact, school=self.school_c, source="invitation")
+        claimant = factories.LeadFactory(username="claims.alder@gmail.com", email="claims.alder@gmail.com")
+        LeadVerificationRequest.objects.create(
+            user=claimant,
+            school=self.school_a,
+            status=LeadVerificationRequest.Status.REJECTED,
+            reason="Not on the school's staff list.",
+            decided_by=self.users["staff"],
+            decided_at=timezone.now(),
+        )
+        self.users["partner_contact"], self.users["rejected_claimant"] = contact, claimant
 
     def __getattr__(self, name):
         try:

@@ -93,6 +93,17 @@ class Journey:
             context.close()
 
 
+def link_for_email(address: str) -> str:
+    """The portal path in the newest e-mail to `address` (the live server runs in this process,
+    so its locmem outbox is ours)."""
+    from django.conf import settings
+    from django.core import mail
+
+    messages = [m for m in mail.outbox if address in m.to]
+    assert messages, f"no e-mail to {address}"
+    return re.findall(re.escape(settings.PORTAL_BASE_URL.rstrip("/")) + r"(/\S+)", messages[-1].body)[0]
+
+
 def log_in(page, username: str):
     """Log in through the form and wait for the landing page of the user's role."""
     login(page, username)

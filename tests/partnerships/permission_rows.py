@@ -1,6 +1,6 @@
 from partnerships.models import Membership
 from tests import factories
-from tests.matrix import LEADS_ONLY_GET, LOGIN, STAFF_ONLY_GET, Row, expect, expect_all
+from tests.matrix import LEADS_ONLY_GET, LOGIN, STAFF_ONLY_GET, Row, claimants, expect, expect_all
 
 
 def invitation_for_bob(w):
@@ -26,7 +26,12 @@ ROWS = [
     Row(
         "partnerships:partnership_create",
         # Alice's school already leads a partnership in the cohort, and she cannot act for Beech: 400.
-        expect(anonymous=LOGIN, owner_lead=400, other_lead=302, other_staff=403, staff=403, admin=403),
+        # Claimants cannot choose Beech (not a school they claim): the form refuses it, 400.
+        claimants(
+            expect(anonymous=LOGIN, owner_lead=400, other_lead=302, other_staff=403, staff=403, admin=403),
+            partner_contact=400,
+            rejected_claimant=400,
+        ),
         method="post",
         data=lambda w: {
             "cohort": w.cohort.pk,
@@ -61,8 +66,12 @@ ROWS = [
     ),
     Row(
         "partnerships:membership_respond",
-        # Only Beech's lead can answer Beech's invitation; Alice gets a 404 for it.
-        expect(owner_lead=404, other_lead=302, **LEAD_ONLY_404),
+        # Only Beech's lead can answer Beech's invitation; Alice and the claimants get a 404 for it.
+        claimants(
+            expect(owner_lead=404, other_lead=302, **LEAD_ONLY_404),
+            partner_contact=404,
+            rejected_claimant=404,
+        ),
         args=invitation_for_bob,
         method="post",
         data=lambda w: {"answer": "confirm"},
@@ -123,7 +132,11 @@ def invitation_pk(w):
 
 
 # A lead opening an invitation sent to someone else, or staff, gets "this link is for someone else".
-INVITATION_OPEN = expect(anonymous=200, owner_lead=403, other_lead=200, other_staff=403, staff=403, admin=403)
+INVITATION_OPEN = claimants(
+    expect(anonymous=200, owner_lead=403, other_lead=200, other_staff=403, staff=403, admin=403),
+    partner_contact=403,
+    rejected_claimant=403,
+)
 
 ROWS += [
     Row("partnerships:signup", ANON_ONLY),
@@ -190,7 +203,12 @@ ROWS += [
     ),
     Row(
         "partnerships:invitation_answer",
-        expect(anonymous=LOGIN, owner_lead=403, other_lead=302, other_staff=403, staff=403, admin=403),
+        # Bob leads Beech (verified) so he may answer; nobody else signed in may.
+        claimants(
+            expect(anonymous=LOGIN, owner_lead=403, other_lead=302, other_staff=403, staff=403, admin=403),
+            partner_contact=403,
+            rejected_claimant=403,
+        ),
         args=invitation_token,
         method="post",
         data=lambda w: {"answer": "confirm"},
@@ -205,4 +223,25 @@ ROWS += [
         method="post",
         note="without the password",
     ),
+]
+
+
+# --- One-time codes and the optional password (issue 13) ---------------------------------------
+
+ROWS += [
+    # Anyone holding the link may ask for a code for the invited address; signed-in people are
+    # sent back to the invitation page (they answer there).
+    Row("partnerships:invitation_code_send", expect_all(302), args=invitation_token, method="post"),
+    Row("partnerships:invitation_code_answer", ANON_ONLY, args=invitation_token),
+    Row(
+        "partnerships:invitation_code_answer",
+        # No code was sent: a clear 400 for the anonymous holder of the link, nothing changes.
+        expect_all(302, anonymous=400),
+        args=invitation_token,
+        method="post",
+        data=lambda w: {"code": "123456", "first_name": "Sam", "answer": "confirm"},
+        note="without a code sent",
+    ),
+    # Everyone in the matrix has a password already: on to "change your password".
+    Row("partnerships:password_set", expect_all(302)),
 ]

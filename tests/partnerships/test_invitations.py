@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from partnerships import invitations
-from partnerships.models import EmailInvitation, Membership, SchoolLead
+from partnerships.models import EmailInvitation, LeadVerificationRequest, Membership, SchoolLead
 from tests import factories
 
 PASSWORD = "Kestrel-orbit-7-lantern"
@@ -237,10 +237,14 @@ def test_a_new_person_signs_up_from_the_link_and_confirms_the_membership(client,
     assert answer.status_code == 302
     user = User.objects.get(email=CONTACT)
     assert user.is_active
-    assert SchoolLead.objects.get(user=user, school=cedar).verified_at is not None  # the invitation vouches
+    # The invitation does not vouch: the acceptance waits for programme staff.
+    assert SchoolLead.objects.get(user=user, school=cedar).verified_at is None
+    assert LeadVerificationRequest.objects.filter(
+        user=user, school=cedar, status="pending", source="invitation"
+    ).exists()
     invitation.refresh_from_db()
     assert (invitation.state, invitation.answered_by) == ("accepted", user)
-    assert invitation.membership.status == Membership.Status.CONFIRMED
+    assert invitation.membership.status == Membership.Status.ACCEPTED
     assert invitation.membership.responded_by == user
 
 
@@ -280,8 +284,8 @@ def test_an_invited_address_that_has_an_account_is_asked_to_log_in_and_then_answ
 
     assert "already has an account" in signup.text
     assert User.objects.filter(email=CONTACT).count() == 1
-    assert SchoolLead.objects.get(user=existing, school=cedar).verified_at is not None
-    assert Membership.objects.get(school=cedar).status == Membership.Status.CONFIRMED
+    assert SchoolLead.objects.get(user=existing, school=cedar).verified_at is None
+    assert Membership.objects.get(school=cedar).status == Membership.Status.ACCEPTED
 
 
 def test_a_verified_lead_of_the_invited_school_may_answer_for_it(client, send, cedar):

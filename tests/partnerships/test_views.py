@@ -4,6 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from partnerships.models import Funding, Membership, Partnership
+from tests import factories
 from tests.factories import (
     CPDActivityFactory,
     MembershipFactory,
@@ -141,7 +142,8 @@ def test_search_finds_by_name_urn_and_postcode_and_shows_eligibility(client, lea
         assert "Quince Tree Primary" in client.get(url, {"q": query}).content.decode(), query
     page = client.get(url, {"q": "Quince"}).content.decode()
     assert "this school is independent" in page
-    assert page.count('name="school"') == 1  # only the eligible one has an Invite button
+    # only the eligible one can be invited; nobody speaks for it yet, so by e-mail
+    assert page.count("Invite by e-mail") == 1
 
 
 def test_search_is_paginated(client, lead_alice, school_a, cohort):
@@ -154,7 +156,7 @@ def test_search_is_paginated(client, lead_alice, school_a, cohort):
     second = client.get(url, {"q": "Pagination", "page": 2}).content.decode()
 
     assert "Page 2 of 2" in second
-    assert second.count('name="school"') == 5
+    assert second.count("Invite by e-mail") == 5
 
 
 def test_one_letter_search_is_a_400_with_a_message(client, lead_alice, school_a, cohort):
@@ -276,3 +278,23 @@ def test_empty_post_to_start_a_partnership_says_what_is_missing(client, lead_ali
     assert response.status_code == 400
     assert "There is a problem" in response.content.decode()
     assert not Partnership.objects.exists()
+
+
+def test_invite_goes_straight_to_the_email_form_for_a_school_with_no_lead(
+    client, lead_alice, school_a, cohort
+):
+    partnership = PartnershipFactory(cohort=cohort, lead_school=school_a)
+    lonely = SchoolFactory(name="Rowan Primary")
+    staffed = SchoolFactory(name="Rowan Academy")
+    factories.link_lead(factories.LeadFactory(), staffed)
+    client.force_login(lead_alice)
+
+    page = client.get(reverse("partnerships:school_search", args=[partnership.pk]), {"q": "Rowan"}).text
+    form = client.get(reverse("partnerships:email_invite", args=[partnership.pk]), {"school": lonely.pk})
+
+    email_link = reverse("partnerships:email_invite", args=[partnership.pk]) + f"?school={lonely.pk}"
+    assert email_link in page
+    assert f'name="school" value="{staffed.pk}"' in page  # a school with a verified lead: invite directly
+    assert form.status_code == 200
+    assert 'name="email"' in form.text
+    assert "Rowan Primary" in form.text

@@ -18,3 +18,19 @@ ROWS = [
     ),
     Row("password_reset_complete", expect_all(200)),
 ]
+
+
+# --- The second factor (portal/two_factor.py). The matrix's staff and admins have passed it
+# (tests/conftest.py); tests/portal/test_two_factor.py covers sessions that have not.
+ROWS += [
+    # Already verified: on to the next page; a lead with no device is sent to set one up.
+    Row("two_factor_verify", expect_all(302)),
+    Row("two_factor_setup", expect_all(200, anonymous=LOGIN)),
+    Row("two_factor_recovery", expect_all(200, anonymous=LOGIN)),
+    Row(
+        "two_factor_recovery",
+        # Verified staff and admins make new codes (302); a lead without a device is told to set one up.
+        expect(anonymous=LOGIN, owner_lead=400, other_lead=400, other_staff=302, staff=302, admin=302),
+        method="post",
+    ),
+]

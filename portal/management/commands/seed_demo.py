@@ -13,6 +13,10 @@ from django.db import transaction
 from portal.roles import ADMINS_GROUP, LEADS_GROUP, STAFF_GROUP
 
 DEMO_PASSWORD = "stem-demo-2026"
+# The demo's second factor for staff_carol and admin_dan (portal/two_factor.py): a published key
+# and recovery codes, fine for a demo on one's own machine, never for real users.
+DEMO_TOTP_KEY_BASE32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # b"12345678901234567890"
+DEMO_RECOVERY_CODES = ["11111111", "22222222", "33333333", "44444444", "55555555"]
 
 DEMO_USERS = [
     # username, name, group, is_superuser
@@ -48,6 +52,26 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000 as:"))
         for username, _name, group, _ in DEMO_USERS:
             self.stdout.write(f"  {username:<12} password {DEMO_PASSWORD}   ({group})")
+        self.stdout.write(
+            "Staff and admins also enter a sign-in code: add this key to an authenticator app "
+            f"(time-based, 6 digits): {DEMO_TOTP_KEY_BASE32}, or use a recovery code: "
+            + ", ".join(DEMO_RECOVERY_CODES)
+        )
+
+    def seed_second_factor(self, user) -> None:
+        from base64 import b32decode
+
+        from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice.objects.get_or_create(
+            user=user,
+            name="Demo authenticator",
+            defaults={"key": b32decode(DEMO_TOTP_KEY_BASE32).hex(), "confirmed": True},
+        )
+        device, _ = StaticDevice.objects.get_or_create(user=user, name="Demo recovery codes")
+        for code in DEMO_RECOVERY_CODES:
+            StaticToken.objects.get_or_create(device=device, token=code)
 
     def seed_users(self) -> dict[str, User]:
         users = {}
@@ -67,5 +91,7 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=group_name))
+            if group_name != LEADS_GROUP:
+                self.seed_second_factor(user)
             users[username] = user
         return users
