@@ -77,26 +77,54 @@ def _prepare(panel: pd.DataFrame) -> pd.DataFrame:
 
 def did_estimate(panel: pd.DataFrame, *, school_effects: bool = False) -> Estimate:
     panel = _prepare(panel)
-    formula = "value ~ C(school_id) + C(year) + did" if school_effects else "value ~ treated + C(year) + did"
-    fit = smf.ols(formula, data=panel).fit(
-        cov_type="cluster", cov_kwds={"groups": panel["cluster"].to_numpy()}, use_t=True
-    )
-    low, high = fit.conf_int(alpha=ALPHA).loc["did"]
-    if not np.isfinite([low, high, fit.bse["did"]]).all():
+    clusters = panel["cluster"].to_numpy()
+    if school_effects:
+        estimate, std_error = _two_way(panel)
+    else:
+        fit = smf.ols("value ~ treated + C(year) + did", data=panel).fit(
+            cov_type="cluster", cov_kwds={"groups": clusters}, use_t=True
+        )
+        estimate, std_error = float(fit.params["did"]), float(fit.bse["did"])
+    groups = int(np.unique(clusters).size)
+    t_crit = stats.t.ppf(1 - ALPHA / 2, groups - 1)
+    low, high = estimate - t_crit * std_error, estimate + t_crit * std_error
+    if not np.isfinite([low, high, std_error]).all() or std_error == 0:
         raise NotEstimable("The outcome does not vary enough to estimate a confidence interval.")
     schools = panel.drop_duplicates("school_id")
     return Estimate(
-        estimate=float(fit.params["did"]),
+        estimate=estimate,
         ci_low=float(low),
         ci_high=float(high),
-        std_error=float(fit.bse["did"]),
-        p_value=float(fit.pvalues["did"]),
+        std_error=std_error,
+        p_value=float(2 * stats.t.sf(abs(estimate / std_error), groups - 1)),
         schools=len(schools),
         participants=int(schools["treated"].sum()),
         comparison_schools=int((schools["treated"] == 0).sum()),
         clusters=int(panel["cluster"].nunique()),
         observations=len(panel),
     )
+
+
+def _two_way(panel: pd.DataFrame) -> tuple[float, float]:
+    """School and year fixed effects, by Frisch-Waugh-Lovell: every variable minus its school mean
+    (exact, balanced or not), then OLS on the year dummies and treated x post. The clustered
+    variance is the dummy regression's (the same influence of each observation on the estimate);
+    only the small-sample factor (N-1)/(N-K) must count the school effects in K."""
+    years = sorted(panel["year"].unique())
+    x = pd.DataFrame({f"year_{y}": (panel["year"] == y).astype(float) for y in years[1:]}, index=panel.index)
+    x["did"] = panel["did"].astype(float)
+    x["value"] = panel["value"].astype(float)
+    demeaned = x - x.groupby(panel["school_id"]).transform("mean")
+    y = demeaned.pop("value").to_numpy()
+    if np.allclose(demeaned["did"].to_numpy(), 0):
+        raise NotEstimable("No school is observed both before and after the start.")
+    fit = sm.OLS(y, demeaned.to_numpy()).fit(
+        cov_type="cluster", cov_kwds={"groups": panel["cluster"].to_numpy()}
+    )
+    n, k_within = len(panel), demeaned.shape[1]
+    k_full = k_within + panel["school_id"].nunique()
+    correction = (n - k_within) / (n - k_full) if n > k_full else np.nan
+    return float(fit.params[-1]), float(fit.bse[-1] * np.sqrt(correction))
 
 
 def reading(
