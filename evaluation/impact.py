@@ -291,7 +291,8 @@ class _BootstrapPieces:
         s = self.s["y"] - beta0 * self.s["x"]
         c = self.c["y"] - beta0 * self.c["x"]
         numerator = s @ weights
-        denominator = np.sqrt(np.einsum("gb,gb->b", c @ weights, c @ weights))
+        scores = c @ weights
+        denominator = np.sqrt(np.einsum("gb,gb->b", scores, scores))
         with np.errstate(divide="ignore", invalid="ignore"):
             return numerator / denominator
 
@@ -361,7 +362,7 @@ def _invert(pieces: _BootstrapPieces, draws: np.ndarray) -> tuple[float | None, 
                 outside = middle
             else:
                 inside = middle
-            if abs(outside - inside) < 1e-6 * max(1.0, abs(centre)):
+            if abs(outside - inside) < 1e-4 * scale:  # a ten-thousandth of a standard error
                 break
         edges.append(float((inside + outside) / 2))
     return edges[0], edges[1]

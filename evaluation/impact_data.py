@@ -61,18 +61,32 @@ def matching_frame(
     participants: set[int] | None = None,
     exclude: set[int] = frozenset(),
     pre_years: int = 1,
+    cache: dict | None = None,
 ) -> tuple[pd.DataFrame, list[int]]:
     """The frame for evaluation.matching: `participants` (default all) and the candidates not in
     `exclude` (comparison schools already drawn), with the outcome in the baseline year (and the
     year before it, as `baseline_2`, when matching on two years). Returns the frame and the years."""
     base = outcomes.baseline_year(cohort)
     years = [base - k for k in range(pre_years)]
-    frame = outcomes.matching_frame(cohort, outcome_measures(outcome)[0], units=units)
+    measure = outcome_measures(outcome)[0]
+    key = ("frame", cohort.pk, measure)
+    if cache is not None and key in cache:
+        frame = cache[key].copy()
+    else:
+        frame = outcomes.matching_frame(cohort, measure, units=units)
+        if cache is not None:
+            cache[key] = frame.copy()
     if participants is not None:
         frame = frame[~frame["treated"] | frame["school_id"].isin(participants)]
     frame = frame[frame["treated"] | ~frame["school_id"].isin(exclude)].reset_index(drop=True)
     if outcome == GAP or pre_years > 1:
-        found = values(outcome, school_ids=frame["school_id"].tolist(), years=years)
+        vkey = ("values", cohort.pk, outcome, tuple(years))
+        if cache is not None and vkey in cache:
+            found = cache[vkey]
+        else:
+            found = values(outcome, school_ids=frame["school_id"].tolist(), years=years)
+            if cache is not None:
+                cache[vkey] = found
         for k, year in enumerate(years):
             column = "baseline" if k == 0 else f"baseline_{k + 1}"
             frame[column] = [found.get((int(school), year)) for school in frame["school_id"]]

@@ -293,16 +293,22 @@ def plan_draw_all(*, plan_id: int, reason: str, outcomes_wanted=None, progress=N
     units = outcomes.participants(plan.cohort)
     with_data = set(outcomes.measures_with_data(plan.cohort, units=units))  # one query
     wanted = [o for o in wanted if set(impact_data.outcome_measures(o)) <= with_data]
-    stored, steps = 0, max(len(wanted) * 4, 1)
+    stored, steps, cache = 0, max(len(wanted) * 4, 1), {}
     for i, outcome in enumerate(wanted):
         for j, variant in enumerate(variants(plan.content)):
             if progress:
                 progress(int(100 * (4 * i + j) / steps), f"Drawing comparison schools: {outcome}")
-            stored += int(plan_draw(plan=plan, outcome=outcome, variant=variant, units=units, reason=reason))
+            stored += int(
+                plan_draw(
+                    plan=plan, outcome=outcome, variant=variant, units=units, reason=reason, cache=cache
+                )
+            )
     return stored
 
 
-def plan_draw(*, plan: AnalysisPlan, outcome: str, variant: str, units: dict[int, str], reason: str) -> bool:
+def plan_draw(
+    *, plan: AnalysisPlan, outcome: str, variant: str, units: dict[int, str], reason: str, cache=None
+) -> bool:
     """One draw for the participants of `outcome`'s phases not yet drawn under this plan and
     variant, from the candidates not yet used. Stores nothing when nobody is waiting or no
     participant has the pre-programme values yet (they are drawn once the data are in)."""
@@ -316,7 +322,7 @@ def plan_draw(*, plan: AnalysisPlan, outcome: str, variant: str, units: dict[int
         }
         used = {p["comparison"] for d in earlier for p in d.pairs}
         frame, years = impact_data.matching_frame(
-            plan.cohort, outcome, units=units, exclude=used, pre_years=spec["pre_years"]
+            plan.cohort, outcome, units=units, exclude=used, pre_years=spec["pre_years"], cache=cache
         )
         waiting = frame[frame["treated"] & ~frame["school_id"].isin(done)]
         frame = frame[~frame["treated"] | ~frame["school_id"].isin(done)]

@@ -113,12 +113,15 @@ def comparison_group_compute(*, group_id: int) -> ComparisonGroup:
     units = outcomes.participants(cohort)
     fingerprint, changed_at = fingerprints(cohort, [outcome], units=units)[outcome]
     base = outcomes.baseline_year(cohort)
-    frame, _years = impact_data.matching_frame(cohort, outcome, units=units)
+    cache = {}  # the matching frame is read once for every draw and the balance table
+    frame, _years = impact_data.matching_frame(cohort, outcome, units=units, cache=cache)
     if not frame["treated"].any():
         raise impact.NotEstimable("No participating school reports this measure.")
     for step, variant in enumerate(impact_plans.variants(content)):
         _progress(group_id, 10 + 10 * step, "Drawing comparison schools for participants not yet drawn")
-        impact_plans.plan_draw(plan=plan, outcome=outcome, variant=variant, units=units, reason=LATE_DRAW)
+        impact_plans.plan_draw(
+            plan=plan, outcome=outcome, variant=variant, units=units, reason=LATE_DRAW, cache=cache
+        )
     draws = list(plan.draws.filter(outcome=outcome).order_by("variant", "sequence"))
     pairs_of = {
         variant: impact_plans.drawn_pairs(plan, outcome, variant, units=units)
@@ -188,10 +191,11 @@ def comparison_group_compute(*, group_id: int) -> ComparisonGroup:
         analysis["dose"] = {"error": str(exc)}
     comparison_ids = {p["comparison"] for p in pairs}
     latest = max(window["kept"]) if window["kept"] else base
-    analysis["benchmarks"] = [
-        impact_data.benchmarks(cohort, units=units, comparison_ids=comparison_ids, year=year)
-        for year in sorted({base, latest})
-    ]
+    if outcome == content["primary_outcome"]:  # cohort-wide figures: once, with the primary outcome
+        analysis["benchmarks"] = [
+            impact_data.benchmarks(cohort, units=units, comparison_ids=comparison_ids, year=year)
+            for year in sorted({base, latest})
+        ]
     analysis["draws"] = [
         {
             "variant": d.variant,
@@ -214,7 +218,7 @@ def comparison_group_compute(*, group_id: int) -> ComparisonGroup:
         for u in d.unmatched
         if u["school_id"] in units and u["school_id"] not in matched
     ]
-    full_frame, _ = impact_data.matching_frame(cohort, outcome, units=units)
+    full_frame, _ = impact_data.matching_frame(cohort, outcome, units=units, cache=cache)
     balance = (
         matching.balance_table(
             full_frame[full_frame["baseline"].notna()],
