@@ -231,9 +231,9 @@ def test_main_and_fixed_effects_estimates_equal_linearmodels_to_1e_6():
     indexed = data.assign(did=data["treated"] * data["post"]).set_index(["school_id", "year"])
     clusters = indexed["unit"].astype("category").cat.codes
 
-    pooled = PanelOLS(
-        indexed["value"], indexed[["treated", "did"]].assign(const=1.0), time_effects=True
-    ).fit(cov_type="clustered", clusters=clusters, group_debias=True)
+    pooled = PanelOLS(indexed["value"], indexed[["treated", "did"]].assign(const=1.0), time_effects=True).fit(
+        cov_type="clustered", clusters=clusters, group_debias=True
+    )
     two_way = PanelOLS(indexed["value"], indexed[["did"]], entity_effects=True, time_effects=True).fit(
         cov_type="clustered", clusters=clusters, group_debias=True
     )

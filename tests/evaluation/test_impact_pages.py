@@ -343,7 +343,8 @@ def test_demo_cohort_page_is_full_and_balanced(client, db):
 
     body = client.get(reverse("evaluation:impact_cohort", args=[cohort.pk])).content.decode()
 
-    assert plan.version == 1 and plan.post_values_at_freeze == 0
+    assert plan.version == 1
+    assert plan.post_values_at_freeze == 0
     assert {g.measure for g in groups} == set(impact_plans.plan_outcomes(plan.content))
     assert GAP in {g.measure for g in groups}
     assert all(g.state == ComparisonGroup.State.READY and g.estimate for g in groups), [
