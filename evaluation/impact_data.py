@@ -13,7 +13,7 @@ from django.db.models import Avg, Count, Q
 
 from clusters.models import CPDActivity
 from evaluation import outcomes
-from evaluation.models import GAP, GAP_LABEL, MEASURE_PHASES, Measure, OutcomeValue
+from evaluation.models import GAP, GAP_LABEL, MEASURE_PHASES, ComparisonGroup, Measure, OutcomeValue
 from partnerships.models import Cohort, Funding, School
 
 GAP_PARTS = (Measure.KS4_ATTAINMENT8_OTHER, Measure.KS4_ATTAINMENT8_DISADVANTAGED)
@@ -215,3 +215,17 @@ def _cells(figures: dict) -> dict:
 
 def _number(value):
     return None if value is None else round(float(value), 2)
+
+
+def stored_benchmarks(cohort: Cohort) -> list[dict]:
+    """The benchmarks stored with the cohort's latest estimate that has them (one query), for the
+    cohort dashboard."""
+    group = (
+        ComparisonGroup.objects.filter(
+            cohort=cohort, state=ComparisonGroup.State.READY, analysis__has_key="benchmarks"
+        )
+        .order_by("-computed_at")
+        .only("analysis")
+        .first()
+    )
+    return group.analysis["benchmarks"] if group else []

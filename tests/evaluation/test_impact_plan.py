@@ -13,14 +13,14 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from evaluation import impact, impact_plans
+from evaluation import impact, impact_plans, outcomes
 from evaluation.impact_runs import comparison_group_compute
 from evaluation.models import GAP, AnalysisPlan, ComparisonGroup, Measure, OutcomeValue, PlanDraw
 from grants import services as grants
 from grants.models import Application
 from partnerships.models import School
 from tests import factories
-from tests.evaluation.test_impact_pages import MEASURE, compute, evaluated_cohort  # noqa: F401
+from tests.evaluation.test_impact_pages import MEASURE, compute
 
 V = PlanDraw.Variant
 
@@ -354,7 +354,7 @@ def test_a_change_of_matching_draws_afresh_and_says_how_much_was_already_seen(
 # --- Every estimate names its plan version ------------------------------------------------------------
 
 
-def test_estimate_records_and_page_shows_the_plan_version(client, staff_carol, evaluated_cohort):  # noqa: F811
+def test_estimate_records_and_page_shows_the_plan_version(client, staff_carol, evaluated_cohort):
     group = compute(evaluated_cohort)
     plan = impact_plans.current_frozen(evaluated_cohort)
     client.force_login(staff_carol)
@@ -367,7 +367,7 @@ def test_estimate_records_and_page_shows_the_plan_version(client, staff_carol, e
     assert "estimates were asked for before anyone froze the plan" in body
 
 
-def test_page_says_when_the_plan_changed_since_the_estimate(client, staff_carol, evaluated_cohort):  # noqa: F811
+def test_page_says_when_the_plan_changed_since_the_estimate(client, staff_carol, evaluated_cohort):
     compute(evaluated_cohort)
     plan = impact_plans.current_frozen(evaluated_cohort)
     content = {**plan.content, "window": {"years_before": 3, "years_after": 3}}
@@ -379,7 +379,7 @@ def test_page_says_when_the_plan_changed_since_the_estimate(client, staff_carol,
     assert "Plan changed since computed" in body
 
 
-def test_secondary_outcomes_are_holm_corrected_and_the_primary_is_not(client, staff_carol, evaluated_cohort):  # noqa: F811
+def test_secondary_outcomes_are_holm_corrected_and_the_primary_is_not(client, staff_carol, evaluated_cohort):
     """KS2 science is the primary outcome of the default primary-school plan; retention and KS2
     reading, writing and maths are two of its secondary outcomes, corrected together."""
     rng = np.random.default_rng(8)
@@ -417,16 +417,12 @@ def test_secondary_outcomes_are_holm_corrected_and_the_primary_is_not(client, st
     assert max(expected.values()) > min(groups[m].estimate["p_used"] for m in secondaries)
 
 
-def test_disadvantaged_gap_is_estimated_as_an_outcome_of_its_own(evaluated_cohort):  # noqa: F811
+def test_disadvantaged_gap_is_estimated_as_an_outcome_of_its_own(evaluated_cohort):
     """Secondary schools with other and disadvantaged pupils' Attainment 8; participants' gap
     narrows by 3 points after the start."""
-    from clusters.models import ClusterMembership  # noqa: F401  (participants come from outcomes)
-
     rng = np.random.default_rng(12)
     secondary = School.objects.filter(urn__gte=500000, urn__lt=500330)
     School.objects.filter(pk__in=secondary).update(phase="secondary")
-    from evaluation import outcomes
-
     units = outcomes.participants(evaluated_cohort)
     rows = []
     for school in secondary:
@@ -543,3 +539,19 @@ def test_the_primary_outcome_cannot_also_be_secondary_on_the_form(client, staff_
 
     assert response.status_code == 400
     assert "cannot also be a secondary outcome" in response.content.decode()
+
+
+def test_cohort_dashboard_shows_the_benchmarks_stored_with_the_estimate(
+    client, staff_carol, evaluated_cohort
+):
+    group = compute(evaluated_cohort)
+    client.force_login(staff_carol)
+
+    body = client.get(reverse("evaluation:cohort", args=[evaluated_cohort.pk])).content.decode()
+
+    fsm = group.analysis["benchmarks"][0]["rows"][0]
+    assert fsm["measure"] == "fsm"
+    assert fsm["cohort"]["n"] == 30
+    assert fsm["comparison"]["n"] == group.pairs.count()
+    assert "Benchmarks" in body
+    assert "% eligible for free school meals (register)" in body
