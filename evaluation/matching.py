@@ -96,12 +96,13 @@ def _greedy_match(
     numeric = numeric.fillna(numeric.median()).fillna(0.0).to_numpy()
     inverse = _mahalanobis_inverse(numeric)
     pool_numeric = numeric[pool_idx]
+    school_ids = stratum["school_id"].to_numpy()
     pairs, unmatched = [], []
     for t in treated_idx[np.argsort(-score[treated_idx], kind="stable")]:
         inside = available & (np.abs(pool_logit - logit[t]) <= caliper)
         if not inside.any():
             reason = "no comparison school left" if not available.any() else "none within the caliper"
-            unmatched.append({"school_id": int(stratum.at[t, "school_id"]), "reason": reason})
+            unmatched.append({"school_id": int(school_ids[t]), "reason": reason})
             continue
         same_region = inside & (pool_region == region[t])
         same_both = same_region & (pool_ofsted == ofsted[t])
@@ -114,8 +115,8 @@ def _greedy_match(
         c = pool_idx[best]
         pairs.append(
             {
-                "participant": int(stratum.at[t, "school_id"]),
-                "comparison": int(stratum.at[c, "school_id"]),
+                "participant": int(school_ids[t]),
+                "comparison": int(school_ids[c]),
                 "participant_score": float(score[t]),
                 "comparison_score": float(score[c]),
             }
