@@ -29,12 +29,12 @@ from pathlib import Path
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core: the machine is shared
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluation import impact, matching  # noqa: E402
+from evaluation import impact, matching
 
 YEARS = list(range(2011, 2019))
 BASE = 2014
