@@ -103,7 +103,7 @@ def _detail(selected, cohort) -> None:
     analysis = selected.analysis or {}
     selected.unit = impact_data.UNITS[selected.measure]
     kept = set(analysis.get("window", {}).get("kept", []))
-    dropped = {d["year"]: d["reason"] for d in analysis.get("window", {}).get("dropped", [])}
+    dropped = {d["year"]: d["reason"].split(":")[0] for d in analysis.get("window", {}).get("dropped", [])}
     if selected.trends:
         selected.trend_rows = [
             (year, t, c, dropped.get(year) if kept and year not in kept else None)
