@@ -10,6 +10,11 @@ register. The figures come from a fixed random seed, so they are the same on eve
 three in five comparison schools resemble a participant (same phase, mostly the same region and
 Ofsted rating, similar size and % FSM), the others are drawn from a broad "national" spread, and
 the programme has a small built-in effect on some measures and none on others.
+
+The timeline is a real evaluation's: the years before the start are loaded first, the cohort's
+analysis plan is frozen and its comparison schools drawn (as at the first award, before any
+result after the start exists), then the later years are loaded and the estimates computed. The
+plan page therefore shows a plan frozen with no post-programme result in the portal.
 """
 
 import zlib
@@ -18,8 +23,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from evaluation import outcomes
-from evaluation.impact_services import comparison_group_compute
+from evaluation import impact_plans, impact_runs, impact_services, outcomes
 from evaluation.models import MEASURE_RANGES, ComparisonGroup, Measure, OutcomeValue
 from partnerships.models import Cohort, Funding, OfstedRating, Phase, School
 
@@ -67,6 +71,13 @@ MODEL = {
     Measure.POST16_STEM_ALEVEL_ENTRIES: ((Phase.SECONDARY,), 60.0, -6.0, 1.0, 15.0, 6.0, 0.0),
     Measure.STEM_TEACHER_RETENTION: ((Phase.PRIMARY, Phase.SECONDARY), 85.0, -1.5, 0.0, 5.0, 3.0, 2.0),
 }
+# Disadvantaged and other pupils' Attainment 8 follow the school's Attainment 8: the gap (other
+# minus disadvantaged) is about 13 points, wider where fewer pupils are disadvantaged, and the
+# programme narrows it by GAP_NARROWING after the start.
+GAP_MEAN, GAP_SPREAD, GAP_NOISE, GAP_NARROWING = 13.0, 3.0, 1.5, 1.0
+# The demo plan's pupil-level standard deviation of the primary outcome (KS2 science, a % of
+# pupils at the expected standard: a yes/no outcome at about 80% has an SD of about 40 points).
+DEMO_PUPIL_SD = {Measure.KS2_SCIENCE_TA: 40.0}
 
 
 def demo_cohort() -> Cohort | None:
@@ -82,13 +93,38 @@ def seed(*, users=None, stdout=None):
     participant_units = outcomes.participants(cohort)
     participants = list(School.objects.filter(id__in=list(participant_units)).order_by("urn"))
     comparison = _comparison_schools(participants)
-    created = _outcomes(participants, comparison, participant_ids=set(participant_units))
+    base = outcomes.baseline_year(cohort)
+    ids = set(participant_units)
+    rows = _outcome_rows(participants, comparison, participant_ids=ids)
+    created = _store([row for row in rows if row.year <= base])
+    plan = _freeze_plan(cohort)
+    created += _store([row for row in rows if row.year > base])
     computed = _comparison_groups(cohort)
     if stdout:
         stdout.write(
             f"Synthetic outcomes (demo only): {len(comparison)} synthetic comparison schools, "
-            f"{created} new outcome values; {computed} comparison group(s) computed for {cohort}."
+            f"{created} new outcome values; analysis plan version {plan.version} frozen before the "
+            f"post-programme years; {computed} estimate(s) computed for {cohort}."
         )
+
+
+def _freeze_plan(cohort: Cohort):
+    """As at the first award: the plan (the default, with the demo's pupil-level SD) frozen and its
+    comparison schools drawn while only the years before the start are in the portal."""
+    plan = impact_plans.current_frozen(cohort)
+    if plan is None:
+        draft = impact_plans.plan_draft(cohort_id=cohort.pk)
+        content = {
+            **draft.content,
+            "effect_size": {"pupil_sd": {str(k): v for k, v in DEMO_PUPIL_SD.items()}},
+        }
+        if content != draft.content:
+            impact_plans.plan_amend(cohort_id=cohort.pk, by=None, content=content)
+        plan = impact_plans.plan_freeze(
+            cohort_id=cohort.pk, by=None, because="first award (demo: before any post-programme result)"
+        )
+    impact_plans.plan_draw_all(plan_id=plan.pk, reason="drawn at freezing (first award)")
+    return plan
 
 
 def _comparison_schools(participants: list[School]) -> list[School]:
@@ -135,7 +171,7 @@ def _school_rng(urn: int, measure: str) -> np.random.Generator:
     return np.random.default_rng([SEED, urn, zlib.crc32(measure.encode())])
 
 
-def _outcomes(participants, comparison, *, participant_ids: set[int]) -> int:
+def _outcome_rows(participants, comparison, *, participant_ids: set[int]) -> list[OutcomeValue]:
     start = outcomes.baseline_year(demo_cohort())
     rows = []
     for school in [*participants, *comparison]:
@@ -149,38 +185,60 @@ def _outcomes(participants, comparison, *, participant_ids: set[int]) -> int:
             scale = spread / 7.0
             school_level = level + per_fsm * (fsm - 20) / 10 + ofsted * scale + rng.normal(0, spread)
             low, high = MEASURE_RANGES[measure]
+            with_gap = measure == Measure.KS4_ATTAINMENT8
+            if with_gap:
+                gap_rng = _school_rng(school.urn, "gap")
+                gap_level = GAP_MEAN - 0.05 * (fsm - 20) + gap_rng.normal(0, GAP_SPREAD)
             for year in YEARS:
-                value = school_level + trend * (year - YEARS[0]) + rng.normal(0, noise)
-                if treated and year > start:
-                    value += effect
-                value = max(value, float(low))
-                if high is not None:
-                    value = min(value, float(high))
-                rows.append(
-                    OutcomeValue(
-                        school_id=school.id,
-                        year=year,
-                        measure=measure,
-                        value=Decimal(str(round(value, 2))),
-                        is_synthetic=True,
-                        source=SOURCE,
-                    )
+                after = treated and year > start
+                value = (
+                    school_level + trend * (year - YEARS[0]) + rng.normal(0, noise) + (effect if after else 0)
                 )
+                values = {measure: value}
+                if with_gap:
+                    gap = gap_level + gap_rng.normal(0, GAP_NOISE) - (GAP_NARROWING if after else 0)
+                    values[Measure.KS4_ATTAINMENT8_OTHER] = value + 0.35 * gap
+                    values[Measure.KS4_ATTAINMENT8_DISADVANTAGED] = value - 0.65 * gap
+                for name, figure in values.items():
+                    figure = max(figure, float(low))
+                    if high is not None:
+                        figure = min(figure, float(high))
+                    rows.append(
+                        OutcomeValue(
+                            school_id=school.id,
+                            year=year,
+                            measure=name,
+                            value=Decimal(str(round(figure, 2))),
+                            is_synthetic=True,
+                            source=SOURCE,
+                        )
+                    )
+    return rows
+
+
+def _store(rows: list[OutcomeValue]) -> int:
     before = OutcomeValue.objects.count()
     OutcomeValue.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     return OutcomeValue.objects.count() - before
 
 
 def _comparison_groups(cohort: Cohort) -> int:
-    """Compute (in-process) any comparison group that is missing or out of date."""
-    measures = outcomes.measures_with_data(cohort)
-    states = outcomes.inputs_states(cohort, measures)
+    """Estimate (in-process) every planned outcome whose estimate is missing, out of date or from
+    an earlier plan version."""
+    units = outcomes.participants(cohort)
+    wanted = impact_services.planned_outcomes_with_data(cohort, units=units)
+    states = impact_runs.fingerprints(cohort, wanted, units=units)
+    plan = impact_plans.current_frozen(cohort)
     computed = 0
-    for measure in measures:
-        group, _ = ComparisonGroup.objects.get_or_create(cohort=cohort, measure=measure)
-        if group.state == ComparisonGroup.State.READY and group.inputs_fingerprint == states[measure][0]:
+    for outcome in wanted:
+        group, _ = ComparisonGroup.objects.get_or_create(cohort=cohort, measure=outcome)
+        if (
+            group.state == ComparisonGroup.State.READY
+            and group.inputs_fingerprint == states[outcome][0]
+            and group.plan_id == plan.pk
+        ):
             continue
-        comparison_group_compute(group_id=group.pk)
+        impact_runs.comparison_group_compute(group_id=group.pk)
         computed += 1
     return computed
 

@@ -1,5 +1,8 @@
-"""Writes for comparison groups: queue a computation (staff), and the computation itself (run by
-the Celery task in evaluation.impact_tasks). Pages only read what these store."""
+"""Staff actions on a cohort's impact evaluation: queue estimates, freeze the analysis plan, amend
+it. Each checks who may act, writes under a lock and queues the long work as a Celery task after
+the commit (evaluation.impact_tasks); pages only read what the tasks store.
+
+Import direction: impact_services → impact_tasks → impact_runs (no cycle)."""
 
 import logging
 from datetime import timedelta
@@ -9,27 +12,48 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from evaluation import impact, matching, outcomes
-from evaluation.models import ComparisonGroup, MatchedPair, OutcomeValue
+from evaluation import impact_data, impact_plans, outcomes
+from evaluation.impact_runs import comparison_group_compute, comparison_group_failed
+from evaluation.impact_tasks import compute_comparison_group, draw_plan
+from evaluation.models import AnalysisPlan, ComparisonGroup
 from partnerships.models import Cohort
 from partnerships.selectors import cohorts_for
+
+__all__ = [
+    "comparison_group_compute",
+    "comparison_group_failed",
+    "comparison_groups_request",
+    "plan_amend_request",
+    "plan_freeze_request",
+    "planned_outcomes_with_data",
+]
 
 log = logging.getLogger(__name__)
 
 QUEUED_EXPIRES = timedelta(minutes=15)
 
 
+def planned_outcomes_with_data(cohort: Cohort, *, units: dict[int, str] | None = None) -> list[str]:
+    """The outcomes of the cohort's plan (frozen, else the draft, else the default) for which some
+    participant has a value before the start."""
+    units = outcomes.participants(cohort) if units is None else units
+    plan = impact_plans.current_plan(cohort)
+    content = plan.content if plan else impact_plans.default_content(cohort, units=units)
+    with_data = set(outcomes.measures_with_data(cohort, units=units))
+    return [
+        o for o in impact_plans.plan_outcomes(content) if set(impact_data.outcome_measures(o)) <= with_data
+    ]
+
+
 def comparison_groups_request(
     *, cohort_id: int, by, measures: list[str] | None = None
 ) -> list[ComparisonGroup]:
-    """Queue (re)computation of the cohort's comparison groups, one per measure with data.
+    """Queue (re)computation of the cohort's estimates, one per planned outcome with data.
     A group already queued or running is left alone (a second click queues nothing)."""
-    from evaluation.impact_tasks import compute_comparison_group
-
     if not cohorts_for(by).filter(pk=cohort_id).exists():
         raise PermissionDenied("You cannot evaluate this cohort.")
     cohort = Cohort.objects.get(pk=cohort_id)
-    wanted = measures if measures is not None else outcomes.measures_with_data(cohort)
+    wanted = measures if measures is not None else planned_outcomes_with_data(cohort)
     queued = []
     with transaction.atomic():
         for measure in wanted:
@@ -60,80 +84,40 @@ def _send(task, group_id: int) -> None:
         comparison_group_failed(group_id=group_id, error="The task queue is not answering; try again later.")
 
 
-def _progress(group_id: int, percent: int, note: str) -> None:
-    ComparisonGroup.objects.filter(pk=group_id).update(progress=min(percent, 100), progress_note=note[:200])
+def _queue_draws(plan: AnalysisPlan, reason: str) -> None:
+    def send():
+        try:
+            draw_plan.apply_async(
+                args=[plan.pk, reason], retry_policy={"max_retries": 2, "interval_start": 0}
+            )
+        except BrokerUnavailable as exc:  # drawn at the next award or when estimates are computed
+            log.warning("Could not queue the draws of plan %s: %s", plan.pk, exc)
+
+    transaction.on_commit(send)
 
 
-def comparison_group_compute(*, group_id: int) -> ComparisonGroup:
-    """Match the cohort's participants on the group's measure, estimate the difference in
-    differences and store everything on the group. Idempotent: running again replaces the result."""
-    group = ComparisonGroup.objects.select_related("cohort").get(pk=group_id)
-    ComparisonGroup.objects.filter(pk=group_id).update(
-        state=ComparisonGroup.State.RUNNING, started_at=timezone.now(), error=""
-    )
-    cohort, measure = group.cohort, group.measure
-    _progress(group_id, 5, "Loading schools and outcomes")
-    units = outcomes.participants(cohort)
-    fingerprint, changed_at = outcomes.inputs_state(cohort, measure, units=units)
-    base = outcomes.baseline_year(cohort)
-    frame = outcomes.matching_frame(cohort, measure, units=units)
-    if not frame["treated"].any():
-        raise impact.NotEstimable("No participating school reports this measure.")
-    _progress(group_id, 20, f"Matching {int(frame['treated'].sum())} schools against {len(frame)} in all")
-    result = matching.match(
-        frame,
-        progress=lambda percent, note: _progress(group_id, 20 + percent * 6 // 10, note),
-    )
-    _progress(group_id, 85, "Estimating the difference in differences")
-    panel = outcomes.did_panel(measure, pairs=result.pairs, units=units, baseline=base)
-    estimate, error = {}, ""
-    try:
-        fit = impact.did_estimate(panel)
-        unit = outcomes.MEASURE_UNITS[measure]
-        estimate = {
-            **fit.as_dict(),
-            "unit": unit,
-            "reading": impact.reading(fit, measure_label=outcomes.measure_label(measure), unit=unit),
-        }
-    except impact.NotEstimable as exc:
-        error = f"No estimate: {exc}"
-    matched_ids = [p["participant"] for p in result.pairs] + [p["comparison"] for p in result.pairs]
-    synthetic = OutcomeValue.objects.filter(
-        measure=measure, school_id__in=matched_ids, is_synthetic=True
-    ).exists()
+def plan_freeze_request(*, cohort_id: int, by) -> AnalysisPlan:
+    """Staff freeze the cohort's plan before the first award; the comparison groups are drawn
+    by a task for the schools already awarded (none yet, usually: they are drawn at award)."""
+    if not cohorts_for(by).filter(pk=cohort_id).exists():
+        raise PermissionDenied("You cannot plan this cohort's evaluation.")
     with transaction.atomic():
-        group = ComparisonGroup.objects.select_for_update().get(pk=group_id)
-        group.pairs.all().delete()
-        MatchedPair.objects.bulk_create(
-            [
-                MatchedPair(
-                    group=group,
-                    participant_id=pair["participant"],
-                    comparison_id=pair["comparison"],
-                    unit=units[pair["participant"]],
-                    participant_score=pair["participant_score"],
-                    comparison_score=pair["comparison_score"],
-                )
-                for pair in result.pairs
-            ],
-            batch_size=1000,
-        )
-        group.baseline_year = base
-        group.method = result.method
-        group.balance = result.balance
-        group.unmatched = result.unmatched
-        group.estimate = estimate
-        group.trends = impact.group_trends(panel) if len(panel) else {}
-        group.uses_synthetic_data = synthetic
-        group.inputs_fingerprint, group.inputs_changed_at = fingerprint, changed_at
-        group.state, group.progress, group.progress_note = ComparisonGroup.State.READY, 100, "Done"
-        group.error = error
-        group.computed_at = timezone.now()
-        group.save()
-    return group
+        before = impact_plans.current_frozen(Cohort(pk=cohort_id))
+        plan = impact_plans.plan_freeze(cohort_id=cohort_id, by=by, because=f"frozen by {_name(by)}")
+        if before is None:
+            _queue_draws(plan, "drawn at freezing")
+    return plan
 
 
-def comparison_group_failed(*, group_id: int, error: str) -> None:
-    ComparisonGroup.objects.filter(pk=group_id).update(
-        state=ComparisonGroup.State.FAILED, error=error[:2000], progress_note="Failed"
-    )
+def plan_amend_request(*, cohort_id: int, by, content: dict, reason: str = "") -> AnalysisPlan:
+    """Edit the draft, or add a new frozen version with a reason; a new version draws what it does
+    not carry over."""
+    with transaction.atomic():
+        plan = impact_plans.plan_amend(cohort_id=cohort_id, by=by, content=content, reason=reason)
+        if plan.is_frozen:
+            _queue_draws(plan, f"drawn for version {plan.version}")
+    return plan
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "the portal"

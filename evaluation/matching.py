@@ -39,13 +39,14 @@ class MatchResult:
     method: dict = field(default_factory=dict)
 
 
-def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    missing = set(COLUMNS) - set(frame.columns)
+def _prepare(frame: pd.DataFrame, numeric: dict[str, str] = NUMERIC) -> pd.DataFrame:
+    columns = ["school_id", "treated", "phase", *numeric, *CATEGORICAL]
+    missing = set(columns) - set(frame.columns)
     if missing:
         raise ValueError(f"Matching frame lacks columns: {sorted(missing)}")
-    frame = frame[COLUMNS].copy()
+    frame = frame[columns].copy()
     frame["treated"] = frame["treated"].astype(bool)
-    for column in NUMERIC:
+    for column in numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     for column in CATEGORICAL:
         frame[column] = frame[column].fillna("").astype(str).replace("", "Unknown")
@@ -53,10 +54,10 @@ def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _design(frame: pd.DataFrame) -> np.ndarray:
+def _design(frame: pd.DataFrame, columns: dict[str, str] = NUMERIC) -> np.ndarray:
     """Standardised numeric covariates (missing size/FSM imputed with the phase median) and
     one-hot categories, for the propensity model."""
-    numeric = frame[list(NUMERIC)].copy()
+    numeric = frame[list(columns)].copy()
     numeric = numeric.fillna(numeric.median()).fillna(0.0)
     spread = numeric.std(ddof=0).replace(0, 1.0)
     numeric = (numeric - numeric.mean()) / spread
@@ -64,9 +65,9 @@ def _design(frame: pd.DataFrame) -> np.ndarray:
     return np.hstack([numeric.to_numpy(), dummies.to_numpy()])
 
 
-def _logit_scores(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _logit_scores(frame: pd.DataFrame, numeric: dict[str, str] = NUMERIC) -> tuple[np.ndarray, np.ndarray]:
     model = LogisticRegression(max_iter=1000, C=1.0)
-    x = _design(frame)
+    x = _design(frame, numeric)
     y = frame["treated"].to_numpy()
     model.fit(x, y)
     score = np.clip(model.predict_proba(x)[:, 1], 1e-9, 1 - 1e-9)
@@ -78,23 +79,30 @@ def _mahalanobis_inverse(numeric: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(cov)
 
 
-def _greedy_match(stratum: pd.DataFrame, score: np.ndarray, logit: np.ndarray, caliper: float):
+def _greedy_match(
+    stratum: pd.DataFrame,
+    score: np.ndarray,
+    logit: np.ndarray,
+    caliper: float,
+    columns: dict[str, str] = NUMERIC,
+):
     treated_mask = stratum["treated"].to_numpy()
     treated_idx, pool_idx = np.flatnonzero(treated_mask), np.flatnonzero(~treated_mask)
     pool_logit = logit[pool_idx]
     available = np.ones(len(pool_idx), dtype=bool)
     region, ofsted = stratum["region"].to_numpy(), stratum["ofsted"].to_numpy()
     pool_region, pool_ofsted = region[pool_idx], ofsted[pool_idx]
-    numeric = stratum[list(NUMERIC)]
+    numeric = stratum[list(columns)]
     numeric = numeric.fillna(numeric.median()).fillna(0.0).to_numpy()
     inverse = _mahalanobis_inverse(numeric)
     pool_numeric = numeric[pool_idx]
+    school_ids = stratum["school_id"].to_numpy()
     pairs, unmatched = [], []
     for t in treated_idx[np.argsort(-score[treated_idx], kind="stable")]:
         inside = available & (np.abs(pool_logit - logit[t]) <= caliper)
         if not inside.any():
             reason = "no comparison school left" if not available.any() else "none within the caliper"
-            unmatched.append({"school_id": int(stratum.at[t, "school_id"]), "reason": reason})
+            unmatched.append({"school_id": int(school_ids[t]), "reason": reason})
             continue
         same_region = inside & (pool_region == region[t])
         same_both = same_region & (pool_ofsted == ofsted[t])
@@ -107,8 +115,8 @@ def _greedy_match(stratum: pd.DataFrame, score: np.ndarray, logit: np.ndarray, c
         c = pool_idx[best]
         pairs.append(
             {
-                "participant": int(stratum.at[t, "school_id"]),
-                "comparison": int(stratum.at[c, "school_id"]),
+                "participant": int(school_ids[t]),
+                "comparison": int(school_ids[c]),
                 "participant_score": float(score[t]),
                 "comparison_score": float(score[c]),
             }
@@ -128,18 +136,20 @@ def _pooled_sd(treated: pd.Series, control: pd.Series) -> float:
     return float(np.sqrt((treated.var(ddof=1) + control.var(ddof=1)) / 2))
 
 
-def balance_table(frame: pd.DataFrame, *, matched_participants, comparison_ids) -> list[dict]:
+def balance_table(
+    frame: pd.DataFrame, *, matched_participants, comparison_ids, numeric: dict[str, str] = NUMERIC
+) -> list[dict]:
     """Standardised mean differences of every matching variable, before matching (participants
     against every candidate) and after (matched participants against their comparison schools).
     The denominator is the pooled SD before matching, so the two columns are on one scale.
     Categories are shown one row per level, as proportions."""
-    frame = _prepare(frame)
+    frame = _prepare(frame, numeric)
     treated_all = frame[frame["treated"]]
     control_all = frame[~frame["treated"]]
     after_treated = treated_all[treated_all["school_id"].isin(set(matched_participants))]
     after_control = control_all[control_all["school_id"].isin(set(comparison_ids))]
     rows = []
-    for column, label in NUMERIC.items():
+    for column, label in numeric.items():
         spread = _pooled_sd(treated_all[column].dropna(), control_all[column].dropna())
         rows.append(
             _balance_row(
@@ -198,24 +208,28 @@ def match(
     *,
     caliper_sd: float = CALIPER_SD,
     progress: Callable[[int, str], None] | None = None,
+    extra_baselines: dict[str, str] | None = None,
 ) -> MatchResult:
     """Match the treated rows of `frame` (columns: COLUMNS) to untreated rows.
 
-    Rows without a pre-programme outcome cannot be matched and are dropped (participants among
+    `extra_baselines` adds earlier pre-programme values as covariates (column → label, e.g.
+    {"baseline_2": "Outcome two years before"}); a school needs every one to be matched. Rows
+    without a pre-programme outcome cannot be matched and are dropped (participants among
     them are listed as unmatched)."""
-    frame = _prepare(frame)
+    numeric = {**NUMERIC, **(extra_baselines or {})}
+    frame = _prepare(frame, numeric)
     result = MatchResult(
         method={
             "exact_on": ["phase"],
             "propensity_model": "scikit-learn LogisticRegression (L2, C=1)",
             "within_caliper": "same region and Ofsted rating preferred, then nearest by Mahalanobis distance",
-            "covariates": [*CATEGORICAL.values(), *NUMERIC.values()],
+            "covariates": [*CATEGORICAL.values(), *numeric.values()],
             "caliper_sd_of_logit": caliper_sd,
             "with_replacement": False,
             "ratio": "1:1",
         }
     )
-    no_baseline = frame["baseline"].isna()
+    no_baseline = frame[["baseline", *(extra_baselines or {})]].isna().any(axis=1)
     for school_id in frame.loc[no_baseline & frame["treated"], "school_id"]:
         result.unmatched.append({"school_id": int(school_id), "reason": "no pre-programme outcome"})
     usable = frame[~no_baseline]
@@ -228,9 +242,9 @@ def match(
             for school_id in stratum["school_id"]:
                 result.unmatched.append({"school_id": int(school_id), "reason": f"no {phase} candidates"})
             continue
-        score, logit = _logit_scores(stratum)
+        score, logit = _logit_scores(stratum, numeric)
         caliper = caliper_sd * float(np.std(logit, ddof=1))
-        pairs, unmatched = _greedy_match(stratum, score, logit, caliper)
+        pairs, unmatched = _greedy_match(stratum, score, logit, caliper, numeric)
         result.pairs.extend(pairs)
         result.unmatched.extend(unmatched)
         result.method.setdefault("caliper_by_phase", {})[phase] = round(caliper, 4)
@@ -238,6 +252,7 @@ def match(
         usable,
         matched_participants=[pair["participant"] for pair in result.pairs],
         comparison_ids=[pair["comparison"] for pair in result.pairs],
+        numeric=numeric,
     )
     result.method["participants"] = int(frame["treated"].sum())
     result.method["candidates"] = int((~frame["treated"]).sum())

@@ -2,8 +2,10 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from partnerships.models import Cohort, Phase, School
 
@@ -94,6 +96,12 @@ MEASURE_PHASES: dict[str, tuple[str, ...]] = {
 
 OUTCOME_YEAR_MIN, OUTCOME_YEAR_MAX = 1990, 2100
 
+# Outcomes an analysis can estimate: every measure, and the disadvantaged gap derived from two of
+# them (never stored as an OutcomeValue: other pupils' Attainment 8 minus disadvantaged pupils').
+GAP = "ks4_att8_gap"
+GAP_LABEL = "KS4: disadvantaged gap in Attainment 8 (other pupils minus disadvantaged pupils)"
+OUTCOME_CHOICES = [*Measure.choices, (GAP, GAP_LABEL)]
+
 
 def _range_condition() -> Q:
     condition = Q()
@@ -153,7 +161,7 @@ class ComparisonGroup(models.Model):
         FAILED = "failed", "Failed"
 
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="comparison_groups")
-    measure = models.CharField(max_length=32, choices=Measure.choices)
+    measure = models.CharField(max_length=32, choices=OUTCOME_CHOICES)
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent done while running.")
     progress_note = models.CharField(max_length=200, blank=True)
@@ -172,6 +180,14 @@ class ComparisonGroup(models.Model):
     estimate = models.JSONField(default=dict, blank=True)
     trends = models.JSONField(default=dict, blank=True)
     uses_synthetic_data = models.BooleanField(default=False)
+    # Issue 22: the analysis plan version that produced the estimate, and everything around it
+    # (event study, robustness, attrition, effect size, bootstrap, dose, benchmarks, window).
+    plan = models.ForeignKey(
+        "AnalysisPlan", on_delete=models.SET_NULL, null=True, blank=True, related_name="groups"
+    )
+    plan_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    plan_hash = models.CharField(max_length=64, blank=True)
+    analysis = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["cohort", "measure"]
@@ -213,3 +229,107 @@ class MatchedPair(models.Model):
 
     def __str__(self):
         return f"{self.participant} ↔ {self.comparison}"
+
+
+# --- Pre-registered analysis plans and the comparison groups drawn under them (issue 22) ----
+
+
+class AnalysisPlan(models.Model):
+    """One version of a cohort's analysis plan: primary and secondary outcomes, analysis window,
+    matching specification and estimator (`content`, written by evaluation.impact_plans).
+
+    A draft (frozen_at empty) may be edited; freezing fixes it and its sha256 `content_hash`
+    (of the canonical JSON of `content`). It is frozen at the cohort's first award (the award
+    signal, evaluation.impact_signals) or earlier by staff. A frozen version never changes: a
+    later change is a new, dated version with a reason. The database keeps one draft per cohort,
+    numbers versions from 1, and refuses a later version without a reason or a frozen one
+    without a hash.
+    """
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="analysis_plans")
+    version = models.PositiveSmallIntegerField()
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the canonical JSON of content.")
+    reason = models.TextField(blank=True, max_length=2000, help_text="Why this version replaced the last.")
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    frozen_because = models.CharField(max_length=200, blank=True)
+    post_values_at_freeze = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Post-programme outcome values of participating schools in the portal when frozen.",
+    )
+
+    class Meta:
+        ordering = ["cohort", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["cohort", "version"], name="analysisplan_unique_cohort_version"),
+            models.UniqueConstraint(
+                fields=["cohort"],
+                condition=Q(frozen_at__isnull=True),
+                name="analysisplan_one_draft_per_cohort",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="analysisplan_version_from_1"),
+            models.CheckConstraint(
+                condition=Q(version=1) | ~Q(reason=""), name="analysisplan_amendment_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(frozen_at__isnull=True) | Q(content_hash__regex=r"^[0-9a-f]{64}$"),
+                name="analysisplan_frozen_has_hash",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Analysis plan for {self.cohort}, version {self.version}"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.frozen_at is not None
+
+
+class PlanDraw(models.Model):
+    """A comparison group drawn under a plan version for one outcome and one matching variant
+    (the main specification or a robustness one), stored with the sha256 of its canonical JSON.
+    Draws are only ever added: schools awarded after freezing get a later `sequence`."""
+
+    class Variant(models.TextChoices):
+        MAIN = "main", "Main specification"
+        TWO_PRE_YEARS = "two_pre_years", "Matched on two pre-programme years"
+        CALIPER_NARROW = "caliper_narrow", "Narrower caliper"
+        CALIPER_WIDE = "caliper_wide", "Wider caliper"
+
+    plan = models.ForeignKey(AnalysisPlan, on_delete=models.CASCADE, related_name="draws")
+    outcome = models.CharField(max_length=32, choices=OUTCOME_CHOICES)
+    variant = models.CharField(max_length=16, choices=Variant.choices)
+    sequence = models.PositiveSmallIntegerField(default=1)
+    drawn_at = models.DateTimeField(default=timezone.now)
+    reason = models.CharField(max_length=200)
+    pre_years = models.JSONField(default=list, help_text="Pre-programme years matched on.")
+    pairs = models.JSONField(default=list)
+    unmatched = models.JSONField(default=list)
+    balance = models.JSONField(default=list)
+    method = models.JSONField(default=dict)
+    post_values_at_draw = models.PositiveIntegerField(
+        default=0, help_text="Post-programme outcome values of the participants in the portal when drawn."
+    )
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["plan", "outcome", "variant", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "outcome", "variant", "sequence"], name="plandraw_unique_sequence"
+            ),
+            models.CheckConstraint(
+                condition=Q(content_hash__regex=r"^[0-9a-f]{64}$"), name="plandraw_has_hash"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_variant_display()} draw {self.sequence} for {self.outcome} ({self.plan})"

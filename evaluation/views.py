@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from evaluation import tasks
+from evaluation import impact_data, tasks
 from evaluation.models import CohortSummary
 from evaluation.summaries import chart_data, summary_tables
 from partnerships.models import Cohort, Membership
@@ -112,6 +112,7 @@ def cohort_dashboard(request, pk: int):
             "chart_tables": [tables[name] for name in chart_names],
             "other_tables": [table for name, table in tables.items() if name not in chart_names],
             "charts": chart_data(data),
+            "benchmarks": impact_data.stored_benchmarks(cohort),  # issue 22: one query
         },
     )
 

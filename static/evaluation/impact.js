@@ -29,6 +29,34 @@
     });
   }
 
+  function drawEventStudy() {
+    var canvas = document.getElementById("event-chart");
+    var source = document.getElementById("event-data");
+    if (!canvas || !source || typeof Chart === "undefined") return;
+    var data = JSON.parse(source.textContent);
+    var labels = data.years.map(function (year, i) {
+      var r = data.relative[i];
+      return year + " (" + (r > 0 ? "+" : "") + r + ")";
+    });
+    new Chart(canvas, {
+      data: {
+        labels: labels,
+        datasets: [
+          { type: "bar", label: "95% confidence interval", data: data.low.map(function (low, i) { return [low, data.high[i]]; }),
+            backgroundColor: "rgba(13, 110, 253, 0.25)", borderColor: "#0d6efd", borderWidth: 1, barPercentage: 0.3 },
+          { type: "line", label: "Difference from the baseline year (" + data.unit + ")", data: data.estimate,
+            borderColor: "#212529", backgroundColor: "#212529", showLine: false, pointRadius: 4 }
+        ]
+      },
+      options: {
+        responsive: true,
+        animation: false,
+        plugins: { title: { display: true, text: "Event study: " + data.label } },
+        scales: { x: { title: { display: true, text: "Academic year (years from the baseline)" } } }
+      }
+    });
+  }
+
   function pollStatus() {
     var box = document.getElementById("impact-status");
     if (!box || box.dataset.busy !== "true" || !window.fetch) return;
@@ -42,7 +70,7 @@
           status.groups.forEach(function (g) {
             var cell = document.querySelector("#group-" + g.measure + " .js-state");
             if (cell && (g.state === "queued" || g.state === "running")) {
-              cell.textContent = g.state + " (" + g.progress + "%)" + (g.note ? ": " + g.note : "");
+              cell.textContent = g.state_label + " (" + g.progress + "%)" + (g.note ? ": " + g.note : "");
             }
           });
           if (!status.busy) {
@@ -58,14 +86,14 @@
             var bar = document.createElement("div");
             bar.className = "progress mb-2";
             bar.setAttribute("role", "progressbar");
-            bar.setAttribute("aria-label", g.measure);
+            bar.setAttribute("aria-label", g.label);
             bar.setAttribute("aria-valuemin", "0");
             bar.setAttribute("aria-valuemax", "100");
             bar.setAttribute("aria-valuenow", String(g.progress));
             var fill = document.createElement("div");
             fill.className = "progress-bar";
             fill.style.width = g.progress + "%";
-            fill.textContent = g.measure + " " + g.progress + "%";
+            fill.textContent = g.label + " " + g.progress + "%";
             bar.appendChild(fill);
             box.appendChild(bar);
           });
@@ -78,6 +106,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     drawChart();
+    drawEventStudy();
     pollStatus();
   });
 })();

@@ -265,7 +265,15 @@ def test_status_endpoint_reports_state_and_progress(client, staff_carol, evaluat
 
     assert data["busy"] is True
     assert data["groups"] == [
-        {"measure": MEASURE, "state": "running", "progress": 40, "note": "", "computed_at": None}
+        {
+            "measure": MEASURE,
+            "label": "KS2: % expected standard in science (teacher assessment)",
+            "state": "running",
+            "state_label": "Running",
+            "progress": 40,
+            "note": "",
+            "computed_at": None,
+        }
     ]
 
 
@@ -317,22 +325,32 @@ def test_a_real_worker_computes_the_group(celery_worker, programme, staff_carol,
 
 
 def test_demo_cohort_page_is_full_and_balanced(client, db):
-    """seed_demo gives the ENTHUSE 2014–16 cohort synthetic outcomes and computed comparison
-    groups, every matching variable within 0.1 SMD, labelled as synthetic."""
+    """seed_demo gives the ENTHUSE 2014–16 cohort synthetic outcomes, a plan frozen before the
+    post-programme years were loaded, and an estimate of every planned outcome, every matching
+    variable within 0.1 SMD, labelled as synthetic."""
     from django.contrib.auth.models import User
 
+    from evaluation import impact_plans
     from evaluation.demo_outcomes import demo_cohort
+    from evaluation.models import GAP
     from portal.management.commands.seed_demo import Command as SeedDemo
 
     SeedDemo().handle()
     cohort = demo_cohort()
+    plan = impact_plans.current_frozen(cohort)
     groups = list(ComparisonGroup.objects.filter(cohort=cohort))
     client.force_login(User.objects.get(username="staff_carol"))
 
     body = client.get(reverse("evaluation:impact_cohort", args=[cohort.pk])).content.decode()
 
-    assert len(groups) == len(Measure.values)
-    assert all(g.state == ComparisonGroup.State.READY and g.estimate for g in groups)
+    assert plan.version == 1
+    assert plan.post_values_at_freeze == 0
+    assert {g.measure for g in groups} == set(impact_plans.plan_outcomes(plan.content))
+    assert GAP in {g.measure for g in groups}
+    assert all(g.state == ComparisonGroup.State.READY and g.estimate for g in groups), [
+        (g.measure, g.error) for g in groups if not g.estimate
+    ]
+    assert all(g.plan_version == 1 for g in groups)
     assert all(abs(row["smd_after"]) < 0.1 for g in groups for row in g.balance), [
         (g.measure, row["variable"], row["smd_after"])
         for g in groups
@@ -340,4 +358,5 @@ def test_demo_cohort_page_is_full_and_balanced(client, db):
         if not row["balanced"]
     ]
     assert "Synthetic demo data" in body
+    assert "Frozen before any post-programme result" in body
     assert all(g.uses_synthetic_data for g in groups)
