@@ -130,7 +130,7 @@ def cohort_status(request, pk: int):
 def cohort_rebuild(request, pk: int):
     cohort = _cohort_or_404(request, pk)
     try:
-        outcome = tasks.queue_rebuild(cohort.pk, countdown=0, mark_changed=False)
+        outcome = tasks.queue_rebuild(cohort.pk, mark_changed=False, force=True)
     except Exception:  # with eager tasks (no broker configured) the build runs here
         log.exception("Rebuild of cohort %s failed", cohort.pk)
         outcome = "failed"

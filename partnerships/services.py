@@ -11,11 +11,12 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from messaging import outbox
 from partnerships.eligibility import ineligibility_reasons
 from partnerships.models import Cohort, Membership, Partnership, Programme, School, SchoolLead
 
@@ -216,13 +217,13 @@ def _notify_invited(membership_id: int) -> None:
     if not emails:
         return
     link = settings.PORTAL_BASE_URL.rstrip("/") + reverse("partnerships:lead_home")
-    send_mail(
-        subject=f"Invitation to join {membership.partnership.name}",
-        message=(
-            f"{membership.partnership.lead_school.name} has invited {membership.school.name} to join the "
-            f"partnership “{membership.partnership.name}”.\n\nConfirm or decline here: {link}\n"
-        ),
-        from_email=None,
-        recipient_list=emails,
-        fail_silently=True,
+    outbox.enqueue(
+        EmailMessage(
+            subject=f"Invitation to join {membership.partnership.name}",
+            body=(
+                f"{membership.partnership.lead_school.name} has invited {membership.school.name} to join "
+                f"the partnership “{membership.partnership.name}”.\n\nConfirm or decline here: {link}\n"
+            ),
+            to=emails,
+        )
     )

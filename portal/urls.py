@@ -1,13 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import accounts, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("account/", views.account, name="account"),
+    path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("messaging/", include("messaging.urls")),
     path("partnerships/", include("partnerships.urls")),
     path("clusters/", include("clusters.urls")),
     path("grants/", include("grants.urls")),
