@@ -133,7 +133,7 @@ def test_budget_of_12000_01_is_refused_through_the_form_with_a_message(alice, dr
         (("resources", "", ""), "This field is required"),
         (("", "100", ""), "This field is required"),
         (("sweets", "100", ""), "Select a valid choice"),
-        (("resources", "100", "n" * 20_000), "at most 500 characters"),
+        (("resources", "100", "n" * 20_000), "Keep this to 500 characters"),
     ],
     ids=[
         "negative",
@@ -176,7 +176,7 @@ def test_20000_character_text_is_a_field_error_and_saves_nothing(alice, draft, s
     response = alice.post(step_url(draft, step), data)
 
     assert response.status_code == 200
-    assert "at most 10000 characters" in response.content.decode()
+    assert "Keep this to 10,000 characters: it has 20,000." in response.content.decode()
     draft.refresh_from_db()
     assert all(getattr(draft, n) == "" for n in fields if n != "local_stem_issue")
 
