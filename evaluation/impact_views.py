@@ -2,8 +2,6 @@
 360Giving exports, per cohort. Staff of the cohort's programme and admins only; pages read stored
 results and never recompute the matching."""
 
-import csv
-import io
 import json
 
 from django.contrib import messages
@@ -21,6 +19,7 @@ from evaluation.impact_services import comparison_groups_request
 from evaluation.models import ComparisonGroup, Measure
 from partnerships.models import Partnership, School
 from partnerships.selectors import cohorts_for
+from portal.csvexport import csv_response
 from portal.decorators import staff_required
 
 
@@ -145,42 +144,33 @@ def impact_status(request, cohort_id):
     return JsonResponse({"busy": any(g["state"] in ("queued", "running") for g in data), "groups": data})
 
 
-def _csv_response(filename: str, text: str) -> HttpResponse:
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @staff_required
 def impact_estimates_csv(request, cohort_id):
     cohort = _cohort(request, cohort_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "measure",
-            "measure_label",
-            "estimate",
-            "ci_low_95",
-            "ci_high_95",
-            "std_error",
-            "p_value",
-            "unit",
-            "schools",
-            "participants",
-            "comparison_schools",
-            "clusters",
-            "baseline_year",
-            "synthetic_data",
-            "computed_at",
-            "reading",
-        ]
-    )
+    header = [
+        "measure",
+        "measure_label",
+        "estimate",
+        "ci_low_95",
+        "ci_high_95",
+        "std_error",
+        "p_value",
+        "unit",
+        "schools",
+        "participants",
+        "comparison_schools",
+        "clusters",
+        "baseline_year",
+        "synthetic_data",
+        "computed_at",
+        "reading",
+    ]
+    rows = []
     for g in ComparisonGroup.objects.filter(cohort=cohort, state=ComparisonGroup.State.READY).order_by(
         "measure"
     ):
         e = g.estimate or {}
-        writer.writerow(
+        rows.append(
             [
                 g.measure,
                 outcomes.measure_label(g.measure),
@@ -193,7 +183,7 @@ def impact_estimates_csv(request, cohort_id):
                 e.get("reading", g.error),
             ]
         )
-    return _csv_response(f"impact-estimates-cohort-{cohort.pk}.csv", out.getvalue())
+    return csv_response(f"impact-estimates-cohort-{cohort.pk}.csv", header, rows)
 
 
 def _fmt(value):
@@ -236,7 +226,12 @@ def export_360giving_json(request, cohort_id):
 
 
 @staff_required
-def export_360giving_csv(request, cohort_id):
+def export_360giving_xlsx(request, cohort_id):
+    """The same grants as a spreadsheet for people: every cell is stored as text, so no value is
+    ever evaluated as a formula (docs/evaluation.md, "360Giving")."""
     cohort, applications = _grants(request, cohort_id)
-    text = giving360.as_csv([giving360.grant(a) for a in applications])
-    return _csv_response(f"360giving-cohort-{cohort.pk}-{timezone.localdate().isoformat()}.csv", text)
+    body = giving360.as_xlsx([giving360.grant(a) for a in applications])
+    response = HttpResponse(body, content_type=giving360.XLSX_CONTENT_TYPE)
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="360giving-cohort-{cohort.pk}-{stamp}.xlsx"'
+    return response

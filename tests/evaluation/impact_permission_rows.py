@@ -38,7 +38,7 @@ ROWS = [
     Row("evaluation:impact_estimates_csv", COHORT_PAGE, args=lambda w: [w.cohort.pk]),
     Row("evaluation:process_cohort", COHORT_PAGE, args=lambda w: [w.cohort.pk]),
     Row("evaluation:export_360giving_json", COHORT_PAGE, args=awarded_cohort),
-    Row("evaluation:export_360giving_csv", COHORT_PAGE, args=awarded_cohort),
+    Row("evaluation:export_360giving_xlsx", COHORT_PAGE, args=awarded_cohort),
     Row(
         "evaluation:export_360giving_json",
         NOT_FOUND,

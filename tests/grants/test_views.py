@@ -456,7 +456,7 @@ def test_csv_lists_only_released_payments(carol, application_in, staff_carol):
 
     response = carol.get(reverse("grants:payments_csv"))
 
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     released = application.payments.get(status=Payment.Status.RELEASED)
     assert response["Content-Type"].startswith("text/csv")
     assert [(r["application_reference"], r["instalment"], r["amount_gbp"]) for r in rows] == [
@@ -469,7 +469,9 @@ def test_csv_quotes_text_a_spreadsheet_would_run(carol, application_in):
     application.partnership.name = "=HYPERLINK(evil)"
     application.partnership.save()
 
-    rows = list(csv.DictReader(io.StringIO(carol.get(reverse("grants:payments_csv")).content.decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(carol.get(reverse("grants:payments_csv")).content.decode("utf-8-sig")))
+    )
 
     assert rows[0]["partnership"] == "'=HYPERLINK(evil)"
 
