@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 # A queued rebuild that has not started after this long is presumed lost (a restarted Redis
 # forgot its message): the sweep, the next change or "Rebuild now" queues another. A worker
 # starts a queued rebuild within a second or two; a duplicate rebuild is harmless.
-QUEUED_EXPIRES = timedelta(minutes=2)
+QUEUED_EXPIRES = timedelta(minutes=2)  # settings.SUMMARY_QUEUED_EXPIRES_SECONDS overrides
 # "Rebuild now" pressed twice within this is one rebuild; after it, the button always queues.
 FORCE_GRACE = timedelta(seconds=10)
 # Publishing to a broker that does not answer gives up quickly: the caller is a request.
@@ -58,6 +58,12 @@ QUEUED = "queued"
 ALREADY_QUEUED = "already_queued"
 BROKER_DOWN = "broker_down"
 NO_COHORT = "no_cohort"
+
+
+def queued_expires() -> timedelta:
+    return timedelta(
+        seconds=getattr(settings, "SUMMARY_QUEUED_EXPIRES_SECONDS", QUEUED_EXPIRES.total_seconds())
+    )
 
 
 def running_expires() -> timedelta:
@@ -163,7 +169,7 @@ def lost_or_stale(now=None):
         Q(built_at__isnull=True) | Q(source_changed_at__gt=F("built_at"))
     )
     return CohortSummary.objects.filter(
-        Q(state=S.QUEUED, queued_at__lt=now - QUEUED_EXPIRES)
+        Q(state=S.QUEUED, queued_at__lt=now - queued_expires())
         | Q(state=S.QUEUED, queued_at__isnull=True)
         | Q(state=S.RUNNING, started_at__lt=now - running_expires())
         | never_queued_stale
@@ -210,7 +216,7 @@ def queue_rebuild(cohort_id: int, *, mark_changed: bool = True, force: bool = Fa
         pending = (
             summary.state == CohortSummary.State.QUEUED
             and summary.queued_at is not None
-            and summary.queued_at > now - (FORCE_GRACE if force else QUEUED_EXPIRES)
+            and summary.queued_at > now - (FORCE_GRACE if force else queued_expires())
         )
         if pending:
             summary.save(update_fields=["source_changed_at"])

@@ -253,6 +253,8 @@ CELERY_HEARTBEAT_SECONDS = env_int("CELERY_HEARTBEAT_SECONDS", 60, minimum=1)
 HEALTHZ_WORKER_STALE_SECONDS = env_int("HEALTHZ_WORKER_STALE_SECONDS", 180, minimum=1)
 # Beat re-queues cohort summaries whose rebuild was lost, this often (evaluation/tasks.py).
 SUMMARY_SWEEP_SECONDS = env_int("SUMMARY_SWEEP_SECONDS", 60, minimum=1)
+# A queued rebuild not started after this long is presumed lost and queued again.
+SUMMARY_QUEUED_EXPIRES_SECONDS = env_int("SUMMARY_QUEUED_EXPIRES_SECONDS", 120, minimum=1)
 
 # Broker used by tests marked celery_worker (a real worker on Redis).
 TEST_CELERY_BROKER_URL = env_broker("TEST_CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"
