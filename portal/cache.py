@@ -121,7 +121,8 @@ class FailSoftRedisCache(RedisCache):
 
 def count(cache, key: str, timeout: int) -> int:
     """Add one to the counter `key` (created with `timeout`) and return its value. Raises
-    CacheUnavailable when the shared cache cannot be reached."""
+    CacheUnavailable when the shared cache cannot be reached. Pass the backend itself
+    (caches["default"]), not the django.core.cache.cache proxy."""
     if isinstance(cache, FailSoftRedisCache):
 
         def call():

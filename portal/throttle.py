@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 from portal.cache import CacheUnavailable, count
 
@@ -85,7 +85,7 @@ def hit(scope: str, key: str) -> Verdict:
     slot = int(now // window)
     bucket = f"ratelimit:{scope}:{key}:{slot}"
     try:
-        value = count(cache, bucket, window)
+        value = count(caches["default"], bucket, window)
     except CacheUnavailable:
         log.warning("rate limit %s counted in this process only: the shared cache is unreachable", scope)
         value = _local_count(bucket, window)
