@@ -25,7 +25,7 @@ migrate: install
 seed: install
 	$(BIN)/python manage.py seed_demo
 
-test: install  ## the whole suite (on PostgreSQL/Redis/Chromium when TEST_DATABASE_URL etc. are set)
+test: install  ## the whole suite, in a random order (pytest-randomly prints the seed); PostgreSQL/Redis/Chromium when TEST_DATABASE_URL etc. are set
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -1,5 +1,11 @@
-"""Awarded grants as 360Giving data (Data Standard 1.4): a JSON package {"grants": [...]} and the
-standard's flat CSV, whose column titles are the schema's titles joined by ":".
+"""Awarded grants as 360Giving data (Data Standard 1.4): a JSON package {"grants": [...]}, the
+canonical form that is published, and the same grants as a spreadsheet for people (XLSX, the
+standard's flat layout: column titles are the schema's titles joined by ":").
+
+There is no CSV any more. A CSV cell beginning with =, +, - or @ runs as a formula in Excel, and
+the only way to stop that in CSV is to change the value (a leading apostrophe), which an open
+data file must not do. In the XLSX every cell is stored as text, so a spreadsheet shows
+"=HYPERLINK(...)" exactly as typed and never evaluates it (docs/evaluation.md, "360Giving").
 
 A grant is an application that was approved or completed. Its identifier is the publisher prefix
 (settings.GRANTS_360G_PREFIX, "360G-<publisher>") followed by the application's reference (or its
@@ -7,7 +13,6 @@ id when it has none); the recipient is the partnership's lead school, identified
 GB-EDU-<URN>; the funder comes from settings.FUNDER_ORG_ID and FUNDER_ORG_NAME.
 """
 
-import csv
 import io
 from decimal import Decimal
 
@@ -20,8 +25,10 @@ from grants.models import Application
 AWARDED = (Application.Status.APPROVED, Application.Status.COMPLETED)
 VERSION = "1.4"
 
-# (CSV column title, function of a grant dict) in the 360Giving template's order.
-CSV_COLUMNS = [
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# (column title, function of a grant dict) in the 360Giving template's order.
+COLUMNS = [
     ("Identifier", lambda g: g["id"]),
     ("Title", lambda g: g["title"]),
     ("Description", lambda g: g["description"]),
@@ -118,10 +125,28 @@ def package(applications) -> dict:
     }
 
 
-def as_csv(grants: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([title for title, _ in CSV_COLUMNS])
+def rows(grants: list[dict]) -> list[list[str]]:
+    """The flat table: the titles, then one row per grant, every value as text."""
+    table = [[title for title, _ in COLUMNS]]
     for g in grants:
-        writer.writerow([value(g) for _, value in CSV_COLUMNS])
+        table.append(["" if value(g) is None else str(value(g)) for _, value in COLUMNS])
+    return table
+
+
+def as_xlsx(grants: list[dict]) -> bytes:
+    """The grants as an .xlsx workbook in which every cell is a text cell (never a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("grants")
+    for row in rows(grants):
+        cells = []
+        for text in row:
+            cell = WriteOnlyCell(sheet, value=text)
+            cell.data_type = "s"  # openpyxl would store text beginning with "=" as a formula
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
     return out.getvalue()

@@ -2,8 +2,6 @@
 360Giving exports, per cohort. Staff of the cohort's programme and admins only; pages read stored
 results and never recompute the matching."""
 
-import csv
-import io
 import json
 
 from django.contrib import messages
@@ -27,6 +25,7 @@ from evaluation.impact_services import (
 from evaluation.models import OUTCOME_CHOICES, AnalysisPlan, ComparisonGroup, PlanDraw
 from partnerships.models import Partnership, School
 from partnerships.selectors import cohorts_for
+from portal.csvexport import csv_response
 from portal.decorators import staff_required
 
 OUTCOMES = [value for value, _ in OUTCOME_CHOICES]
@@ -231,12 +230,6 @@ def impact_status(request, cohort_id):
     return JsonResponse({"busy": any(g["state"] in ("queued", "running") for g in data), "groups": data})
 
 
-def _csv_response(filename: str, text: str) -> HttpResponse:
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 CSV_COLUMNS = [
     "outcome",
     "outcome_label",
@@ -278,16 +271,14 @@ def impact_estimates_csv(request, cohort_id):
     )
     plan = impact_plans.current_frozen(cohort)
     _multiple_outcomes(groups, plan)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
     roles = {"primary": "primary", "secondary": "secondary", "": "not in the current plan"}
+    rows = []
     for g in groups:
         e, a = g.estimate or {}, g.analysis or {}
         boot, size = a.get("bootstrap") or {}, a.get("effect_size") or {}
         pre = (a.get("event_study") or {}).get("pre_trend_test") or {}
         kept = a.get("window", {}).get("kept", [])
-        writer.writerow(
+        rows.append(
             [
                 g.measure,
                 impact_data.outcome_label(g.measure),
@@ -313,7 +304,7 @@ def impact_estimates_csv(request, cohort_id):
                 e.get("reading", g.error),
             ]
         )
-    return _csv_response(f"impact-estimates-cohort-{cohort.pk}.csv", out.getvalue())
+    return csv_response(f"impact-estimates-cohort-{cohort.pk}.csv", CSV_COLUMNS, rows)
 
 
 # --- The analysis plan -------------------------------------------------------------------------
@@ -454,7 +445,12 @@ def export_360giving_json(request, cohort_id):
 
 
 @staff_required
-def export_360giving_csv(request, cohort_id):
+def export_360giving_xlsx(request, cohort_id):
+    """The same grants as a spreadsheet for people: every cell is stored as text, so no value is
+    ever evaluated as a formula (docs/evaluation.md, "360Giving")."""
     cohort, applications = _grants(request, cohort_id)
-    text = giving360.as_csv([giving360.grant(a) for a in applications])
-    return _csv_response(f"360giving-cohort-{cohort.pk}-{timezone.localdate().isoformat()}.csv", text)
+    body = giving360.as_xlsx([giving360.grant(a) for a in applications])
+    response = HttpResponse(body, content_type=giving360.XLSX_CONTENT_TYPE)
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="360giving-cohort-{cohort.pk}-{stamp}.xlsx"'
+    return response

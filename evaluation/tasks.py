@@ -1,5 +1,5 @@
-"""Cohort summaries: the Celery task that builds one, the nightly rebuild, and the
-debounced trigger that data changes go through.
+"""Cohort summaries: the Celery task that builds one, the nightly rebuild, the sweep that
+re-queues lost rebuilds, and the coalescing trigger that data changes go through.
 
 How a change becomes a rebuilt summary
 --------------------------------------
@@ -10,13 +10,19 @@ How a change becomes a rebuilt summary
    `transaction.on_commit`. A rolled-back change therefore queues nothing.
 2. After commit the callback resolves the cohorts and calls `queue_rebuild` for each:
    it marks `source_changed_at` (the dashboard's staleness flag) and, unless a rebuild is
-   already queued and not yet started, marks the row queued and sends the task with a
-   countdown of COHORT_SUMMARY_DEBOUNCE_SECONDS. Every change until the task starts finds
-   it queued and sends nothing: a burst of changes gives one rebuild.
+   already queued and not yet started, marks the row queued and sends the task at once.
+   Every change until that task starts finds the row queued and sends nothing; a change
+   while it runs queues one more. A burst of changes therefore gives at most two rebuilds
+   (one running, one waiting) however long it lasts: the debounce lives in the database.
+   No countdown or ETA is ever used: a worker holding a delayed message when Redis drops
+   dies (kombu's AttributeError 'hostname' while restoring it; docs/operations.md).
 3. If the broker is down, sending fails with kombu's OperationalError: the change is
    already committed, the summary stays marked stale, the failure is logged and written to
-   `CohortSummary.error`, and the row is left not-queued so that the next change, the
-   "Rebuild now" button or the nightly `rebuild_open_cohorts` tries again.
+   `CohortSummary.error`, and the row is left not-queued.
+4. `sweep_summaries` (beat, every SUMMARY_SWEEP_SECONDS) re-queues what was lost: a rebuild
+   queued but not started within QUEUED_EXPIRES (its message died with a restarted Redis), one
+   "running" past its time limit (its worker died), and a stale summary nobody could queue. A
+   rebuild that failed on a database error is left queued, so the sweep retries it too.
 
 The task computes the figures and writes them in one transaction (the row is locked only
 for the write), so a worker killed half-way leaves the previous complete summary.
@@ -39,11 +45,14 @@ from partnerships.models import Cohort
 
 log = logging.getLogger(__name__)
 
-# A queued rebuild that has not started after this long is presumed lost (the broker was
-# flushed, say); the next change queues another instead of waiting for it forever.
-QUEUED_EXPIRES = timedelta(minutes=15)
+# A queued rebuild that has not started after this long is presumed lost (a restarted Redis
+# forgot its message): the sweep, the next change or "Rebuild now" queues another. A worker
+# starts a queued rebuild within a second or two; a duplicate rebuild is harmless.
+QUEUED_EXPIRES = timedelta(minutes=2)  # settings.SUMMARY_QUEUED_EXPIRES_SECONDS overrides
+# "Rebuild now" pressed twice within this is one rebuild; after it, the button always queues.
+FORCE_GRACE = timedelta(seconds=10)
 # Publishing to a broker that does not answer gives up quickly: the caller is a request.
-PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.25, "interval_max": 0.5}
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 QUEUED = "queued"
 ALREADY_QUEUED = "already_queued"
@@ -51,8 +60,15 @@ BROKER_DOWN = "broker_down"
 NO_COHORT = "no_cohort"
 
 
-def debounce_seconds() -> float:
-    return float(getattr(settings, "COHORT_SUMMARY_DEBOUNCE_SECONDS", 5))
+def queued_expires() -> timedelta:
+    return timedelta(
+        seconds=getattr(settings, "SUMMARY_QUEUED_EXPIRES_SECONDS", QUEUED_EXPIRES.total_seconds())
+    )
+
+
+def running_expires() -> timedelta:
+    """A rebuild "running" for longer than its time limit and a minute has lost its worker."""
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
 
 
 # --- The task -----------------------------------------------------------------------------
@@ -65,19 +81,14 @@ def debounce_seconds() -> float:
     reject_on_worker_lost=True,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
 )
 def build_cohort_summary(self, cohort_id: int) -> str | None:
     try:
         summary = build(cohort_id)
     except (OperationalError, InterfaceError) as exc:
-        retrying = self.request.retries < self.max_retries
-        _record_failure(cohort_id, f"Database error{', retrying' if retrying else ''}: {exc}", retrying)
-        raise  # autoretry_for retries it with backoff
+        # Left queued: sweep_summaries retries it after QUEUED_EXPIRES (no Celery countdown).
+        _record_failure(cohort_id, f"Database error, will retry: {exc}", retrying=True)
+        return None
     except SoftTimeLimitExceeded:
         _record_failure(cohort_id, "The rebuild took longer than its time limit.", retrying=False)
         raise
@@ -113,10 +124,10 @@ def build(cohort_id: int) -> CohortSummary | None:
 
 def _record_failure(cohort_id: int, message: str, retrying: bool) -> None:
     try:
-        CohortSummary.objects.filter(cohort_id=cohort_id).update(
-            state=CohortSummary.State.QUEUED if retrying else CohortSummary.State.FAILED,
-            error=message[:2000],
-        )
+        fields = {"state": CohortSummary.State.FAILED, "error": message[:2000]}
+        if retrying:
+            fields.update(state=CohortSummary.State.QUEUED, queued_at=timezone.now())
+        CohortSummary.objects.filter(cohort_id=cohort_id).update(**fields)
     except Exception:  # the database itself may be what failed
         log.exception("Could not record the failed rebuild of cohort %s.", cohort_id)
     log.warning("Rebuilding the summary of cohort %s failed: %s", cohort_id, message)
@@ -127,9 +138,6 @@ def _record_failure(cohort_id: int, message: str, retrying: bool) -> None:
     acks_late=True,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=30,
-    max_retries=3,
 )
 def rebuild_open_cohorts() -> int:
     """Nightly (celery beat, portal/celery.py): queue a rebuild of every cohort that is still
@@ -148,17 +156,52 @@ def rebuild_open_cohorts() -> int:
         .values_list("pk", flat=True)
     )
     for cohort_id in cohort_ids:
-        queue_rebuild(cohort_id, countdown=0, mark_changed=False)
+        queue_rebuild(cohort_id, mark_changed=False)
     log.info("Nightly rebuild: queued %d cohort summaries.", len(cohort_ids))
     return len(cohort_ids)
+
+
+def lost_or_stale(now=None):
+    """Summaries whose rebuild was lost or never queued (what sweep_summaries re-queues)."""
+    now = now or timezone.now()
+    S = CohortSummary.State
+    never_queued_stale = Q(state__in=[S.READY, S.FAILED], queued_at__isnull=True) & (
+        Q(built_at__isnull=True) | Q(source_changed_at__gt=F("built_at"))
+    )
+    return CohortSummary.objects.filter(
+        Q(state=S.QUEUED, queued_at__lt=now - queued_expires())
+        | Q(state=S.QUEUED, queued_at__isnull=True)
+        | Q(state=S.RUNNING, started_at__lt=now - running_expires())
+        | never_queued_stale
+    )
+
+
+@shared_task(
+    name="evaluation.tasks.sweep_summaries",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def sweep_summaries() -> int:
+    """Beat, every SUMMARY_SWEEP_SECONDS: re-queue rebuilds that were lost (see the module doc)."""
+    cohort_ids = list(lost_or_stale().order_by("cohort_id").values_list("cohort_id", flat=True)[:200])
+    queued = sum(
+        queue_rebuild(cohort_id, mark_changed=False, force=True) == QUEUED for cohort_id in cohort_ids
+    )
+    if cohort_ids:
+        log.info("Summary sweep: re-queued %d of %d lost or stale rebuilds.", queued, len(cohort_ids))
+    return queued
 
 
 # --- Queueing -------------------------------------------------------------------------------
 
 
-def queue_rebuild(cohort_id: int, *, countdown: float | None = None, mark_changed: bool = True) -> str:
+def queue_rebuild(cohort_id: int, *, mark_changed: bool = True, force: bool = False) -> str:
     """Queue a rebuild of one cohort's summary unless one is queued and not yet started.
 
+    `force` (staff's "Rebuild now", the sweep) queues again unless a rebuild was queued in the
+    last FORCE_GRACE, so a queued rebuild whose message was lost never blocks the button.
     Call it outside a transaction (after commit). Returns QUEUED, ALREADY_QUEUED,
     BROKER_DOWN or NO_COHORT. Never raises for a broker that is down.
     """
@@ -173,7 +216,7 @@ def queue_rebuild(cohort_id: int, *, countdown: float | None = None, mark_change
         pending = (
             summary.state == CohortSummary.State.QUEUED
             and summary.queued_at is not None
-            and summary.queued_at > now - QUEUED_EXPIRES
+            and summary.queued_at > now - (FORCE_GRACE if force else queued_expires())
         )
         if pending:
             summary.save(update_fields=["source_changed_at"])
@@ -182,22 +225,18 @@ def queue_rebuild(cohort_id: int, *, countdown: float | None = None, mark_change
         summary.state, summary.queued_at = CohortSummary.State.QUEUED, now
         summary.save(update_fields=["source_changed_at", "state", "queued_at"])
 
-    if countdown is None:
-        countdown = debounce_seconds()
     try:
-        build_cohort_summary.apply_async(
-            (cohort_id,), countdown=countdown, retry=True, retry_policy=PUBLISH_RETRY_POLICY
-        )
+        build_cohort_summary.apply_async((cohort_id,), retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except BrokerUnavailable as exc:
         log.error("Could not queue the rebuild of cohort %s, broker unavailable: %s", cohort_id, exc)
-        if previous_state == CohortSummary.State.QUEUED:  # a new row, or a lost queued rebuild
+        if previous_state in (CohortSummary.State.QUEUED, CohortSummary.State.RUNNING):
             previous_state = CohortSummary.State.READY if summary.built_at else CohortSummary.State.FAILED
         CohortSummary.objects.filter(pk=summary.pk, state=CohortSummary.State.QUEUED, queued_at=now).update(
             state=previous_state,
             queued_at=None,
             error=(
                 f"The rebuild requested at {timezone.localtime(now):%d %b %Y %H:%M} could not be queued "
-                "(the task broker did not answer). The next change or the nightly rebuild will retry."
+                "(the task broker did not answer). It will be queued again when the broker is back."
             ),
         )
         return BROKER_DOWN

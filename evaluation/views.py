@@ -6,13 +6,12 @@ query count does not grow with the cohort. Admins see every programme; programme
 their own (partnerships.selectors); anything else is a 404.
 """
 
-import csv
 import logging
 
 from django.contrib import messages
 from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -23,6 +22,7 @@ from evaluation.models import CohortSummary
 from evaluation.summaries import chart_data, summary_tables
 from partnerships.models import Cohort, Membership
 from partnerships.selectors import cohorts_for, partnerships_for, programmes_for
+from portal.csvexport import csv_response
 from portal.decorators import staff_required
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def cohort_status(request, pk: int):
 def cohort_rebuild(request, pk: int):
     cohort = _cohort_or_404(request, pk)
     try:
-        outcome = tasks.queue_rebuild(cohort.pk, countdown=0, mark_changed=False)
+        outcome = tasks.queue_rebuild(cohort.pk, mark_changed=False, force=True)
     except Exception:  # with eager tasks (no broker configured) the build runs here
         log.exception("Rebuild of cohort %s failed", cohort.pk)
         outcome = "failed"
@@ -198,19 +198,4 @@ def cohort_export(request, pk: int, table: str):
         if table not in tables:
             raise Http404(f"There is no table called {table!r}.")
         headers, rows = tables[table].headers, tables[table].csv_rows
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="cohort-{cohort.pk}-{table}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(headers)
-    writer.writerows([_safe_cell(value) for value in row] for row in rows)
-    return response
-
-
-def _safe_cell(value):
-    """Neutralise spreadsheet formulas in text cells (CSV injection); numbers pass through."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
+    return csv_response(f"cohort-{cohort.pk}-{table}.csv", headers, rows)

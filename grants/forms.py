@@ -4,6 +4,7 @@ grants/services.py, whose ValidationErrors the views attach to these forms' fiel
 from decimal import Decimal
 
 from django import forms
+from django.core import validators
 
 from grants.models import Application, BudgetLine, Payment, Score
 from grants.services import (
@@ -22,13 +23,53 @@ from partnerships.models import Phase
 MONEY_ARGS = {"max_digits": 10, "decimal_places": 2}
 
 
+class LimitedTextField(forms.CharField):
+    """Text with a length limit that is *refused*, never cut: the widget gets no HTML maxlength
+    (a browser silently drops whatever is pasted past it) but a data-limit that
+    static/grants/autosave.js turns into a live character count, and the form says by how much
+    a text is too long. Line breaks count as one character, as the services count them."""
+
+    def __init__(self, *, max_length, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, validators.MaxLengthValidator)]
+        self.validators.append(self._refuse_over_limit)
+
+    def _refuse_over_limit(self, value):
+        if value is not None and len(value) > self.max_length:
+            raise forms.ValidationError(
+                f"Keep this to {self.max_length:,} characters: it has {len(value):,}. Nothing was cut: "
+                "shorten it and save again.",
+                code="max_length",
+            )
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        attrs["data-limit"] = str(self.max_length)
+        return attrs
+
+
 def _text(label, help_text="", rows=6):
-    return forms.CharField(
+    return LimitedTextField(
         label=label,
         required=False,
         max_length=TEXT_LIMIT,
         strip=False,
         help_text=help_text or f"Up to {TEXT_LIMIT:,} characters. Saved as you type.",
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
+
+
+def _comment(label, *, required=True, rows=4, help_text=""):
+    return LimitedTextField(
+        label=label,
+        required=required,
+        max_length=COMMENT_LIMIT,
+        help_text=help_text,
         widget=forms.Textarea(attrs={"rows": rows}),
     )
 
@@ -96,7 +137,7 @@ class BudgetLineForm(forms.Form):
         widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0"}),
         **MONEY_ARGS,
     )
-    note = forms.CharField(
+    note = LimitedTextField(
         label="Note",
         required=False,
         max_length=NOTE_LIMIT,
@@ -104,8 +145,27 @@ class BudgetLineForm(forms.Form):
     )
 
 
+class BaseBudgetLineFormSet(forms.BaseFormSet):
+    """The budget lines as posted replace the saved ones. A posted formset is therefore never
+    compared with the saved lines: every form counts as new (checked if anything is in it,
+    dropped if it is blank), whatever the page's INITIAL_FORMS says. Comparing with the saved
+    lines is what made a line that autosave had already stored look "unchanged" to "Save and
+    continue", which then replaced the lines with nothing."""
+
+    def __init__(self, data=None, *args, initial=None, **kwargs):
+        super().__init__(data, *args, initial=None if data is not None else initial, **kwargs)
+
+    def initial_form_count(self):
+        return 0 if self.is_bound else super().initial_form_count()
+
+
 BudgetLineFormSet = forms.formset_factory(
-    BudgetLineForm, extra=1, can_delete=True, max_num=MAX_BUDGET_LINES, validate_max=True
+    BudgetLineForm,
+    formset=BaseBudgetLineFormSet,
+    extra=1,
+    can_delete=True,
+    max_num=MAX_BUDGET_LINES,
+    validate_max=True,
 )
 
 
@@ -140,12 +200,7 @@ class OwnIdsForm(forms.Form):
 class RequestChangesForm(OwnIdsForm):
     id_prefix = "changes"
 
-    comment = forms.CharField(
-        label="Changes needed",
-        max_length=COMMENT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="The lead sees this comment and edits the application.",
-    )
+    comment = _comment("Changes needed", help_text="The lead sees this comment and edits the application.")
 
 
 class ApproveForm(OwnIdsForm):
@@ -157,20 +212,13 @@ class ApproveForm(OwnIdsForm):
         help_text="At most the sum requested.",
         **MONEY_ARGS,
     )
-    comment = forms.CharField(
-        label="Comment (optional)",
-        required=False,
-        max_length=COMMENT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    comment = _comment("Comment (optional)", required=False, rows=3)
 
 
 class RejectForm(OwnIdsForm):
     id_prefix = "reject"
 
-    reason = forms.CharField(
-        label="Reason", max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
-    )
+    reason = _comment("Reason")
 
 
 class ScoreForm(OwnIdsForm):
@@ -183,39 +231,25 @@ class ScoreForm(OwnIdsForm):
         choices=[("", "Choose…")] + [(n, f"{n}") for n in range(1, 6)],
         help_text="1 = weak, 5 = excellent.",
     )
-    comment = forms.CharField(
-        label="Comment", required=False, max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    comment = _comment("Comment", required=False, rows=3)
 
 
 class WithdrawForm(OwnIdsForm):
     id_prefix = "withdraw"
 
-    comment = forms.CharField(
-        label="Why are you withdrawing? (optional)",
-        required=False,
-        max_length=COMMENT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    comment = _comment("Why are you withdrawing? (optional)", required=False, rows=2)
 
 
 class ReportReturnForm(OwnIdsForm):
     id_prefix = "return"
 
-    comment = forms.CharField(
-        label="What needs changing", max_length=COMMENT_LIMIT, widget=forms.Textarea(attrs={"rows": 4})
-    )
+    comment = _comment("What needs changing")
 
 
 class ReportAcceptForm(OwnIdsForm):
     id_prefix = "accept"
 
-    comment = forms.CharField(
-        label="Comment (optional)",
-        required=False,
-        max_length=COMMENT_LIMIT,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    comment = _comment("Comment (optional)", required=False, rows=2)
 
 
 class ReportForm(PartnershipCheckForm):

@@ -1,18 +1,19 @@
 """E-mails about applications: to the lead school's users on every decision, to the
-programme's staff on every submission. Queued with `transaction.on_commit`, so a rolled-back
-change never sends mail; a failing mail server is logged and never undoes a decision."""
+programme's staff on every submission. Each e-mail is written to the outbox (messaging) in the
+transaction of the decision, so a rolled-back change sends nothing and a committed one is sent
+by the worker, retried until the mail server takes it; a failing or hanging mail server never
+undoes a decision or holds up the request."""
 
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.core.mail import EmailMessage
 from django.urls import reverse
 
 from grants.models import Application
+from messaging import outbox
 from partnerships.selectors import school_contacts
 
 log = logging.getLogger(__name__)
@@ -75,18 +76,17 @@ def muted():
 
 
 def queue_decision(application: Application, *, action: str, comment: str = "", amount=None) -> None:
+    """Write the decision's e-mails to the outbox, in the caller's (the decision's) transaction."""
     if _muted.get():
         return
-    transaction.on_commit(
-        partial(send_decision, application_id=application.pk, action=action, comment=comment, amount=amount),
-        robust=True,
-    )
+    send_decision(application_id=application.pk, action=action, comment=comment, amount=amount)
 
 
 def queue_submission(application: Application, *, action: str) -> None:
+    """Write the submission's e-mails to the outbox, in the caller's transaction."""
     if _muted.get():
         return
-    transaction.on_commit(partial(send_submission, application_id=application.pk, action=action), robust=True)
+    send_submission(application_id=application.pk, action=action)
 
 
 def _name(application: Application) -> str:
@@ -131,11 +131,9 @@ def send_submission(*, application_id: int, action: str) -> int:
 
 
 def _send(subject: str, body: str, recipients: list[str]) -> int:
-    if not recipients:
-        return 0
-    messages = [(subject, body, None, [address]) for address in recipients]
-    try:
-        return send_mass_mail(messages, fail_silently=False)
-    except Exception:
-        log.exception("Could not send %r to %d recipient(s)", subject, len(recipients))
-        return 0
+    """One e-mail per recipient, into the outbox. Returns how many were queued."""
+    queued = 0
+    for address in recipients:
+        if outbox.enqueue(EmailMessage(subject=subject, body=body, to=[address])) is not None:
+            queued += 1
+    return queued

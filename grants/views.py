@@ -3,7 +3,6 @@ queue, application page and decisions, the cohort budget and payments. Views sta
 come through grants.selectors (404 otherwise), writes through grants.services, whose
 ValidationErrors become form errors."""
 
-import csv
 from collections import Counter
 from decimal import Decimal
 
@@ -38,6 +37,7 @@ from grants.selectors import (
 from partnerships.eligibility import ineligibility_reasons, shortfall
 from partnerships.models import School
 from partnerships.selectors import cohorts_for, led_partnerships_for
+from portal.csvexport import csv_response
 from portal.decorators import lead_required, staff_required
 from portal.money import format_gbp
 from portal.roles import Role, role_of
@@ -557,12 +557,6 @@ def payment_list(request):
     return render(request, "grants/payment_list.html", {"form": form, "page": page}, status=status)
 
 
-def _csv_cell(value) -> str:
-    """Text that a spreadsheet would run as a formula is quoted."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @staff_required
 def payments_csv(request):
     """Released instalments not yet paid, for finance."""
@@ -574,38 +568,32 @@ def payments_csv(request):
             content_type="text/plain; charset=utf-8",
         )
     payments = payments.filter(status=Payment.Status.RELEASED)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="released-payments.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
+    header = [
+        "payment_id",
+        "application_reference",
+        "partnership",
+        "lead_school_urn",
+        "lead_school",
+        "cohort",
+        "instalment",
+        "amount_gbp",
+        "released_at",
+    ]
+    rows = (
         [
-            "payment_id",
-            "application_reference",
-            "partnership",
-            "lead_school_urn",
-            "lead_school",
-            "cohort",
-            "instalment",
-            "amount_gbp",
-            "released_at",
+            p.pk,
+            p.application.reference or "",
+            p.application.partnership.name,
+            p.application.partnership.lead_school.urn,
+            p.application.partnership.lead_school.name,
+            str(p.application.cohort),
+            p.sequence,
+            f"{p.amount:.2f}",
+            timezone.localtime(p.released_at).isoformat() if p.released_at else "",
         ]
+        for p in payments
     )
-    for p in payments:
-        a = p.application
-        writer.writerow(
-            [
-                p.pk,
-                _csv_cell(a.reference or ""),
-                _csv_cell(a.partnership.name),
-                a.partnership.lead_school.urn,
-                _csv_cell(a.partnership.lead_school.name),
-                _csv_cell(str(a.cohort)),
-                p.sequence,
-                f"{p.amount:.2f}",
-                timezone.localtime(p.released_at).isoformat() if p.released_at else "",
-            ]
-        )
-    return response
+    return csv_response("released-payments.csv", header, rows)
 
 
 @staff_required

@@ -41,8 +41,8 @@ def email_invite(request, pk):
     if request.method == "POST" and verified:
         if school is None:
             return bad_request(request, "Choose the school to invite: search the register for it first.")
-        if ratelimit.hit("invite", f"user:{request.user.pk}"):
-            return ratelimit.too_many(request, TOO_MANY_INVITATIONS)
+        if verdict := ratelimit.hit("invite", f"user:{request.user.pk}"):
+            return ratelimit.too_many(request, TOO_MANY_INVITATIONS, verdict)
         form = EmailInviteForm(request.POST)
         if form.is_valid():
             try:
@@ -91,8 +91,8 @@ def _led_invitation(request, pk) -> EmailInvitation:
 @lead_required
 def invitation_resend(request, pk):
     invitation = _led_invitation(request, pk)
-    if ratelimit.hit("invite", f"user:{request.user.pk}"):
-        return ratelimit.too_many(request, TOO_MANY_INVITATIONS)
+    if verdict := ratelimit.hit("invite", f"user:{request.user.pk}"):
+        return ratelimit.too_many(request, TOO_MANY_INVITATIONS, verdict)
     try:
         invitation = invitations.invitation_resend(invitation_id=invitation.pk, by=request.user)
     except ValidationError as exc:
@@ -160,9 +160,11 @@ def invitation_signup(request, token):
         return render(request, "partnerships/invitation_signup.html", {**context, "has_account": True})
     form = InvitationSignupForm(request.POST if request.method == "POST" else None, email=invitation.email)
     if request.method == "POST":
-        if ratelimit.hit("signup", ratelimit.client_ip(request)):
+        if verdict := ratelimit.hit("signup", ratelimit.client_ip(request)):
             return ratelimit.too_many(
-                request, "Too many sign-ups from your network in the last hour. Please try again later."
+                request,
+                "Too many sign-ups from your network in the last hour. Please try again later.",
+                verdict,
             )
         if form.is_valid():
             data = form.cleaned_data
@@ -244,10 +246,10 @@ def invitation_code_send(request, token):
     """E-mail a one-time code to the invited address; the holder of the link enters it next."""
     if request.user.is_authenticated:
         return redirect("partnerships:invitation_open", token=token)
-    if ratelimit.hit("code", f"ip:{ratelimit.client_ip(request)}") or ratelimit.hit(
+    if verdict := ratelimit.hit("code", f"ip:{ratelimit.client_ip(request)}") or ratelimit.hit(
         "code", f"link:{token[:40]}"
     ):
-        return ratelimit.too_many(request, TOO_MANY_CODES)
+        return ratelimit.too_many(request, TOO_MANY_CODES, verdict)
     try:
         invitations.invitation_code_send(token=token)
     except LinkProblem as problem:
@@ -273,8 +275,8 @@ def invitation_code_answer(request, token):
     has_account = user_by_email(invitation.email) is not None
     form = InvitationCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if ratelimit.hit("code", f"ip:{ratelimit.client_ip(request)}"):
-            return ratelimit.too_many(request, TOO_MANY_CODES)
+        if verdict := ratelimit.hit("code", f"ip:{ratelimit.client_ip(request)}"):
+            return ratelimit.too_many(request, TOO_MANY_CODES, verdict)
         if form.is_valid():
             data = form.cleaned_data
             try:

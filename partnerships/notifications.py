@@ -3,8 +3,9 @@ reminders.
 
 Every e-mail is one `Message`: a subject, a few paragraphs, optional bullet items and the page
 it is about. It goes out with a plain-text part (templates/emails/message.txt) and an HTML
-alternative (message.html), and its link is absolute (settings.PORTAL_BASE_URL). `notify`
-also keeps the message on the user's notifications page.
+alternative (message.html), and its link is absolute (settings.PORTAL_BASE_URL); it is written
+to the outbox (messaging/outbox.py), which sends it after commit and retries. `notify` also
+keeps the message on the user's notifications page.
 """
 
 import logging
@@ -13,9 +14,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 
+from messaging import outbox
 from partnerships.models import Notification
 from portal.roles import ADMINS_GROUP, STAFF_GROUP
 
@@ -57,17 +60,21 @@ def build_email(message: Message, to: list[str]) -> EmailMultiAlternatives:
 
 
 def send_email(to: str, message: Message, *, fail_silently: bool = True) -> bool:
-    """Send one message to one address. With fail_silently (the default, for mail sent after a
-    commit) a failing mail server is logged; the reminder job passes False so that a failure
-    rolls back its record and the reminder is tried again on the next run."""
+    """Queue one message to one address in the outbox (messaging), in the caller's transaction;
+    the worker sends it and retries it until the mail server takes it. True when queued.
+
+    With fail_silently (the default) a message that cannot be queued is logged; the reminder job
+    passes False so that the failure rolls back its record and the reminder is tried again on
+    the next run. A failing mail server is not such a failure: the outbox retries it."""
     if not to:
         return False
     try:
-        return bool(build_email(message, [to]).send())
+        with transaction.atomic():
+            return outbox.enqueue(build_email(message, [to])) is not None
     except Exception:
         if not fail_silently:
             raise
-        log.exception("Could not send %r", message.subject)
+        log.exception("Could not queue %r", message.subject)
         return False
 
 

@@ -22,6 +22,7 @@ signature covers the password hash and the confirmation state, which change on u
 import logging
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,6 +43,7 @@ from partnerships.models import (
     VerifiedDomain,
 )
 from partnerships.notifications import Message, notify, send_email, staff_and_admins
+from portal import throttle
 from portal.roles import LEADS_GROUP, Role, is_staff_member, role_of
 
 log = logging.getLogger(__name__)
@@ -215,6 +217,9 @@ def lead_signup(
                 and EmailConfirmation.objects.filter(user=existing, confirmed_at__isnull=True).exists()
             )
             if not pending:
+                # The same work as a new sign-up (one password hash), so the time the answer
+                # takes does not tell whether the address is known.
+                make_password(password)
                 transaction.on_commit(lambda: _send_already_registered(existing.pk))
                 return
             user = existing
@@ -246,8 +251,20 @@ def lead_signup(
         transaction.on_commit(lambda: _send_verification(user.pk))
 
 
+def _sign_up_mail_allowed(email: str) -> bool:
+    """At most a few sign-up e-mails an hour to one address (portal/throttle.py "signup_email"),
+    whoever asks: nobody can flood a colleague's inbox through the sign-up form."""
+    key = salted_hmac("partnerships.signup_email", email.lower(), algorithm="sha256").hexdigest()[:32]
+    if throttle.hit("signup_email", key):
+        log.info("sign-up e-mail not sent: too many for one address in the last hour")
+        return False
+    return True
+
+
 def _send_verification(user_id: int) -> None:
     user = User.objects.get(pk=user_id)
+    if not _sign_up_mail_allowed(user.email):
+        return
     send_email(
         user.email,
         Message(
@@ -266,6 +283,8 @@ def _send_verification(user_id: int) -> None:
 
 def _send_already_registered(user_id: int) -> None:
     user = User.objects.get(pk=user_id)
+    if not _sign_up_mail_allowed(user.email):
+        return
     send_email(
         user.email,
         Message(

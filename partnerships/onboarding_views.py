@@ -78,9 +78,11 @@ def signup(request):
     search_form, page, query = school_choice(request)
     form = None
     if request.method == "POST":
-        if ratelimit.hit("signup", ratelimit.client_ip(request)):
+        if verdict := ratelimit.hit("signup", ratelimit.client_ip(request)):
             return ratelimit.too_many(
-                request, "Too many sign-ups from your network in the last hour. Please try again later."
+                request,
+                "Too many sign-ups from your network in the last hour. Please try again later.",
+                verdict,
             )
         form = SignupForm(request.POST)
         if form.is_valid():
@@ -122,8 +124,10 @@ def verify_email(request, token):
         return link_problem(request, problem)
     form = ConfirmEmailForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if ratelimit.hit("verify", ratelimit.client_ip(request)):
-            return ratelimit.too_many(request, "Too many attempts in the last hour. Please try again later.")
+        if verdict := ratelimit.hit("verify", ratelimit.client_ip(request)):
+            return ratelimit.too_many(
+                request, "Too many attempts in the last hour. Please try again later.", verdict
+            )
         if form.is_valid():
             try:
                 user = onboarding.email_confirm(

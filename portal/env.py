@@ -66,6 +66,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return items
 
 
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (10.0.0.0/8, 2001:db8::/32)."""
+    import ipaddress
+
+    items = env_list(name, [])
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must list IP addresses or networks, got {item!r}.") from None
+    return items
+
+
 _DB_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql", "psql"}
 
 
@@ -112,12 +125,34 @@ def env_email(name: str, default: str = "consolemail://") -> dict:
     return config
 
 
-def env_cache(name: str) -> dict:
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, got {value!r}.") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {value!r}.")
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}.")
+    return number
+
+
+def env_cache(name: str, *, timeout: float = 0.5) -> dict:
     """CACHE_URL: redis://host:6379/1 for a cache shared by every web process (rate limits,
-    cached lists); unset: a per-process in-memory cache (fine for one process)."""
+    cached lists); unset: a per-process in-memory cache (fine for one process).
+
+    Redis is reached through portal.cache.FailSoftRedisCache: an outage makes pages slower,
+    never an error, and a socket that does not answer gives up after `timeout` seconds."""
     value = _raw(name)
     if value is None:
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if urlsplit(value).scheme not in {"redis", "rediss"}:
         raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL, got {value!r}.")
-    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}
+    return {
+        "BACKEND": "portal.cache.FailSoftRedisCache",
+        "LOCATION": value,
+        "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+    }

@@ -17,8 +17,10 @@ from portal.env import (
     env_cache,
     env_database,
     env_email,
+    env_float,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
 
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "portal",
+    "messaging",
     "partnerships",
     "clusters",
     "grants",
@@ -76,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "portal.loginguard.LoginGuardMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -112,11 +116,14 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared cache (rate limits of sign-up and invitations, cached lists): Redis in production so
-# that every gunicorn worker counts the same; per-process memory otherwise.
-CACHES = {"default": env_cache("CACHE_URL") if not TESTING else env_cache("TEST_CACHE_URL")}
+# that every gunicorn worker counts the same; per-process memory otherwise. A Redis outage makes
+# pages slower, never an error (portal/cache.py); CACHE_TIMEOUT bounds each call to Redis.
+CACHE_TIMEOUT = env_float("CACHE_TIMEOUT", 0.5, minimum=0.05)
+CACHES = {"default": env_cache("CACHE_URL" if not TESTING else "TEST_CACHE_URL", timeout=CACHE_TIMEOUT)}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    "portal.loginguard.LoginThrottleBackend",  # refuses throttled log-ins before any password check
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -133,17 +140,34 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
-# Login throttling: lock a username+IP pair out for an hour after 5 failures.
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = 1  # hours
+# Log-in throttling (portal/loginguard.py): per account for browsers it has never logged in
+# from (a third party cannot lock a colleague out of the browser she uses), per known browser,
+# and per client address; delays double from first_delay up to max_delay.
+LOGIN_THROTTLE = {
+    "account_free": env_int("LOGIN_ACCOUNT_FAILURES", 5, minimum=1),
+    "device_free": env_int("LOGIN_DEVICE_FAILURES", 10, minimum=1),
+    "ip_per_hour": env_int("LOGIN_ADDRESS_FAILURES_PER_HOUR", 30, minimum=1),
+    "first_delay": 60,
+    "max_delay": 60 * 60,
+    "forget_after": 24 * 60 * 60,
+}
+# django-axes only keeps the log of attempts (AccessAttempt/AccessLog, purged with personal
+# data); the lock-out decisions are loginguard's.
+AXES_LOCK_OUT_AT_FAILURE = False
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "portal.throttle.axes_client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 # Second factor (portal/two_factor.py): TOTP apps plus recovery codes; the issuer names the
 # portal in the authenticator app; a device is throttled after wrong codes.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "STEM Partnerships Portal")
+
+# --- Proxies and rate limits ------------------------------------------------------------
+# Addresses or networks of the TLS proxy / load balancer in front of gunicorn. Only a request
+# whose REMOTE_ADDR is one of them has its X-Forwarded-For read (portal/throttle.py); with none
+# set, the header is ignored and every limit counts REMOTE_ADDR.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -175,15 +199,34 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- E-mail ---------------------------------------------------------------------------
+# Every e-mail goes through the outbox (messaging/outbox.py): written in the transaction of the
+# change it tells about, sent after commit by a Celery task, retried with growing delays. Django's
+# EMAIL_BACKEND is the outbox; the backend that really sends (SMTP from EMAIL_URL in
+# production) is MESSAGING_TRANSPORT_BACKEND.
 vars().update(env_email("EMAIL_URL"))
 if env_str("EMAIL_BACKEND"):
     EMAIL_BACKEND = env_str("EMAIL_BACKEND")
 if TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MESSAGING_TRANSPORT_BACKEND = EMAIL_BACKEND
+EMAIL_BACKEND = "messaging.backends.OutboxBackend"
+# Seconds one SMTP conversation may take before it is abandoned and retried later.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 8, minimum=1)
+MESSAGING_RETRY_SECONDS = env_int("MESSAGING_RETRY_SECONDS", 60, minimum=1)  # then 2, 4, 8 … minutes
+MESSAGING_RETRY_MAX_SECONDS = 60 * 60
+MESSAGING_SWEEP_SECONDS = env_int("MESSAGING_SWEEP_SECONDS", 60, minimum=1)
+MESSAGING_WAITING_ALERT_SECONDS = 15 * 60  # /healthz says "degraded" when mail waits longer
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "STEM Partnerships Portal <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Celery ---------------------------------------------------------------------------
+# How the worker survives its broker (docs/operations.md, "Celery and its broker"): no task is
+# ever sent with a countdown or ETA (a worker holding one when Redis drops dies of kombu's
+# AttributeError 'hostname'; delays live in the database instead), the worker reconnects for
+# ever, running tasks finish (their results are in the database, not the broker), and beat's
+# sweeps re-send what a restarted, empty Redis forgot.
 CELERY_BROKER_URL = env_broker("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None or TESTING
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -196,13 +239,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 30)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # reconnect for as long as the broker is away
+# A task running when the connection drops finishes and writes its result to the database;
+# cancelling it would only hand it back to a broker that (restarted without persistence) may
+# have forgotten it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # longer than any task's time limit: a message goes to another worker only when the one
+    # that took it is gone
+    "visibility_timeout": 3600,
+    # a broker that does not answer is noticed in seconds, by the web process and the worker
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
 CELERY_TIMEZONE = TIME_ZONE
 # The static beat schedule lives in portal/celery.py (CELERY_BEAT_SCHEDULE there).
-
-# A burst of changes to a cohort's data gives one summary rebuild, this many seconds after
-# the first change (evaluation/tasks.py: request_rebuild).
-COHORT_SUMMARY_DEBOUNCE_SECONDS = env_int("COHORT_SUMMARY_DEBOUNCE_SECONDS", 5, minimum=0)
+CELERY_HEARTBEAT_SECONDS = env_int("CELERY_HEARTBEAT_SECONDS", 60, minimum=1)
+# /healthz reports "degraded" when no worker has run the heartbeat for this long.
+HEALTHZ_WORKER_STALE_SECONDS = env_int("HEALTHZ_WORKER_STALE_SECONDS", 180, minimum=1)
+# Beat re-queues cohort summaries whose rebuild was lost, this often (evaluation/tasks.py).
+SUMMARY_SWEEP_SECONDS = env_int("SUMMARY_SWEEP_SECONDS", 60, minimum=1)
+# A queued rebuild not started after this long is presumed lost and queued again.
+SUMMARY_QUEUED_EXPIRES_SECONDS = env_int("SUMMARY_QUEUED_EXPIRES_SECONDS", 120, minimum=1)
 
 # Broker used by tests marked celery_worker (a real worker on Redis).
 TEST_CELERY_BROKER_URL = env_broker("TEST_CELERY_BROKER_URL") or "redis://127.0.0.1:6379/15"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import two_factor, views
+from portal import accounts, two_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,7 +10,14 @@ urlpatterns = [
     path("account/two-factor/", two_factor.verify, name="two_factor_verify"),
     path("account/two-factor/set-up/", two_factor.setup, name="two_factor_setup"),
     path("account/two-factor/recovery-codes/", two_factor.recovery, name="two_factor_recovery"),
+    path("accounts/password_reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("messaging/", include("messaging.urls")),
     path("partnerships/", include("partnerships.urls")),
     path("clusters/", include("clusters.urls")),
     path("grants/", include("grants.urls")),

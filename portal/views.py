@@ -2,14 +2,14 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import JsonResponse
+from django.core.exceptions import DisallowedHost
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.html import escape
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from kombu import Connection
 
-from portal.models import Heartbeat
+from portal import health
 from portal.roles import Role, role_of
 
 log = logging.getLogger(__name__)
@@ -36,62 +36,69 @@ def account(request):
     return render(request, "portal/account.html")
 
 
-def _database_state() -> str:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:
-        log.warning("healthz: database down: %s", exc)
-        return "down"
-    return "ok"
-
-
-def _broker_state() -> str:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return "eager"
-    try:
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-    except Exception as exc:
-        log.warning("healthz: broker down: %s", exc)
-        return "down"
-    return "ok"
-
-
-def _worker_seen_at() -> str | None:
-    """When a worker last ran the heartbeat task (informational: a quiet worker is not an outage)."""
-    try:
-        beat = Heartbeat.objects.filter(name="worker").first()
-    except Exception:
-        return None
-    return beat.seen_at.isoformat() if beat else None
-
-
 @never_cache
 @require_GET
 def healthz(request):
-    checks = {"database": _database_state(), "broker": _broker_state()}
-    down = sorted(name for name, state in checks.items() if state == "down")
-    body = {"status": "down" if down else "ok", **checks}
-    if checks["database"] == "ok":
-        body["worker_heartbeat"] = _worker_seen_at()
-    if down:
-        body["down"] = down
-    return JsonResponse(body, status=503 if down else 200)
+    """JSON for monitors and the container health check: see portal/health.py."""
+    body, status = health.report()
+    return JsonResponse(body, status=status)
+
+
+# --- Error pages that cannot fail -----------------------------------------------------------
+# An error page is drawn in the portal's layout when it can be. When drawing it fails (the
+# database is down, the request was refused before the middleware set it up, a template
+# raises), a page built from nothing but this module's text is sent instead, with the same
+# status: an error page never turns into a 500 of its own.
+
+_PLAIN_PAGE = """<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8"><title>{title} · STEM Partnerships Portal</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: Arial, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem;">
+<h1>{title}</h1><p role="alert">{text}</p><p><a href="/">Go to your home page</a></p></body></html>"""
+
+_TEXTS = {
+    400: ("Bad request", "The request could not be understood. Check the address or the form and try again."),
+    403: ("Not allowed", "You do not have permission to see this page."),
+    404: ("Page not found", "There is no page at this address."),
+    500: (
+        "Something went wrong",
+        "An error occurred on our side and has been logged. Nothing you entered has been half-saved; "
+        "please try again.",
+    ),
+}
+
+
+def plain_error(status: int, text: str | None = None) -> HttpResponse:
+    """An error page that touches nothing that can fail: no template, database or request."""
+    title, default = _TEXTS.get(status, _TEXTS[500])
+    body = _PLAIN_PAGE.format(title=escape(title), text=escape(text or default))
+    response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(request, template: str, status: int, context=None) -> HttpResponse:
+    try:
+        return render(request, template, context or {}, status=status)
+    except Exception:
+        log.exception("Could not draw the %s page; sending the plain one", status)
+        return plain_error(status)
 
 
 def bad_request(request, exception=None):
-    return render(request, "400.html", status=400)
+    if isinstance(exception, DisallowedHost):
+        # Refused before the middleware ran: nothing about this request can be trusted.
+        return plain_error(400, "This site is not served at that address.")
+    return _error_page(request, "400.html", 400)
 
 
 def permission_denied(request, exception=None):
-    return render(request, "403.html", {"message": str(exception or "")}, status=403)
+    return _error_page(request, "403.html", 403, {"message": str(exception or "")})
 
 
 def page_not_found(request, exception=None):
-    return render(request, "404.html", status=404)
+    return _error_page(request, "404.html", 404)
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    return _error_page(request, "500.html", 500)

@@ -44,6 +44,36 @@ def _reachable(url: str) -> bool:
         return False
 
 
+@pytest.fixture(autouse=True)
+def _isolated_counters():
+    """Every test starts with empty caches and rate-limit counters, so no test's sign-ups,
+    invitations or log-in failures count against the next one (the suite passes in any order:
+    pytest-randomly shuffles it; `-p no:randomly` turns that off, `-p randomly --randomly-seed=N`
+    replays an order)."""
+    from portal import throttle
+
+    def reset():
+        from django.core.cache import caches
+
+        for cache in caches.all(initialized_only=True):
+            cache.clear()
+        throttle.reset_local_counters()
+
+    reset()
+    yield
+    reset()
+
+
+@pytest.fixture
+def outbox_sends_at_once(monkeypatch):
+    """E-mail written to the outbox goes out at once, as if the test's own transaction had
+    committed. For tests of *what* a job sends; tests/messaging tests that nothing leaves before
+    the real commit."""
+    from messaging import outbox
+
+    monkeypatch.setattr(outbox, "after_commit", lambda callback: callback())
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_connections(django_db_setup, django_db_blocker):
     """Worker and live-server threads leave their own connections open; end them so the

@@ -75,7 +75,6 @@ def test_journey_3_the_dashboard_follows_a_rebuild_by_a_real_worker(
 ):
     """The same, with the rebuild queued on Redis and run by a worker: the page follows the
     rebuild's progress and reloads itself when the new figures are ready."""
-    settings.COHORT_SUMMARY_DEBOUNCE_SECONDS = 1
     admin = factories.AdminFactory(username="admin_dan")
     application = submitted_application(complete_partnership(cohort, school_a), lead_alice)
     journey = Journey(browser, live_server, request)

@@ -1,9 +1,10 @@
 """360Giving export: the JSON validates against the standard's package and grant schemas (offline,
-from the copies in tests/data/360giving), and the CSV uses the standard's column titles."""
+from the copies in tests/data/360giving), and the spreadsheet (XLSX) uses the standard's column
+titles and stores every value as text, so no cell is ever evaluated."""
 
-import csv
 import io
 import json
+import zipfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -131,8 +132,14 @@ def test_only_approved_and_completed_grants_are_exported(cohort, status):
     assert application not in giving360.awarded_applications()
 
 
-def test_csv_titles_are_the_schema_titles(grants):
-    header = next(csv.reader(io.StringIO(giving360.as_csv([]))))
+def sheet(body: bytes) -> list[list]:
+    from openpyxl import load_workbook
+
+    return [list(row) for row in load_workbook(io.BytesIO(body))["grants"].iter_rows()]
+
+
+def test_spreadsheet_titles_are_the_schema_titles(grants):
+    header = [cell.value for cell in sheet(giving360.as_xlsx([]))[0]]
 
     props, defs = GRANT_SCHEMA["properties"], GRANT_SCHEMA["$defs"]
 
@@ -173,12 +180,31 @@ def test_csv_titles_are_the_schema_titles(grants):
     assert header == expected
 
 
-def test_csv_has_one_row_per_grant(grants):
-    rows = list(csv.DictReader(io.StringIO(giving360.as_csv([giving360.grant(a) for a in grants]))))
+def test_spreadsheet_has_one_row_per_grant_every_cell_text(grants):
+    table = sheet(giving360.as_xlsx([giving360.grant(a) for a in grants]))
+    titles = [cell.value for cell in table[0]]
+    rows = [dict(zip(titles, (cell.value for cell in row), strict=True)) for row in table[1:]]
 
     assert rows[0]["Recipient Org:Identifier"] == "GB-EDU-108305"
     assert len(rows) == 2
     assert rows[1]["Amount Awarded"] == "12000"
+    assert {cell.data_type for row in table for cell in row} == {"s"}
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://evil.example","Click")', "+1+1", "-2", "@SUM(A1)"])
+def test_a_leads_text_that_looks_like_a_formula_is_kept_exactly_and_stored_as_text(cohort, text):
+    application = awarded(cohort)
+    application.aims = text
+    application.save()
+    body = giving360.as_xlsx([giving360.grant(application)])
+
+    description = sheet(body)[1][2]
+    package = giving360.package([application])
+
+    assert description.value == text  # exactly as typed: nothing added, nothing cut
+    assert description.data_type == "s"
+    assert "<f>" not in zipfile.ZipFile(io.BytesIO(body)).read("xl/worksheets/sheet1.xml").decode()
+    assert package["grants"][0]["description"] == text  # the canonical JSON too
 
 
 def test_command_writes_a_valid_json_package_to_stdout(grants):
@@ -201,12 +227,28 @@ def test_command_limits_to_one_cohort(grants, programme):
     assert [g["id"].rsplit("-", 2)[-2:] for g in json.loads(out.getvalue())["grants"]] == [["OTHER", "1"]]
 
 
-def test_command_writes_csv(grants):
-    out = io.StringIO()
+def test_command_writes_the_spreadsheet_to_a_file(grants, tmp_path):
+    target = tmp_path / "grants.xlsx"
 
-    call_command("export_360giving", format="csv", stdout=out)
+    call_command("export_360giving", format="xlsx", output=str(target), stdout=io.StringIO())
 
-    assert len(list(csv.DictReader(io.StringIO(out.getvalue())))) == 2
+    assert len(sheet(target.read_bytes())) == 3
+
+
+def test_command_needs_a_file_for_the_spreadsheet(grants):
+    with pytest.raises(CommandError, match="needs --output"):
+        call_command("export_360giving", format="xlsx", stdout=io.StringIO())
+
+
+def test_page_spreadsheet_download(client, staff_carol, grants, cohort):
+    client.force_login(staff_carol)
+
+    response = client.get(f"/evaluation/impact/cohorts/{cohort.pk}/360giving.xlsx")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == giving360.XLSX_CONTENT_TYPE
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    assert len(sheet(response.content)) == 3
 
 
 def test_command_refuses_to_write_an_empty_package(cohort):

@@ -359,7 +359,7 @@ def test_every_table_on_the_page_exports_as_csv(client, staff_carol, built):
         response = client.get(reverse("evaluation:cohort_export", args=[built.pk, name]))
         assert response.status_code == 200, name
         assert response["Content-Type"].startswith("text/csv")
-        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert rows[0] == table.headers
         assert len(rows) == len(table.rows) + 1
 
@@ -369,7 +369,7 @@ def test_money_csv_has_plain_amounts(client, staff_carol, built):
 
     response = client.get(reverse("evaluation:cohort_export", args=[built.pk, "money"]))
 
-    rows = dict(csv.reader(io.StringIO(response.content.decode())))
+    rows = dict(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows["Awarded"] == "11000.00"
     assert rows["Remaining (budget − awarded)"] == "89000.00"
 
@@ -379,7 +379,7 @@ def test_partnerships_csv_lists_every_partnership(client, staff_carol, built):
 
     response = client.get(reverse("evaluation:cohort_export", args=[built.pk, "partnerships"]))
 
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == 2
     assert rows[1][4] == "5"
     assert rows[1][5] == "11000.00"

@@ -133,7 +133,7 @@ def test_budget_of_12000_01_is_refused_through_the_form_with_a_message(alice, dr
         (("resources", "", ""), "This field is required"),
         (("", "100", ""), "This field is required"),
         (("sweets", "100", ""), "Select a valid choice"),
-        (("resources", "100", "n" * 20_000), "at most 500 characters"),
+        (("resources", "100", "n" * 20_000), "Keep this to 500 characters"),
     ],
     ids=[
         "negative",
@@ -176,7 +176,7 @@ def test_20000_character_text_is_a_field_error_and_saves_nothing(alice, draft, s
     response = alice.post(step_url(draft, step), data)
 
     assert response.status_code == 200
-    assert "at most 10000 characters" in response.content.decode()
+    assert "Keep this to 10,000 characters: it has 20,000." in response.content.decode()
     draft.refresh_from_db()
     assert all(getattr(draft, n) == "" for n in fields if n != "local_stem_issue")
 
@@ -456,7 +456,7 @@ def test_csv_lists_only_released_payments(carol, application_in, staff_carol):
 
     response = carol.get(reverse("grants:payments_csv"))
 
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     released = application.payments.get(status=Payment.Status.RELEASED)
     assert response["Content-Type"].startswith("text/csv")
     assert [(r["application_reference"], r["instalment"], r["amount_gbp"]) for r in rows] == [
@@ -469,7 +469,9 @@ def test_csv_quotes_text_a_spreadsheet_would_run(carol, application_in):
     application.partnership.name = "=HYPERLINK(evil)"
     application.partnership.save()
 
-    rows = list(csv.DictReader(io.StringIO(carol.get(reverse("grants:payments_csv")).content.decode())))
+    rows = list(
+        csv.DictReader(io.StringIO(carol.get(reverse("grants:payments_csv")).content.decode("utf-8-sig")))
+    )
 
     assert rows[0]["partnership"] == "'=HYPERLINK(evil)"
 

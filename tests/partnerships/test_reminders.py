@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +17,10 @@ from grants.models import Application, EndOfGrantReport
 from partnerships import reminders, tasks
 from partnerships.models import Membership, Notification, ReminderSent
 from tests import factories
+
+# What each job sends is read from the mail the outbox delivers (as if each job's transaction
+# had committed); tests/messaging covers the outbox's own transaction rules.
+pytestmark = pytest.mark.usefixtures("outbox_sends_at_once")
 
 LINK = re.compile(re.escape(settings.PORTAL_BASE_URL.rstrip("/")) + r"/\S+")
 
@@ -367,15 +370,44 @@ def test_the_staff_digest_goes_again_the_next_day_while_applications_wait(cohort
 # --- Failures and concurrency ---------------------------------------------------------------
 
 
-def test_a_reminder_whose_email_fails_is_tried_again_on_the_next_run(draft, monkeypatch):
-    real_send = EmailMultiAlternatives.send
-    monkeypatch.setattr(EmailMultiAlternatives, "send", lambda self, *a, **k: 1 / 0)
+def test_a_reminder_whose_email_fails_is_recorded_once_and_its_email_retried_by_the_outbox(
+    draft, monkeypatch
+):
+    from messaging import outbox
+    from messaging.models import OutboxMessage
+
     closes = draft.cohort.applications_close_at
-    reminders.remind_window_closing(closes - timedelta(days=3))
+    with monkeypatch.context() as broken_mail_server:
+        broken_mail_server.setattr(
+            "django.core.mail.backends.locmem.EmailBackend.send_messages", lambda self, m: 1 / 0
+        )
+        reminders.remind_window_closing(closes - timedelta(days=3))
+        reminders.remind_window_closing(closes - timedelta(days=3))  # the next run sends nothing new
+
+    assert ReminderSent.objects.count() == 1
+    waiting = OutboxMessage.objects.get()
+    assert waiting.state == OutboxMessage.State.QUEUED
+    assert "ZeroDivisionError" in waiting.last_error
+    assert mail.outbox == []
+
+    outbox.sweep(now=waiting.next_attempt_at)
+
+    assert len(mail.outbox) == 1
+    assert OutboxMessage.objects.get().state == OutboxMessage.State.SENT
+    assert ReminderSent.objects.count() == 1
+
+
+def test_a_reminder_that_cannot_be_queued_is_tried_again_on_the_next_run(draft, monkeypatch):
+    def broken(email):
+        raise RuntimeError("the outbox table is not there")
+
+    closes = draft.cohort.applications_close_at
+    with monkeypatch.context() as broken_outbox:
+        broken_outbox.setattr("messaging.outbox.enqueue", broken)
+        reminders.remind_window_closing(closes - timedelta(days=3))
     assert not ReminderSent.objects.exists()
     assert not Notification.objects.exists()
 
-    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
     reminders.remind_window_closing(closes - timedelta(days=3))
 
     assert len(mail.outbox) == 1

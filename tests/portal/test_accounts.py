@@ -71,7 +71,7 @@ def test_wrong_password_gets_a_clear_message(client, lead_alice):
 
 
 def test_repeated_failures_lock_the_login(client, lead_alice, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.LOGIN_THROTTLE["account_free"]):
         client.post("/accounts/login/", {"username": "lead_alice", "password": "wrong"})
 
     response = client.post("/accounts/login/", {"username": "lead_alice", "password": PASSWORD})

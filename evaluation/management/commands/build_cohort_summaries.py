@@ -39,7 +39,7 @@ class Command(BaseCommand):
                     f"({data['primary']} primary, {data['secondary']} secondary), £{data['awarded']} awarded"
                 )
             else:
-                outcome = tasks.queue_rebuild(each.pk, countdown=0, mark_changed=False)
+                outcome = tasks.queue_rebuild(each.pk, mark_changed=False)
                 failed += outcome == tasks.BROKER_DOWN
                 self.stdout.write(f"{label}: {OUTCOMES[outcome]}")
         if failed:

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from messaging import views
+
+app_name = "messaging"
+
+urlpatterns = [
+    path("outbox/", views.outbox_list, name="outbox"),
+    path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox_retry"),
+    path("outbox/retry-failed/", views.outbox_retry_failed, name="outbox_retry_failed"),
+]
