@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from evaluation.models import CohortSummary, ComparisonGroup, MatchedPair, OutcomeValue
+from evaluation.models import (
+    AnalysisPlan,
+    CohortSummary,
+    ComparisonGroup,
+    MatchedPair,
+    OutcomeValue,
+    PlanDraw,
+)
 
 
 @admin.register(CohortSummary)
@@ -49,4 +56,35 @@ class ComparisonGroupAdmin(admin.ModelAdmin):
     inlines = [MatchedPairInline]
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PlanDrawInline(admin.TabularInline):
+    model = PlanDraw
+    extra = 0
+    can_delete = False
+    fields = ["outcome", "variant", "sequence", "drawn_at", "reason", "post_values_at_draw", "content_hash"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AnalysisPlan)
+class AnalysisPlanAdmin(admin.ModelAdmin):
+    """Frozen by the award signal or by staff on the analysis plan page; read-only here, so the
+    hash recorded at freezing stays the content's (a change is a new version on that page)."""
+
+    list_display = ["cohort", "version", "frozen_at", "frozen_because", "post_values_at_freeze"]
+    list_filter = ["frozen_at"]
+    search_fields = ["cohort__name", "content_hash", "reason"]
+    inlines = [PlanDrawInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

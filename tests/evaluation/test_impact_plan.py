@@ -555,3 +555,16 @@ def test_cohort_dashboard_shows_the_benchmarks_stored_with_the_estimate(
     assert fsm["comparison"]["n"] == group.pairs.count()
     assert "Benchmarks" in body
     assert "% eligible for free school meals (register)" in body
+
+
+def test_an_admin_cannot_add_or_change_a_plan_in_the_django_admin(client, admin_dan, cohort):
+    plan = impact_plans.plan_freeze(cohort_id=cohort.pk, because="test")
+    client.force_login(admin_dan)
+
+    assert client.get(reverse("admin:evaluation_analysisplan_add")).status_code == 403
+    response = client.post(
+        reverse("admin:evaluation_analysisplan_change", args=[plan.pk]), {"reason": "edited in the admin"}
+    )
+
+    assert response.status_code == 403
+    assert AnalysisPlan.objects.get(pk=plan.pk).content_hash == plan.content_hash
