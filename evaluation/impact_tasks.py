@@ -22,10 +22,10 @@ BOUNDED = {
     "time_limit": 600,
     "soft_time_limit": 570,
     "ignore_result": True,
-    "autoretry_for": (DatabaseError,),
-    "retry_backoff": True,
-    "max_retries": 3,
 }
+# No automatic retries: a retry is an ETA message, which a Redis blip can turn into a dead worker
+# (docs/operations.md). A database error is recorded where staff see it, and the page's
+# "Recompute" (or the next award, for a freeze or draw: both are idempotent) runs it again.
 
 
 @shared_task(**BOUNDED)
@@ -38,8 +38,11 @@ def compute_comparison_group(self, group_id: int) -> None:
         impact_runs.comparison_group_compute(group_id=group_id)
     except NotEstimable as exc:
         impact_runs.comparison_group_failed(group_id=group_id, error=str(exc))
-    except DatabaseError:
-        raise
+    except DatabaseError as exc:
+        log.exception("Comparison group %s: database error", group_id)
+        impact_runs.comparison_group_failed(
+            group_id=group_id, error=f"Database error ({type(exc).__name__}); recompute to try again."
+        )
     except Exception as exc:
         log.exception("Comparison group %s failed", group_id)
         impact_runs.comparison_group_failed(group_id=group_id, error=f"{type(exc).__name__}: {exc}")

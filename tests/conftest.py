@@ -184,6 +184,12 @@ def celery_worker(transactional_db):
     through the broker. Use with @pytest.mark.celery_worker and transaction=True."""
     from celery.contrib.testing.worker import start_worker
 
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        # A worker thread writing to SQLite's shared in-memory test database while the test polls
+        # it fails with "database table is locked": not a scenario production (PostgreSQL) has.
+        missing_service("a real Celery worker needs PostgreSQL: set TEST_DATABASE_URL")
     url = settings.TEST_CELERY_BROKER_URL
     if not _reachable(url):
         missing_service(f"needs Redis at {url} for a real Celery worker")

@@ -470,8 +470,7 @@ def test_no_task_of_ours_is_sent_with_a_countdown_or_retried_with_one():
 
     root = Path(__file__).resolve().parents[2]
     pattern = re.compile(r"countdown\s*=|\beta\s*=|retry_backoff|autoretry_for|self\.retry\(")
-    # evaluation/impact_tasks.py (issue 22's) still retries with backoff: see docs/operations.md.
-    allowed = {"evaluation/impact_tasks.py"}
+    allowed: set[str] = set()
     offenders = []
     for path in root.glob("*/**/*.py"):
         relative = path.relative_to(root).as_posix()
