@@ -183,7 +183,6 @@ def celery_worker(transactional_db):
     """Start a worker thread consuming from Redis; tasks sent with .delay() travel
     through the broker. Use with @pytest.mark.celery_worker and transaction=True."""
     from celery.contrib.testing.worker import start_worker
-
     from django.db import connection
 
     if connection.vendor != "postgresql":
