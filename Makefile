@@ -8,8 +8,8 @@ PORT   ?= 8000
 
 .PHONY: run install migrate seed test lint format worker beat bench clean
 
-run: install migrate seed  ## set everything up and serve the portal at http://127.0.0.1:8000
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+run: install migrate seed  ## set everything up and serve the portal at http://$(HOST):$(PORT) (e-mail links too)
+	PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 install: $(STAMP)
 

@@ -1,15 +1,40 @@
-"""Admins' view of the outbox: what failed or is waiting after a failed attempt, and "Try again"."""
+"""Everyone's notifications page; admins' view of the outbox: what failed or is waiting after a
+failed attempt, and "Try again"."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from messaging import outbox
-from messaging.models import OutboxMessage
+from messaging.models import Notification, OutboxMessage
 from portal.decorators import admin_required
 
 S = OutboxMessage.State
+PAGE_SIZE = 25
+
+
+@login_required
+def notifications(request):
+    items = Notification.objects.filter(user=request.user)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "messaging/notifications.html",
+        {"page": page, "unread": items.filter(read_at__isnull=True).count()},
+    )
+
+
+@require_POST
+@login_required
+def notifications_read(request):
+    count = Notification.objects.filter(user=request.user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
+    return redirect("messaging:notifications")
 
 
 @admin_required

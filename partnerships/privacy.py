@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from messaging.models import Notification
 from partnerships.models import (
     EmailConfirmation,
     EmailInvitation,
     LeadVerificationRequest,
     Membership,
-    Notification,
     Partnership,
     SchoolLead,
 )

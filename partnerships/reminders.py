@@ -26,9 +26,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+import messaging
+from messaging.models import ReminderSent
 from partnerships.invitations import send_invitation
-from partnerships.models import EmailInvitation, Membership, Partnership, ReminderSent
-from partnerships.notifications import Message, notify
+from partnerships.models import EmailInvitation, Membership, Partnership
+from partnerships.selectors import school_contacts
 
 log = logging.getLogger(__name__)
 
@@ -58,24 +60,13 @@ def _once(kind: str, key: str, recipient: str, send) -> bool:
     return True
 
 
-def _leads_of(school_id: int):
-    """The school's verified contacts: an unverified claimant is reminded of nothing (issue 13)."""
-    return (
-        User.objects.filter(
-            school_links__school_id=school_id, school_links__verified_at__isnull=False, is_active=True
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
 def _notify_users(users, *, kind: str, key: str, message_for, outcome: Outcome) -> None:
     for user in users:
         sent = _once(
             kind,
             key,
             f"user:{user.pk}",
-            lambda u=user: notify(u, kind=kind, message=message_for(u), fail_silently=False),
+            lambda u=user: messaging.send(kind, [u], message_for(u), fail_silently=False),
         )
         if sent:
             outcome.sent += 1
@@ -106,19 +97,20 @@ def remind_window_closing(now=None) -> Outcome:
         when = "today" if days_left == 0 else "tomorrow" if days_left == 1 else f"in {days_left} days"
 
         def message(_user, application=application, closes=closes, when=when):
-            return Message(
-                subject=f"Applications to {application.cohort} close {when}",
-                paragraphs=[
+            return {
+                "cohort": str(application.cohort),
+                "when": when,
+                "paragraphs": [
                     f"The application of “{application.partnership.name}” is still a draft. Applications to "
                     f"{application.cohort} close on {closes:%d %B %Y at %H:%M}.",
                     "Finish and submit it before then: a draft cannot be submitted after the window closes.",
                 ],
-                link=reverse("grants:application_detail", args=[application.pk]),
-                link_label="Your application",
-            )
+                "link": reverse("grants:application_detail", args=[application.pk]),
+                "link_label": "Your application",
+            }
 
         _notify_users(
-            _leads_of(application.partnership.lead_school_id),
+            school_contacts(application.partnership.lead_school_id),
             kind=f"window_{notice}d",
             key=f"application:{application.pk}",
             message_for=message,
@@ -167,20 +159,20 @@ def remind_unanswered_invitations(now=None) -> Outcome:
     for membership in memberships:
 
         def message(_user, membership=membership):
-            return Message(
-                subject=f"Reminder: {membership.partnership.name} is waiting for your answer",
-                paragraphs=[
+            return {
+                "partnership": membership.partnership.name,
+                "paragraphs": [
                     f"{membership.partnership.lead_school.name} invited {membership.school.name} to join "
                     f"“{membership.partnership.name}” on "
                     f"{timezone.localtime(membership.invited_at):%d %B %Y}.",
                     "Please confirm or decline, so that they know whether to look for another partner.",
                 ],
-                link=reverse("partnerships:lead_home"),
-                link_label="Invitations waiting for your answer",
-            )
+                "link": reverse("partnerships:lead_home"),
+                "link_label": "Invitations waiting for your answer",
+            }
 
         _notify_users(
-            _leads_of(membership.school_id),
+            school_contacts(membership.school_id),
             kind="invitation_5d",
             key=f"membership:{membership.pk}:{int(membership.invited_at.timestamp())}",
             message_for=message,
@@ -214,10 +206,9 @@ def remind_end_of_grant_reports(now=None) -> Outcome:
         kind = "report_overdue" if overdue else "report_due"
 
         def message(_user, application=application, due=due, overdue=overdue):
-            return Message(
-                subject=("Overdue: " if overdue else "Due soon: ")
-                + f"end-of-grant report for {application.reference or application.partnership.name}",
-                paragraphs=[
+            return {
+                "name": application.reference or application.partnership.name,
+                "paragraphs": [
                     f"The end-of-grant report of “{application.partnership.name}” "
                     + (
                         f"was due on {due:%d %B %Y} and has not been submitted."
@@ -226,12 +217,12 @@ def remind_end_of_grant_reports(now=None) -> Outcome:
                     ),
                     "The final instalment of the grant is paid when the report is accepted.",
                 ],
-                link=reverse("grants:report_edit", args=[application.pk]),
-                link_label="Your end-of-grant report",
-            )
+                "link": reverse("grants:report_edit", args=[application.pk]),
+                "link_label": "Your end-of-grant report",
+            }
 
         _notify_users(
-            _leads_of(application.partnership.lead_school_id),
+            school_contacts(application.partnership.lead_school_id),
             kind=kind,
             key=f"application:{application.pk}",
             message_for=message,
@@ -288,17 +279,17 @@ def send_staff_digest(now=None) -> Outcome:
 
         def message(_user, items=items):
             count = len(items)
-            return Message(
-                subject=f"{count} application{'s' if count != 1 else ''} waiting for review over "
-                f"{REVIEW_WAIT_WORKING_DAYS} working days",
-                paragraphs=[
+            return {
+                "count": count,
+                "days": REVIEW_WAIT_WORKING_DAYS,
+                "paragraphs": [
                     f"These applications were submitted more than {REVIEW_WAIT_WORKING_DAYS} working days "
                     "ago and are still waiting for a decision:"
                 ],
-                items=items,
-                link=reverse("grants:review_queue"),
-                link_label="The review queue",
-            )
+                "items": items,
+                "link": reverse("grants:review_queue"),
+                "link_label": "The review queue",
+            }
 
         _notify_users(
             [user],

@@ -42,8 +42,6 @@ urlpatterns = [
     ),
     path("account/set-password/", invitation_views.password_set, name="password_set"),
     # Notifications and personal data
-    path("notifications/", onboarding_views.notifications, name="notifications"),
-    path("notifications/read/", onboarding_views.notifications_read, name="notifications_read"),
     path("my-data/", onboarding_views.personal_data, name="personal_data"),
     path("my-data/download/", onboarding_views.personal_data_download, name="personal_data_download"),
     path("my-data/close-account/", onboarding_views.account_close, name="account_close"),

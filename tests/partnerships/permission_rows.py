@@ -213,8 +213,6 @@ ROWS += [
         method="post",
         data=lambda w: {"answer": "confirm"},
     ),
-    Row("partnerships:notifications", SIGNED_IN_200),
-    Row("partnerships:notifications_read", SIGNED_IN_302, method="post"),
     Row("partnerships:personal_data", SIGNED_IN_200),
     Row("partnerships:personal_data_download", SIGNED_IN_200),
     Row(

@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grants.models import Application, EndOfGrantReport
+from messaging.models import Notification, ReminderSent
 from partnerships import reminders, tasks
-from partnerships.models import Membership, Notification, ReminderSent
+from partnerships.models import Membership
 from tests import factories
 
 # What each job sends is read from the mail the outbox delivers (as if each job's transaction
@@ -135,8 +136,8 @@ def test_reminders_to_users_also_appear_on_their_notifications_page(client, worl
     client.force_login(lead_alice)
 
     home = client.get(reverse("partnerships:lead_home"))
-    page = client.get(reverse("partnerships:notifications"))
-    client.post(reverse("partnerships:notifications_read"))
+    page = client.get(reverse("messaging:notifications"))
+    client.post(reverse("messaging:notifications_read"))
     after = client.get(reverse("partnerships:lead_home"))
 
     assert re.search(r"Notifications <span[^>]*>1<span class=\"visually-hidden\"> unread", home.text)

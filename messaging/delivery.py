@@ -1,0 +1,156 @@
+"""messaging.send: the one road every message of the portal takes.
+
+    send(kind, recipients, context, *, about=None)
+
+For each recipient that is a user: a Notification on their notifications page and, when they
+have an active account with an address, an e-mail. A recipient given as an address (sign-up,
+an invitation by e-mail) gets the e-mail only. Each e-mail has a plain-text part and an HTML
+alternative rendered from the kind's templates, links made absolute from
+settings.PORTAL_BASE_URL, and is written to the outbox (messaging/outbox.py) in the caller's
+transaction: nothing leaves before it commits, and the outbox retries until the mail server
+takes it.
+
+Who the recipients are is not messaging's business: the app that knows the people selects them
+(partnerships.selectors.school_contacts, grants.selectors.programme_staff, …), so messaging
+never imports from the apps above it.
+"""
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template import Context, Template
+from django.template.loader import render_to_string
+
+from messaging import kinds as registry
+from messaging import outbox
+from messaging.models import Notification
+
+log = logging.getLogger(__name__)
+_muted: ContextVar[bool] = ContextVar("messaging_muted", default=False)
+
+
+@dataclass
+class Sent:
+    """What one send did: the notifications written and how many e-mails were queued."""
+
+    notifications: list = field(default_factory=list)
+    emails: int = 0
+
+
+def absolute(link: str) -> str:
+    """A portal path as an absolute URL on settings.PORTAL_BASE_URL (absolute URLs unchanged)."""
+    if not link:
+        return settings.PORTAL_BASE_URL.rstrip("/") + "/"
+    if link.startswith(("http://", "https://")):
+        return link
+    return settings.PORTAL_BASE_URL.rstrip("/") + "/" + link.lstrip("/")
+
+
+@contextmanager
+def muted():
+    """No e-mails for what happens inside this block (the demo seed); notifications are kept."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
+def greeting_for(user) -> str:
+    return f"Dear {user.first_name}," if getattr(user, "first_name", "") else "Hello,"
+
+
+def subject_of(kind: registry.MessageKind, context: dict) -> str:
+    text = Template(kind.subject).render(Context(context, autoescape=False))
+    return " ".join(text.split())
+
+
+def render(kind: registry.MessageKind, context: dict, *, greeting: str = "Hello,") -> dict:
+    """The message as it is sent: subject, text, HTML, absolute URL."""
+    full = {
+        "greeting": greeting,
+        "paragraphs": [],
+        "items": [],
+        "link_label": "The STEM Partnerships Portal",
+        **context,
+    }
+    full["url"] = absolute(full.get("link", ""))
+    full["subject"] = subject_of(kind, full)
+    return {
+        "subject": full["subject"],
+        "text": render_to_string(kind.text_template, full),
+        "html": render_to_string(kind.html_template, full),
+        "url": full["url"],
+        "context": full,
+    }
+
+
+def _notification_body(context: dict) -> str:
+    parts = [*context.get("paragraphs", []), *(f"• {item}" for item in context.get("items", []))]
+    return "\n\n".join(str(p) for p in parts)[:5000]
+
+
+def _email(rendered: dict, address: str) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(subject=rendered["subject"], body=rendered["text"], to=[address])
+    email.attach_alternative(rendered["html"], "text/html")
+    return email
+
+
+def _queue(rendered: dict, address: str, *, fail_silently: bool) -> bool:
+    try:
+        with transaction.atomic():
+            return outbox.enqueue(_email(rendered, address)) is not None
+    except Exception:
+        if not fail_silently:
+            raise
+        log.exception("Could not queue %r", rendered["subject"][:80])
+        return False
+
+
+def send(kind: str, recipients, context: dict, *, about=None, fail_silently: bool = True) -> Sent:
+    """Tell `recipients` (users, or e-mail addresses for address-only kinds) about `kind`.
+
+    `context` fills the kind's templates; `about` is the object the message is about (an
+    application, a partnership), kept for preferences that depend on it. Returns what was
+    written (Sent). With fail_silently=False a message that cannot be queued raises
+    (the reminder job rolls back its record and tries again the next day)."""
+    message_kind = registry.get(kind)
+    sent = Sent()
+    seen: set = set()
+    for recipient in recipients:
+        if isinstance(recipient, str):
+            if recipient.lower() in seen:
+                continue
+            seen.add(recipient.lower())
+            if not _muted.get():
+                sent.emails += _queue(render(message_kind, context), recipient, fail_silently=fail_silently)
+            continue
+        if recipient.pk in seen:
+            continue
+        seen.add(recipient.pk)
+        rendered = render(message_kind, context, greeting=greeting_for(recipient))
+        if not message_kind.address_only:
+            link = rendered["context"].get("link", "")
+            sent.notifications.append(
+                Notification.objects.create(
+                    user=recipient,
+                    kind=kind,
+                    title=rendered["subject"][:200],
+                    body=_notification_body(rendered["context"]),
+                    url=link if link and not link.startswith("http") else "",
+                )
+            )
+        if recipient.is_active and recipient.email and not _muted.get():
+            sent.emails += _queue(rendered, recipient.email, fail_silently=fail_silently)
+    return sent
+
+
+def unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
