@@ -67,9 +67,13 @@ def send_decision(*, application_id: int, action: str, comment: str = "", amount
     items = [f"Application: {_name(application)}", f"Programme: {application.cohort}"]
     if amount is not None:
         items.append(f"Amount awarded: {format_gbp(amount)}")
+    if action in ("approved", "report_accepted"):
+        # A release of an instalment happens only with these two decisions: they tell it.
+        items += instalment_items(application)
     paragraphs = [DECISIONS[action]]
     if comment:
-        paragraphs.append(f"Comment from programme staff:\n{comment}")
+        label = "Reason" if action == "rejected" else "Comment from programme staff"
+        paragraphs.append(f"{label}:\n{comment}")
     return messaging.send(
         action,
         selectors.application_leads(application),
@@ -103,6 +107,78 @@ def send_submission(*, application_id: int, action: str):
             ],
             "link": reverse("grants:application_detail", args=[application.pk]),
             "link_label": "Review it here",
+        },
+        about=application,
+    )
+
+
+# --- Receipts and payments (to the lead school) -----------------------------------------------
+
+ANSWERS = [
+    ("aims", "Aims"),
+    ("local_stem_issue", "Local STEM issue"),
+    ("planned_teacher_cpd", "Planned teacher CPD"),
+    ("planned_student_activities", "Planned student activities"),
+    ("timeline", "Timeline"),
+]
+
+
+def send_receipt(*, application_id: int, resubmitted: bool = False):
+    """To the lead school's verified leads: the reference and a copy of what was submitted."""
+    application = _load(application_id)
+    lines = [
+        f"{line.get_category_display()}: {format_gbp(line.amount)}" + (f" — {line.note}" if line.note else "")
+        for line in application.budget_lines.order_by("pk")
+    ]
+    sections = [{"heading": label, "text": getattr(application, field)} for field, label in ANSWERS]
+    sections.append(
+        {"heading": "Budget", "text": "\n".join([*lines, f"Total: {format_gbp(application.requested)}"])}
+    )
+    return messaging.send(
+        "submission_receipt",
+        selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "reference": application.reference,
+            "resubmitted": resubmitted,
+            "paragraphs": [
+                f"Your application {application.reference} to {application.cohort} has been "
+                + ("resubmitted" if resubmitted else "submitted")
+                + ". Programme staff will review it; you will hear from us when they decide.",
+                "Below is a copy of what you submitted. Quote the reference if you contact us.",
+            ],
+            "sections": sections,
+            "link": reverse("grants:application_detail", args=[application.pk]),
+            "link_label": "Your application",
+        },
+        about=application,
+    )
+
+
+def instalment_items(application: Application) -> list[str]:
+    return [
+        f"Instalment {p.sequence}: {format_gbp(p.amount)} — {p.get_status_display().lower()}"
+        + ("" if p.status != p.Status.SCHEDULED else f", {p.get_trigger_display().lower()}")
+        for p in application.payments.order_by("sequence")
+    ]
+
+
+def send_payment(payment, *, kind: str = "payment_paid"):
+    """An instalment paid, to the lead school's verified leads. (Releases are told by the decision
+    that releases them: approval, the accepted report.)"""
+    application = _load(payment.application_id)
+    sentence = f"Instalment {payment.sequence} of your grant, {format_gbp(payment.amount)}, has been paid."
+    return messaging.send(
+        kind,
+        selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "sequence": payment.sequence,
+            "amount": format_gbp(payment.amount),
+            "paragraphs": [sentence],
+            "items": instalment_items(application),
+            "link": reverse("grants:application_detail", args=[application.pk]),
+            "link_label": "Your grant",
         },
         about=application,
     )

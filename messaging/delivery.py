@@ -76,6 +76,7 @@ def render(kind: registry.MessageKind, context: dict, *, greeting: str = "Hello,
         "greeting": greeting,
         "paragraphs": [],
         "items": [],
+        "sections": [],
         "link_label": "The STEM Partnerships Portal",
         **context,
     }

@@ -95,6 +95,13 @@ KINDS: list[MessageKind] = [
         address_only=True,
     ),
     MessageKind(
+        "invitation_answered",
+        "An invited school answered",
+        "{{ school }} {% if accepted %}accepted{% else %}declined{% endif %} "
+        "the invitation to {{ partnership }}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
         "partner_confirmed",
         "A partner school now counts",
         "{{ school }} now counts in {{ partnership }}",
@@ -145,6 +152,12 @@ KINDS: list[MessageKind] = [
     ),
     # --- Applications and grants (grants) ----------------------------------------------------
     MessageKind(
+        "submission_receipt",
+        "Receipt for your application",
+        "Received: {{ name }}{% if resubmitted %} (resubmitted){% endif %}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
         "application_submitted",
         "An application was submitted for review",
         "For review: {{ name }}",
@@ -188,6 +201,12 @@ KINDS: list[MessageKind] = [
         "Not approved: {{ name }}",
         LEAD_SCHOOL,
         mandatory=True,
+    ),
+    MessageKind(
+        "payment_paid",
+        "An instalment of your grant was paid",
+        "Instalment {{ sequence }} paid: {{ name }}",
+        LEAD_SCHOOL,
     ),
     MessageKind(
         "report_accepted",

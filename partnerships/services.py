@@ -246,6 +246,7 @@ def membership_respond(*, membership: Membership, accept: bool, by) -> Membershi
                 membership.save(update_fields=["status", "responded_by", "responded_at"])
         except IntegrityError:
             raise _one_per_cohort("status", membership.school) from None
+        _tell_lead_school_answer(membership, accepted=accept)
     return membership
 
 
@@ -301,6 +302,7 @@ def membership_decline_invited(*, membership: Membership, by) -> Membership:
         membership.status = Membership.Status.DECLINED
         membership.responded_by, membership.responded_at = by, timezone.now()
         membership.save(update_fields=["status", "responded_by", "responded_at"])
+        _tell_lead_school_answer(membership, accepted=False)
     return membership
 
 
@@ -448,6 +450,29 @@ def schools_changed(*, school_ids, reason: str) -> None:
     )
     if partnership_ids:
         hooks.minimum_at_risk.send(sender=Partnership, partnership_ids=partnership_ids, reason=reason)
+
+
+def _tell_lead_school_answer(membership: Membership, *, accepted: bool) -> None:
+    """An invited school answered: the lead school's verified leads are told, in the answer's
+    transaction."""
+    partnership = membership.partnership
+    messaging.send(
+        "invitation_answered",
+        school_contacts(partnership.lead_school_id),
+        {
+            "school": membership.school.name,
+            "partnership": partnership.name,
+            "accepted": accepted,
+            "paragraphs": [
+                f"{membership.school.name} has "
+                + ("confirmed that it joins" if accepted else "declined to join")
+                + f" the partnership “{partnership.name}”."
+            ],
+            "link": reverse("partnerships:partnership_detail", args=[partnership.pk]),
+            "link_label": "The partnership",
+        },
+        about=partnership,
+    )
 
 
 def _tell_lead_school_partner_counts(membership_id: int) -> None:
