@@ -113,7 +113,7 @@ KINDS: list[MessageKind] = [
         "{{ school }} is no longer in {{ partnership }}",
         LEAD_SCHOOL,
     ),
-    # --- Reminders (partnerships/reminders.py) -----------------------------------------------
+    # --- Reminders (partnerships/reminders.py, grants/reminders.py) ---------------------------
     MessageKind(
         "window_7d",
         "Applications close in a week",
