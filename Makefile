@@ -29,8 +29,9 @@ test: install  ## the whole suite, in a random order (pytest-randomly prints the
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install  ## ruff, ruff format, and the import-linter layers contract (pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check --diff . >/dev/null || (echo "ruff format would reformat files: run make format" && exit 1)
 
 format: install
