@@ -21,14 +21,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template import Context, Template
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from messaging import kinds as registry
 from messaging import outbox
-from messaging.models import Notification
+from messaging.models import Notification, Preference
 
 log = logging.getLogger(__name__)
 _muted: ContextVar[bool] = ContextVar("messaging_muted", default=False)
@@ -123,6 +125,8 @@ def send(kind: str, recipients, context: dict, *, about=None, fail_silently: boo
     message_kind = registry.get(kind)
     sent = Sent()
     seen: set = set()
+    recipients = list(recipients)
+    chosen = _preferences(message_kind, recipients)
     for recipient in recipients:
         if isinstance(recipient, str):
             if recipient.lower() in seen:
@@ -135,6 +139,7 @@ def send(kind: str, recipients, context: dict, *, about=None, fail_silently: boo
             continue
         seen.add(recipient.pk)
         rendered = render(message_kind, context, greeting=greeting_for(recipient))
+        delivery = chosen.get(recipient.pk, message_kind.delivery)
         if not message_kind.address_only:
             link = rendered["context"].get("link", "")
             sent.notifications.append(
@@ -144,11 +149,67 @@ def send(kind: str, recipients, context: dict, *, about=None, fail_silently: boo
                     title=rendered["subject"][:200],
                     body=_notification_body(rendered["context"]),
                     url=link if link and not link.startswith("http") else "",
+                    in_digest=delivery == registry.Delivery.DIGEST,
                 )
             )
+        if delivery != registry.Delivery.IMMEDIATE:
+            continue
         if recipient.is_active and recipient.email and not _muted.get():
             sent.emails += _queue(rendered, recipient.email, fail_silently=fail_silently)
     return sent
+
+
+def _preferences(kind: registry.MessageKind, recipients) -> dict:
+    """{user id: delivery} for the users who chose one for this kind (one query); mandatory
+    kinds are always e-mailed at once."""
+    if kind.mandatory or kind.address_only:
+        return {}
+    ids = [r.pk for r in recipients if not isinstance(r, str)]
+    if not ids:
+        return {}
+    return dict(Preference.objects.filter(kind=kind.key, user_id__in=ids).values_list("user_id", "delivery"))
+
+
+def delivery_for(user, kind: registry.MessageKind) -> str:
+    if kind.mandatory or kind.address_only:
+        return registry.Delivery.IMMEDIATE
+    return _preferences(kind, [user]).get(user.pk, kind.delivery)
+
+
+def send_digests() -> int:
+    """Once a day (beat): one e-mail per person with the notifications they chose to receive in a
+    digest since the last one. Returns how many digests were queued."""
+    users = get_user_model().objects.filter(
+        pk__in=Notification.objects.filter(in_digest=True).values("user_id")
+    )
+    queued = 0
+    for user in users.order_by("pk"):
+        with transaction.atomic():
+            items = list(
+                Notification.objects.select_for_update()
+                .filter(user=user, in_digest=True)
+                .order_by("created_at", "pk")
+            )
+            if not items:
+                continue
+            Notification.objects.filter(pk__in=[n.pk for n in items]).update(in_digest=False)
+            if not (user.is_active and user.email):
+                continue
+            sent = send(
+                "daily_digest",
+                [user.email],
+                {
+                    "greeting": greeting_for(user),
+                    "count": len(items),
+                    "paragraphs": ["Since your last summary:"],
+                    "items": [f"{n.title} — {absolute(n.url)}" if n.url else n.title for n in items],
+                    "link": reverse("messaging:notifications"),
+                    "link_label": "All your notifications",
+                },
+                fail_silently=False,
+            )
+            queued += bool(sent.emails)
+    return queued
 
 
 def unread_count(user) -> int:

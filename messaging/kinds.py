@@ -16,6 +16,8 @@ from django.db import models
 
 
 class Delivery(models.TextChoices):
+    # The same choices as messaging.models.Preference.Delivery (kept here so that this list
+    # loads without the models).
     IMMEDIATE = "immediate", "E-mail at once"
     DIGEST = "digest", "In a daily digest e-mail"
     PORTAL = "portal", "In the portal only"
@@ -71,6 +73,13 @@ KINDS: list[MessageKind] = [
         "{% else %}We could not confirm you as a lead of {{ school }}{% endif %}",
         "the person who asked",
         mandatory=True,
+    ),
+    MessageKind(
+        "daily_digest",
+        "Your daily summary",
+        "Your daily summary: {{ count }} notification{{ count|pluralize }}",
+        "each person who chose a digest for some kind (messaging.delivery.send_digests)",
+        address_only=True,
     ),
     # --- Partnerships and invitations --------------------------------------------------------
     MessageKind(
@@ -225,6 +234,11 @@ KINDS: list[MessageKind] = [
 ]
 
 REGISTRY: dict[str, MessageKind] = {kind.key: kind for kind in KINDS}
+
+
+def choosable() -> list[MessageKind]:
+    """The kinds a person may choose how to receive (not mandatory, sent to accounts)."""
+    return [kind for kind in KINDS if not kind.mandatory and not kind.address_only]
 
 
 def get(key: str) -> MessageKind:

@@ -61,6 +61,8 @@ class Notification(models.Model):
     url = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Waiting for the person's daily digest e-mail (messaging.digest); cleared when it is queued.
+    in_digest = models.BooleanField(default=False)
 
     class Meta:
         db_table = "partnerships_notification"
@@ -89,3 +91,24 @@ class ReminderSent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key} to {self.recipient}"
+
+
+class Preference(models.Model):
+    """How one person wants one kind of message: e-mailed at once, gathered in a daily digest, or
+    in the portal only. No row: the kind's default (messaging/kinds.py). Mandatory kinds ignore
+    it (a decision, a security notice)."""
+
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "E-mail at once"
+        DIGEST = "digest", "In a daily digest e-mail"
+        PORTAL = "portal", "In the portal only"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="preference_one_per_kind")]
+
+    def __str__(self):
+        return f"{self.user} {self.kind}: {self.delivery}"

@@ -53,6 +53,10 @@ app.conf.beat_schedule = {
         "task": "partnerships.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=30),
     },
+    "messaging-digests-daily": {
+        "task": "messaging.tasks.send_digests",
+        "schedule": crontab(hour=17, minute=0),
+    },
     "grants-reminders-daily": {
         "task": "grants.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=30),
