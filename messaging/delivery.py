@@ -30,7 +30,7 @@ from django.urls import reverse
 
 from messaging import kinds as registry
 from messaging import outbox
-from messaging.models import Notification, Preference
+from messaging.models import MutedProgramme, Notification, Preference
 
 log = logging.getLogger(__name__)
 _muted: ContextVar[bool] = ContextVar("messaging_muted", default=False)
@@ -127,19 +127,20 @@ def send(kind: str, recipients, context: dict, *, about=None, fail_silently: boo
     seen: set = set()
     recipients = list(recipients)
     chosen = _preferences(message_kind, recipients)
+    quiet = not message_kind.mandatory and programme_muted(programme_of(about))
     for recipient in recipients:
         if isinstance(recipient, str):
             if recipient.lower() in seen:
                 continue
             seen.add(recipient.lower())
-            if not _muted.get():
+            if not _muted.get() and not quiet:
                 sent.emails += _queue(render(message_kind, context), recipient, fail_silently=fail_silently)
             continue
         if recipient.pk in seen:
             continue
         seen.add(recipient.pk)
         rendered = render(message_kind, context, greeting=greeting_for(recipient))
-        delivery = chosen.get(recipient.pk, message_kind.delivery)
+        delivery = registry.Delivery.PORTAL if quiet else chosen.get(recipient.pk, message_kind.delivery)
         if not message_kind.address_only:
             link = rendered["context"].get("link", "")
             sent.notifications.append(
@@ -157,6 +158,29 @@ def send(kind: str, recipients, context: dict, *, about=None, fail_silently: boo
         if recipient.is_active and recipient.email and not _muted.get():
             sent.emails += _queue(rendered, recipient.email, fail_silently=fail_silently)
     return sent
+
+
+def programme_of(about) -> int | None:
+    """The programme a message is about: `about` is a programme's cohort's object (an application,
+    a partnership: `.cohort.programme_id`), a cohort (`.programme_id`) or None."""
+    if about is None:
+        return None
+    if getattr(about, "programme_id", None):
+        return about.programme_id
+    cohort = getattr(about, "cohort", None)
+    return getattr(cohort, "programme_id", None)
+
+
+def programme_muted(programme_id: int | None) -> bool:
+    return bool(programme_id) and MutedProgramme.objects.filter(programme_id=programme_id).exists()
+
+
+def mute_programme(programme_id: int, *, by) -> None:
+    MutedProgramme.objects.get_or_create(programme_id=programme_id, defaults={"muted_by": by})
+
+
+def unmute_programme(programme_id: int) -> None:
+    MutedProgramme.objects.filter(programme_id=programme_id).delete()
 
 
 def _preferences(kind: registry.MessageKind, recipients) -> dict:

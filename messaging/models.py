@@ -112,3 +112,19 @@ class Preference(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.kind}: {self.delivery}"
+
+
+class MutedProgramme(models.Model):
+    """Programme staff mute a programme's messages during bulk changes: what happens meanwhile
+    is kept on people's notifications pages but not e-mailed, except mandatory kinds (a
+    decision, a security notice). `programme_id` names a partnerships.Programme without a
+    foreign key: messaging sits below partnerships."""
+
+    programme_id = models.PositiveIntegerField(unique=True)
+    muted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    muted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Programme {self.programme_id} muted by {self.muted_by}"

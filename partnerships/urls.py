@@ -18,6 +18,7 @@ urlpatterns = [
     path("signup/check-your-email/", onboarding_views.signup_done, name="signup_done"),
     path("signup/confirm/<str:token>/", onboarding_views.verify_email, name="verify_email"),
     path("staff/lead-requests/", onboarding_views.verification_requests, name="verification_requests"),
+    path("staff/programme-messages/", views.programme_messages, name="programme_messages"),
     path(
         "staff/lead-requests/<int:pk>/decide/",
         onboarding_views.verification_decide,

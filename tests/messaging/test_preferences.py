@@ -8,6 +8,7 @@ from django.urls import reverse
 import messaging
 from messaging import delivery
 from messaging.models import Notification, Preference
+from tests import factories
 
 pytestmark = pytest.mark.usefixtures("outbox_sends_at_once")
 
@@ -101,3 +102,51 @@ def test_the_digest_runs_daily_on_beat():
 
     assert "messaging.tasks.send_digests" in scheduled
     assert "messaging.tasks.send_digests" in app.tasks
+
+
+# --- Staff mute a programme during bulk changes --------------------------------------------
+
+
+def test_a_muted_programme_keeps_notifications_but_emails_only_mandatory_kinds(
+    lead_alice, staff_carol, cohort
+):
+    partnership = factories.PartnershipFactory(cohort=cohort)
+    delivery.mute_programme(cohort.programme_id, by=staff_carol)
+
+    messaging.send("partner_confirmed", [lead_alice], CONTEXT, about=partnership)
+    messaging.send("approved", [lead_alice], DECISION, about=partnership)
+    assert [m.subject for m in mail.outbox] == ["Approved: EP-1 · Fylde"]
+    assert Notification.objects.filter(user=lead_alice).count() == 2
+
+    delivery.unmute_programme(cohort.programme_id)
+    messaging.send("partner_confirmed", [lead_alice], CONTEXT, about=partnership)
+    assert len(mail.outbox) == 2
+
+
+def test_staff_mute_and_unmute_their_own_programme_only(client, staff_carol, programme):
+    other = factories.ProgrammeFactory(name="Aspire to STEM", slug="aspire-to-stem")
+    client.force_login(staff_carol)
+    url = reverse("partnerships:programme_messages")
+
+    muted = client.post(url, {"programme": programme.pk, "mute": "1"})
+    assert muted.status_code == 302
+    assert delivery.programme_muted(programme.pk)
+    assert "Muted" in client.get(url).content.decode()
+
+    assert client.post(url, {"programme": other.pk, "mute": "1"}).status_code == 404
+    assert client.post(url, {"programme": "x", "mute": "1"}).status_code == 404
+    assert not delivery.programme_muted(other.pk)
+
+    client.post(url, {"programme": programme.pk, "mute": "0"})
+    assert not delivery.programme_muted(programme.pk)
+
+
+def test_a_lead_cannot_mute_a_programme(client, lead_alice, programme):
+    client.force_login(lead_alice)
+
+    response = client.post(
+        reverse("partnerships:programme_messages"), {"programme": programme.pk, "mute": "1"}
+    )
+
+    assert response.status_code == 403
+    assert not delivery.programme_muted(programme.pk)

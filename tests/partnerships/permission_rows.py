@@ -155,6 +155,7 @@ ROWS += [
         data=lambda w: {"password": factories.PASSWORD},
     ),
     Row("partnerships:verification_requests", STAFF_ONLY_GET),
+    Row("partnerships:programme_messages", STAFF_ONLY_GET),
     Row(
         "partnerships:verification_decide",
         expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=302, staff=302, admin=302),
