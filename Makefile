@@ -9,8 +9,8 @@ TEST_WORKERS ?= auto  # pytest-xdist processes for make test (auto: one per core
 
 .PHONY: run install migrate seed test lint format worker beat bench clean
 
-run: install migrate seed  ## set everything up and serve the portal at http://127.0.0.1:8000
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+run: install migrate seed  ## set everything up and serve the portal at http://$(HOST):$(PORT) (e-mail links too)
+	PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 install: $(STAMP)
 
@@ -30,8 +30,9 @@ test: install  ## the whole suite, in a random order (pytest-randomly prints the
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-lint: install
+lint: install  ## ruff, ruff format, and the import-linter layers contract (pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check --diff . >/dev/null || (echo "ruff format would reformat files: run make format" && exit 1)
 
 format: install

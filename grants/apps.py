@@ -6,8 +6,12 @@ class GrantsConfig(AppConfig):
 
     def ready(self):
         # The minimum of schools holds in every state (issue 13): partnerships asks grants.
-        from grants import services
+        from grants import privacy, services
         from partnerships import hooks
+        from portal import personal_data
+
+        personal_data.register("applications_started", export=privacy.applications_started)
+        personal_data.register("audit_events", export=privacy.audit_events)
 
         hooks.register_membership_guard(services.membership_guard)
         hooks.minimum_at_risk.connect(services.on_minimum_at_risk, dispatch_uid="grants_minimum_at_risk")

@@ -13,8 +13,9 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
+import messaging
 from clusters.models import CPDActivity
-from grants import notifications, services
+from grants import services
 from grants.models import Application
 from partnerships.eligibility import eligible_schools_q
 from partnerships.models import Cohort, Membership, Partnership, Phase, School, SchoolLead
@@ -97,7 +98,7 @@ def seed(*, users, stdout):
     if cohort is None:
         stdout.write("Grants demo skipped: no ENTHUSE Partnerships cohort is open for applications now.")
         return
-    with notifications.muted(), transaction.atomic():
+    with messaging.muted(), transaction.atomic():
         made = [_alices_draft(cohort, users["lead_alice"], stdout)]
         for name, state, lines, award in DEMO:
             application = _demo_application(cohort, name, state, lines, award, users, stdout)

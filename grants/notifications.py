@@ -1,139 +1,184 @@
-"""E-mails about applications: to the lead school's users on every decision, to the
-programme's staff on every submission. Each e-mail is written to the outbox (messaging) in the
-transaction of the decision, so a rolled-back change sends nothing and a committed one is sent
-by the worker, retried until the mail server takes it; a failing or hanging mail server never
-undoes a decision or holds up the request."""
+"""What grants tells people, through messaging.send: the lead school's verified leads hear of
+every decision, the programme's staff of every submission. Each message is written (a
+notification, and an e-mail in the outbox) in the transaction of the decision, so a rolled-back
+change sends nothing and a committed one is sent by the worker, retried until the mail server
+takes it; a failing or hanging mail server never undoes a decision or holds up the request."""
 
-import logging
-from contextlib import contextmanager
-from contextvars import ContextVar
-
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.urls import reverse
 
+import messaging
+from grants import selectors
 from grants.models import Application
-from messaging import outbox
-from partnerships.selectors import school_contacts
-
-log = logging.getLogger(__name__)
-_muted: ContextVar[bool] = ContextVar("grants_notifications_muted", default=False)
+from portal.money import format_gbp
 
 DECISIONS = {
     "changes_requested": (
-        "Changes requested",
-        "Programme staff have asked for changes to your application. Please edit it and submit it again.",
+        "Programme staff have asked for changes to your application. Please edit it and submit it again."
     ),
-    "approved": ("Approved", "Your application has been approved."),
-    "rejected": ("Not approved", "Your application has not been approved."),
+    "approved": "Your application has been approved.",
+    "rejected": "Your application has not been approved.",
     "report_accepted": (
-        "End-of-grant report accepted",
         "Your end-of-grant report has been accepted; the final instalment has been released and the grant "
-        "is complete.",
+        "is complete."
     ),
     "report_returned": (
-        "End-of-grant report returned",
         "Programme staff have returned your end-of-grant report with comments. Please edit it and submit "
-        "it again.",
+        "it again."
     ),
 }
 
 SUBMISSIONS = {
-    "submitted": "A new application has been submitted for review.",
-    "resubmitted": "An application has been resubmitted after changes were requested.",
-    "report_submitted": "An end-of-grant report has been submitted for review.",
-    "below_minimum": "An approved grant's partnership has fallen below the programme's minimum of "
-    "schools (see the application's history).",
+    "submitted": ("application_submitted", "A new application has been submitted for review."),
+    "resubmitted": (
+        "application_resubmitted",
+        "An application has been resubmitted after changes were requested.",
+    ),
+    "report_submitted": ("report_submitted", "An end-of-grant report has been submitted for review."),
+    "below_minimum": (
+        "below_minimum",
+        "An approved grant's partnership has fallen below the programme's minimum of schools (see the "
+        "application's history).",
+    ),
 }
-
-
-def application_url(application_id: int) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("grants:application_detail", args=[application_id])
-
-
-def lead_recipients(application: Application) -> list[str]:
-    """The lead school's verified contacts only: an unverified claimant hears nothing."""
-    return list(school_contacts(application.partnership.lead_school).values_list("email", flat=True))
-
-
-def staff_recipients(application: Application) -> list[str]:
-    return list(
-        application.cohort.programme.staff.filter(is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
-
-
-@contextmanager
-def muted():
-    """No e-mails for changes made inside this block (the demo seed uses it)."""
-    token = _muted.set(True)
-    try:
-        yield
-    finally:
-        _muted.reset(token)
-
-
-def queue_decision(application: Application, *, action: str, comment: str = "", amount=None) -> None:
-    """Write the decision's e-mails to the outbox, in the caller's (the decision's) transaction."""
-    if _muted.get():
-        return
-    send_decision(application_id=application.pk, action=action, comment=comment, amount=amount)
-
-
-def queue_submission(application: Application, *, action: str) -> None:
-    """Write the submission's e-mails to the outbox, in the caller's transaction."""
-    if _muted.get():
-        return
-    send_submission(application_id=application.pk, action=action)
 
 
 def _name(application: Application) -> str:
     return f"{application.reference or 'Draft'} · {application.partnership.name}"
 
 
-def send_decision(*, application_id: int, action: str, comment: str = "", amount=None) -> int:
-    from portal.money import format_gbp
-
-    application = Application.objects.select_related("partnership", "cohort__programme").get(
+def _load(application_id: int) -> Application:
+    return Application.objects.select_related("partnership__lead_school", "cohort__programme").get(
         pk=application_id
     )
-    title, sentence = DECISIONS[action]
-    lines = [f"{sentence}", "", f"Application: {_name(application)}", f"Programme: {application.cohort}"]
+
+
+def queue_decision(application: Application, *, action: str, comment: str = "", amount=None) -> None:
+    """Tell the lead school of a decision, in the caller's (the decision's) transaction."""
+    send_decision(application_id=application.pk, action=action, comment=comment, amount=amount)
+
+
+def queue_submission(application: Application, *, action: str) -> None:
+    """Tell the programme's staff of a submission, in the caller's transaction."""
+    send_submission(application_id=application.pk, action=action)
+
+
+def send_decision(*, application_id: int, action: str, comment: str = "", amount=None):
+    application = _load(application_id)
+    items = [f"Application: {_name(application)}", f"Programme: {application.cohort}"]
     if amount is not None:
-        lines.append(f"Amount awarded: {format_gbp(amount)}")
+        items.append(f"Amount awarded: {format_gbp(amount)}")
+    if action in ("approved", "report_accepted"):
+        # A release of an instalment happens only with these two decisions: they tell it.
+        items += instalment_items(application)
+    paragraphs = [DECISIONS[action]]
     if comment:
-        lines += ["", "Comment from programme staff:", comment]
-    lines += ["", f"View it here: {application_url(application.pk)}"]
-    subject = f"{title}: {_name(application)}"
-    return _send(subject, "\n".join(lines), lead_recipients(application))
-
-
-def send_submission(*, application_id: int, action: str) -> int:
-    from portal.money import format_gbp
-
-    application = Application.objects.select_related("partnership__lead_school", "cohort__programme").get(
-        pk=application_id
+        label = "Reason" if action == "rejected" else "Comment from programme staff"
+        paragraphs.append(f"{label}:\n{comment}")
+    return messaging.send(
+        action,
+        selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "paragraphs": paragraphs,
+            "items": items,
+            "comment": comment,
+            "amount": amount,
+            "link": reverse("grants:application_detail", args=[application.pk]),
+            "link_label": "Your application",
+        },
+        about=application,
     )
+
+
+def send_submission(*, application_id: int, action: str):
+    application = _load(application_id)
+    kind, sentence = SUBMISSIONS[action]
+    return messaging.send(
+        kind,
+        selectors.programme_staff(application),
+        {
+            "name": _name(application),
+            "paragraphs": [sentence],
+            "items": [
+                f"Application: {_name(application)}",
+                f"Lead school: {application.partnership.lead_school.name}",
+                f"Programme: {application.cohort}",
+                f"Requested: {format_gbp(application.requested)}",
+            ],
+            "link": reverse("grants:application_detail", args=[application.pk]),
+            "link_label": "Review it here",
+        },
+        about=application,
+    )
+
+
+# --- Receipts and payments (to the lead school) -----------------------------------------------
+
+ANSWERS = [
+    ("aims", "Aims"),
+    ("local_stem_issue", "Local STEM issue"),
+    ("planned_teacher_cpd", "Planned teacher CPD"),
+    ("planned_student_activities", "Planned student activities"),
+    ("timeline", "Timeline"),
+]
+
+
+def send_receipt(*, application_id: int, resubmitted: bool = False):
+    """To the lead school's verified leads: the reference and a copy of what was submitted."""
+    application = _load(application_id)
     lines = [
-        SUBMISSIONS[action],
-        "",
-        f"Application: {_name(application)}",
-        f"Lead school: {application.partnership.lead_school.name}",
-        f"Programme: {application.cohort}",
-        f"Requested: {format_gbp(application.requested)}",
-        "",
-        f"Review it here: {application_url(application.pk)}",
+        f"{line.get_category_display()}: {format_gbp(line.amount)}" + (f" — {line.note}" if line.note else "")
+        for line in application.budget_lines.order_by("pk")
     ]
-    subject = f"For review: {_name(application)}"
-    return _send(subject, "\n".join(lines), staff_recipients(application))
+    sections = [{"heading": label, "text": getattr(application, field)} for field, label in ANSWERS]
+    sections.append(
+        {"heading": "Budget", "text": "\n".join([*lines, f"Total: {format_gbp(application.requested)}"])}
+    )
+    return messaging.send(
+        "submission_receipt",
+        selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "reference": application.reference,
+            "resubmitted": resubmitted,
+            "paragraphs": [
+                f"Your application {application.reference} to {application.cohort} has been "
+                + ("resubmitted" if resubmitted else "submitted")
+                + ". Programme staff will review it; you will hear from us when they decide.",
+                "Below is a copy of what you submitted. Quote the reference if you contact us.",
+            ],
+            "sections": sections,
+            "link": reverse("grants:application_detail", args=[application.pk]),
+            "link_label": "Your application",
+        },
+        about=application,
+    )
 
 
-def _send(subject: str, body: str, recipients: list[str]) -> int:
-    """One e-mail per recipient, into the outbox. Returns how many were queued."""
-    queued = 0
-    for address in recipients:
-        if outbox.enqueue(EmailMessage(subject=subject, body=body, to=[address])) is not None:
-            queued += 1
-    return queued
+def instalment_items(application: Application) -> list[str]:
+    return [
+        f"Instalment {p.sequence}: {format_gbp(p.amount)} — {p.get_status_display().lower()}"
+        + ("" if p.status != p.Status.SCHEDULED else f", {p.get_trigger_display().lower()}")
+        for p in application.payments.order_by("sequence")
+    ]
+
+
+def send_payment(payment, *, kind: str = "payment_paid"):
+    """An instalment paid, to the lead school's verified leads. (Releases are told by the decision
+    that releases them: approval, the accepted report.)"""
+    application = _load(payment.application_id)
+    sentence = f"Instalment {payment.sequence} of your grant, {format_gbp(payment.amount)}, has been paid."
+    return messaging.send(
+        kind,
+        selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "sequence": payment.sequence,
+            "amount": format_gbp(payment.amount),
+            "paragraphs": [sentence],
+            "items": instalment_items(application),
+            "link": reverse("grants:application_detail", args=[application.pk]),
+            "link_label": "Your grant",
+        },
+        about=application,
+    )

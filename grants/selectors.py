@@ -3,12 +3,13 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db.models import Avg, Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from grants.models import Application, Payment, Score
 from partnerships.models import Cohort, Membership, SchoolLead
-from partnerships.selectors import partnerships_for
+from partnerships.selectors import partnerships_for, school_contacts
 from portal.roles import Role, role_of
 
 AWARDED_STATES = (Application.Status.APPROVED, Application.Status.COMPLETED)
@@ -132,4 +133,22 @@ def cohort_budget(cohort: Cohort) -> CohortBudget:
     )
     return CohortBudget(
         budget=cohort.budget, awarded=awarded, released=payments["released"], paid=payments["paid"]
+    )
+
+
+# --- Who hears about an application (messaging.send's recipients) ----------------------------
+
+
+def application_leads(application) -> QuerySet[User]:
+    """The lead school's verified leads: every decision on an application goes to these (an
+    unverified claimant hears nothing)."""
+    return school_contacts(application.partnership.lead_school_id)
+
+
+def programme_staff(application) -> QuerySet[User]:
+    """The staff of the application's programme: every submission goes to these."""
+    return (
+        User.objects.filter(is_active=True, programmes__id=application.cohort.programme_id)
+        .distinct()
+        .order_by("pk")
     )

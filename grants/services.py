@@ -378,6 +378,7 @@ def _submit(application_id: int, by, *, from_state: str, action: str, check_wind
             fields.append("reference")
         _move(application, to=S.SUBMITTED, by=by, action=action, fields=fields)
         notifications.queue_submission(application, action=action)
+        notifications.send_receipt(application_id=application.pk, resubmitted=action == "resubmitted")
     return application
 
 
@@ -577,6 +578,7 @@ def payment_mark_paid(*, payment_id: int, by) -> Payment:
         payment.status = Payment.Status.PAID
         payment.paid_at = timezone.now()
         payment.save(update_fields=["status", "paid_at"])
+        notifications.send_payment(payment)
         AuditEvent.record(
             application,
             by=by,

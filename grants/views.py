@@ -163,8 +163,20 @@ def _save_step(request, application, step):
     return form, formset, True
 
 
+def _changes_comment(application):
+    """While changes are requested, the staff comment that asked for them (shown on every step)."""
+    if application.status != Application.Status.CHANGES_REQUESTED:
+        return None
+    return (
+        AuditEvent.objects.filter(application=application, to_status=Application.Status.CHANGES_REQUESTED)
+        .order_by("-at", "-pk")
+        .first()
+    )
+
+
 def _step_context(application, step, form, formset):
     return {
+        "changes_requested": _changes_comment(application),
         "application": application,
         "step": step,
         "step_title": f.STEPS[step][0],
@@ -322,7 +334,7 @@ def _render_detail(request, application, bound_forms=None):
     context["withdraw_form"] = bound_forms.get("withdraw_form") or f.WithdrawForm()
     context["failed_form"] = next((form for form in bound_forms.values() if form.errors), None)
     context["latest_comment"] = (
-        AuditEvent.objects.filter(application=application, action="changes_requested")
+        AuditEvent.objects.filter(application=application, to_status=Application.Status.CHANGES_REQUESTED)
         .order_by("-at", "-id")
         .first()
         if application.status == S.CHANGES_REQUESTED

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from messaging.models import OutboxMessage
+from messaging.models import Notification, OutboxMessage, ReminderSent
 
 
 @admin.register(OutboxMessage)
@@ -15,3 +15,18 @@ class OutboxMessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "title", "created_at", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "title"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(ReminderSent)
+class ReminderSentAdmin(admin.ModelAdmin):
+    list_display = ["kind", "key", "recipient", "sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["key", "recipient"]

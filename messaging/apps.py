@@ -6,7 +6,10 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
-        from messaging import outbox
-        from portal import health
+        from messaging import outbox, privacy
+        from portal import health, personal_data
 
         health.register("outbox", outbox.health)
+        personal_data.register(
+            "notifications", export=privacy.notifications, shred=privacy.shred_notifications
+        )

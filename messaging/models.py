@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class OutboxMessage(models.Model):
@@ -46,3 +48,83 @@ class OutboxMessage(models.Model):
     @property
     def recipients(self) -> list[str]:
         return [*self.to, *self.cc, *self.bcc]
+
+
+class Notification(models.Model):
+    """A message for one user, shown on their notifications page (and usually also e-mailed).
+    Written by messaging.send; moved here from partnerships (the table keeps its name)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, max_length=5000)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Waiting for the person's daily digest e-mail (messaging.digest); cleared when it is queued.
+    in_digest = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "partnerships_notification"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="partnership_user_id_048de9_idx")]
+
+    def __str__(self):
+        return f"{self.title} for {self.user}"
+
+
+class ReminderSent(models.Model):
+    """One row per reminder sent: the unique constraint makes each reminder go once, however
+    often (or however concurrently) the reminder job runs. `recipient` is "user:<id>" or
+    "invitee" (the address on an e-mail invitation), never an address itself."""
+
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=100)
+    recipient = models.CharField(max_length=40)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "partnerships_remindersent"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key", "recipient"], name="remindersent_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.key} to {self.recipient}"
+
+
+class Preference(models.Model):
+    """How one person wants one kind of message: e-mailed at once, gathered in a daily digest, or
+    in the portal only. No row: the kind's default (messaging/kinds.py). Mandatory kinds ignore
+    it (a decision, a security notice)."""
+
+    class Delivery(models.TextChoices):
+        IMMEDIATE = "immediate", "E-mail at once"
+        DIGEST = "digest", "In a daily digest e-mail"
+        PORTAL = "portal", "In the portal only"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="preference_one_per_kind")]
+
+    def __str__(self):
+        return f"{self.user} {self.kind}: {self.delivery}"
+
+
+class MutedProgramme(models.Model):
+    """Programme staff mute a programme's messages during bulk changes: what happens meanwhile
+    is kept on people's notifications pages but not e-mailed, except mandatory kinds (a
+    decision, a security notice). `programme_id` names a partnerships.Programme without a
+    foreign key: messaging sits below partnerships."""
+
+    programme_id = models.PositiveIntegerField(unique=True)
+    muted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    muted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Programme {self.programme_id} muted by {self.muted_by}"

@@ -28,3 +28,18 @@ def deliver(outbox_id: int) -> str:
 )
 def sweep() -> dict:
     return outbox.sweep()
+
+
+@shared_task(
+    name="messaging.tasks.send_digests",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+)
+def send_digests() -> int:
+    """The daily digest e-mails (beat, once a day). Each notification goes in one digest: it is
+    taken out of the waiting list in the transaction that queues the e-mail."""
+    from messaging.delivery import send_digests as send
+
+    return send()

@@ -1,15 +1,69 @@
-"""Admins' view of the outbox: what failed or is waiting after a failed attempt, and "Try again"."""
+"""Everyone's notifications page; admins' view of the outbox: what failed or is waiting after a
+failed attempt, and "Try again"."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from messaging import outbox
-from messaging.models import OutboxMessage
+from messaging import kinds, outbox
+from messaging.models import Notification, OutboxMessage, Preference
 from portal.decorators import admin_required
 
 S = OutboxMessage.State
+PAGE_SIZE = 25
+
+
+@login_required
+def notifications(request):
+    items = Notification.objects.filter(user=request.user)
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "messaging/notifications.html",
+        {"page": page, "unread": items.filter(read_at__isnull=True).count()},
+    )
+
+
+@login_required
+def preferences(request):
+    """Per kind: e-mail at once, a daily digest, or in the portal only. Mandatory kinds (decisions,
+    security notices) are listed as such and cannot be changed."""
+    choosable = kinds.choosable()
+    saved = dict(Preference.objects.filter(user=request.user).values_list("kind", "delivery"))
+    errors = {}
+    if request.method == "POST":
+        choices = {}
+        for kind in choosable:
+            value = request.POST.get(kind.key, kind.delivery)
+            if value not in Preference.Delivery.values:
+                errors[kind.key] = "Choose one of the options."
+            choices[kind.key] = value
+        if not errors:
+            for key, value in choices.items():
+                Preference.objects.update_or_create(user=request.user, kind=key, defaults={"delivery": value})
+            messages.success(request, "Your message preferences are saved.")
+            return redirect("messaging:preferences")
+        saved.update(choices)
+    rows = [
+        {"kind": kind, "value": saved.get(kind.key, kind.delivery), "error": errors.get(kind.key)}
+        for kind in choosable
+    ]
+    mandatory = [kind for kind in kinds.KINDS if kind.mandatory and not kind.address_only]
+    context = {"rows": rows, "mandatory": mandatory, "choices": Preference.Delivery.choices}
+    return render(request, "messaging/preferences.html", context, status=400 if errors else 200)
+
+
+@require_POST
+@login_required
+def notifications_read(request):
+    count = Notification.objects.filter(user=request.user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
+    return redirect("messaging:notifications")
 
 
 @admin_required

@@ -7,10 +7,8 @@ from partnerships.models import (
     InvitationCode,
     LeadVerificationRequest,
     Membership,
-    Notification,
     Partnership,
     Programme,
-    ReminderSent,
     School,
     SchoolLead,
     TrustEvent,
@@ -155,21 +153,6 @@ class EmailConfirmationAdmin(admin.ModelAdmin):
     list_display = ["user", "requested_at", "confirmed_at"]
     search_fields = ["user__email"]
     readonly_fields = ["user", "requested_at", "confirmed_at"]
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "title", "created_at", "read_at"]
-    list_filter = ["kind"]
-    search_fields = ["user__username", "title"]
-    raw_id_fields = ["user"]
-
-
-@admin.register(ReminderSent)
-class ReminderSentAdmin(admin.ModelAdmin):
-    list_display = ["kind", "key", "recipient", "sent_at"]
-    list_filter = ["kind"]
-    search_fields = ["key", "recipient"]
 
 
 @admin.register(TrustEvent)

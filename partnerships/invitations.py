@@ -33,6 +33,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+import messaging
 from partnerships import onboarding, services
 from partnerships.models import (
     EmailConfirmation,
@@ -43,7 +44,6 @@ from partnerships.models import (
     Partnership,
     School,
 )
-from partnerships.notifications import Message, send_email
 from partnerships.onboarding import LinkProblem, normalise_email, user_by_email
 from portal.roles import LEADS_GROUP, Role, role_of
 
@@ -282,17 +282,21 @@ def send_invitation(invitation_id: int, *, reminder: bool = False, fail_silently
         "takes you through signing up first.",
         f"The link works until {timezone.localtime(invitation.expires_at):%d %B %Y}.",
     ]
-    return send_email(
-        invitation.email,
-        Message(
-            subject=("Reminder: " if reminder else "")
-            + f"Invitation for {invitation.school.name} to join {partnership.name}",
-            paragraphs=paragraphs,
-            link=invitation_path(invitation),
-            link_label="Answer the invitation",
-        ),
+    sent = messaging.send(
+        "email_invitation",
+        [invitation.email],
+        {
+            "reminder": reminder,
+            "school": invitation.school.name,
+            "partnership": partnership.name,
+            "paragraphs": paragraphs,
+            "link": invitation_path(invitation),
+            "link_label": "Answer the invitation",
+        },
+        about=partnership,
         fail_silently=fail_silently,
     )
+    return bool(sent.emails)
 
 
 # --- The invited person ---------------------------------------------------------------------
@@ -452,18 +456,20 @@ def invitation_code_send(*, token: str) -> InvitationCode:
 
 
 def _send_code(email: str, code: str, school: str, partnership: str) -> None:
-    send_email(
-        email,
-        Message(
-            subject=f"Your code to answer the invitation to {partnership}: {code}",
-            paragraphs=[
+    messaging.send(
+        "invitation_code",
+        [email],
+        {
+            "code": code,
+            "partnership": partnership,
+            "paragraphs": [
                 f"Someone using this address asked to answer the invitation for {school} to join "
                 f"“{partnership}”. Enter this code on the invitation page: {code}",
                 f"It works once, for {CODE_MINUTES} minutes. If you did not ask for it, ignore this e-mail.",
             ],
-            link=reverse("partnerships:lead_home"),
-            link_label="The STEM Partnerships Portal",
-        ),
+            "link": reverse("partnerships:lead_home"),
+            "link_label": "The STEM Partnerships Portal",
+        },
     )
 
 

@@ -450,44 +450,6 @@ class EmailInvitation(models.Model):
         return "Expired" if self.state == "expired" else self.Status(self.state).label
 
 
-class Notification(models.Model):
-    """A message for one user, shown on their notifications page (and usually also e-mailed)."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=40)
-    title = models.CharField(max_length=200)
-    body = models.TextField(blank=True, max_length=5000)
-    url = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    read_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at"])]
-
-    def __str__(self):
-        return f"{self.title} for {self.user}"
-
-
-class ReminderSent(models.Model):
-    """One row per reminder sent: the unique constraint makes each reminder go once, however
-    often (or however concurrently) the reminder job runs. `recipient` is "user:<id>" or
-    "invitee" (the address on an e-mail invitation), never an address itself."""
-
-    kind = models.CharField(max_length=40)
-    key = models.CharField(max_length=100)
-    recipient = models.CharField(max_length=40)
-    sent_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "key", "recipient"], name="remindersent_once"),
-        ]
-
-    def __str__(self):
-        return f"{self.kind} {self.key} to {self.recipient}"
-
-
 # --- Trust: one-time codes for invitations, and the trail of who vouched for whom -----------
 
 

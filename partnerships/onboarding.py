@@ -32,6 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+import messaging
 from partnerships import services, trust
 from partnerships.models import (
     EmailConfirmation,
@@ -42,7 +43,7 @@ from partnerships.models import (
     TrustEvent,
     VerifiedDomain,
 )
-from partnerships.notifications import Message, notify, send_email, staff_and_admins
+from partnerships.selectors import staff_and_admins
 from portal import throttle
 from portal.roles import LEADS_GROUP, Role, is_staff_member, role_of
 
@@ -265,19 +266,19 @@ def _send_verification(user_id: int) -> None:
     user = User.objects.get(pk=user_id)
     if not _sign_up_mail_allowed(user.email):
         return
-    send_email(
-        user.email,
-        Message(
-            subject="Confirm your e-mail address for the STEM Partnerships Portal",
-            greeting=f"Dear {user.first_name}," if user.first_name else "Hello,",
-            paragraphs=[
+    messaging.send(
+        "email_confirm",
+        [user.email],
+        {
+            "greeting": f"Dear {user.first_name}," if user.first_name else "Hello,",
+            "paragraphs": [
                 "You (or someone using your address) asked for an account on the STEM Partnerships Portal.",
                 "To confirm this address, open the link below within three days and enter the password you "
                 "chose. If you did not ask for an account, ignore this e-mail: nothing happens without it.",
             ],
-            link=verification_url(user),
-            link_label="Confirm your e-mail address",
-        ),
+            "link": verification_url(user),
+            "link_label": "Confirm your e-mail address",
+        },
     )
 
 
@@ -285,21 +286,21 @@ def _send_already_registered(user_id: int) -> None:
     user = User.objects.get(pk=user_id)
     if not _sign_up_mail_allowed(user.email):
         return
-    send_email(
-        user.email,
-        Message(
-            subject="You already have an account on the STEM Partnerships Portal",
-            greeting=f"Dear {user.first_name}," if user.first_name else "Hello,",
-            paragraphs=[
+    messaging.send(
+        "already_registered",
+        [user.email],
+        {
+            "greeting": f"Dear {user.first_name}," if user.first_name else "Hello,",
+            "paragraphs": [
                 "Someone asked to create an account on the STEM Partnerships Portal with this address, "
                 "but it already has one. No new account was made.",
                 "If it was you, log in with your existing account. If you have forgotten your password, "
                 "use “Forgotten your password?” on the log-in page. If it was not you, you can ignore this "
                 "e-mail.",
             ],
-            link=reverse("login"),
-            link_label="Log in",
-        ),
+            "link": reverse("login"),
+            "link_label": "Log in",
+        },
     )
 
 
@@ -373,24 +374,28 @@ def ask_or_verify(*, user: User, school: School, role_at_school: str = "", sourc
 
 def _tell_staff(request_id: int) -> None:
     request = LeadVerificationRequest.objects.select_related("user", "school").get(pk=request_id)
-    message = lambda: Message(  # noqa: E731 - a fresh message for each recipient
-        subject=f"Please confirm a school lead: {request.user.get_full_name()} at {request.school.name}",
-        paragraphs=[
-            f"{request.user.get_full_name()} ({request.user.email}) has "
-            + (
-                "accepted an e-mail invitation for"
-                if request.source == LeadVerificationRequest.Source.INVITATION
-                else f"signed up as {request.role_at_school or 'a lead'} at"
-            )
-            + f" {request.school.name} (URN {request.school.urn}).",
-            "Please confirm that this person works at this school, or reject the request with a reason. "
-            "Until you do, the school does not count towards any partnership's minimum.",
-        ],
-        link=reverse("partnerships:verification_requests"),
-        link_label="Lead verification requests",
+    messaging.send(
+        "verification_request",
+        staff_and_admins(),
+        {
+            "person": request.user.get_full_name(),
+            "school": request.school.name,
+            "paragraphs": [
+                f"{request.user.get_full_name()} ({request.user.email}) has "
+                + (
+                    "accepted an e-mail invitation for"
+                    if request.source == LeadVerificationRequest.Source.INVITATION
+                    else f"signed up as {request.role_at_school or 'a lead'} at"
+                )
+                + f" {request.school.name} (URN {request.school.urn}).",
+                "Please confirm that this person works at this school, or reject the request with a reason. "
+                "Until you do, the school does not count towards any partnership's minimum.",
+            ],
+            "link": reverse("partnerships:verification_requests"),
+            "link_label": "Lead verification requests",
+        },
+        about=request,
     )
-    for staff in staff_and_admins():
-        notify(staff, kind="verification_request", message=message())
 
 
 def _tell_lead(
@@ -404,26 +409,27 @@ def _tell_lead(
             if automatic
             else "Programme staff have confirmed that you work at the school."
         )
-        message = Message(
-            subject=f"You are verified as a lead of {school.name}",
-            paragraphs=[why, "You can now submit applications and invite partner schools by e-mail."],
-            link=reverse("partnerships:lead_home"),
-            link_label="My partnerships",
-        )
+        paragraphs = [why, "You can now submit applications and invite partner schools by e-mail."]
     else:
-        message = Message(
-            subject=f"We could not confirm you as a lead of {school.name}",
-            paragraphs=[
-                "Programme staff could not confirm that you work at the school, so your account is not "
-                "linked to it.",
-                f"Their reason: {reason}",
-                "If you think this is a mistake, reply to your programme contact or sign up again with your "
-                "school e-mail address.",
-            ],
-            link=reverse("partnerships:lead_home"),
-            link_label="My partnerships",
-        )
-    notify(user, kind="verification_outcome", message=message)
+        paragraphs = [
+            "Programme staff could not confirm that you work at the school, so your account is not "
+            "linked to it.",
+            f"Their reason: {reason}",
+            "If you think this is a mistake, reply to your programme contact or sign up again with your "
+            "school e-mail address.",
+        ]
+    messaging.send(
+        "verification_outcome",
+        [user],
+        {
+            "approved": approved,
+            "school": school.name,
+            "paragraphs": paragraphs,
+            "link": reverse("partnerships:lead_home"),
+            "link_label": "My partnerships",
+        },
+        about=school,
+    )
 
 
 # --- Programme staff decide ---------------------------------------------------------------

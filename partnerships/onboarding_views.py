@@ -10,14 +10,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from partnerships import onboarding, privacy, ratelimit, selectors, trust
 from partnerships.forms import SchoolSearchForm, add_service_errors
-from partnerships.models import LeadVerificationRequest, Notification, School
+from partnerships.models import LeadVerificationRequest, School
 from partnerships.onboarding import LinkProblem
 from partnerships.onboarding_forms import (
     CloseAccountForm,
@@ -210,30 +209,6 @@ def verification_decide(request, pk):
             request, f"{'Approved' if approve else 'Rejected'}: {who}. They have been told by e-mail."
         )
     return redirect("partnerships:verification_requests")
-
-
-# --- Notifications -------------------------------------------------------------------------
-
-
-@login_required
-def notifications(request):
-    items = Notification.objects.filter(user=request.user)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "partnerships/notifications.html",
-        {"page": page, "unread": items.filter(read_at__isnull=True).count()},
-    )
-
-
-@require_POST
-@login_required
-def notifications_read(request):
-    count = Notification.objects.filter(user=request.user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
-    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
-    return redirect("partnerships:notifications")
 
 
 # --- Personal data -------------------------------------------------------------------------

@@ -23,10 +23,10 @@ from partnerships.models import (
     EmailInvitation,
     LeadVerificationRequest,
     Membership,
-    Notification,
     Partnership,
     SchoolLead,
 )
+from portal import personal_data as personal_data_registry
 from portal.roles import ADMINS_GROUP
 
 CLOSED_PREFIX = "closed-"
@@ -38,8 +38,6 @@ def _when(value):
 
 def personal_data(user) -> dict:
     """Everything the portal keeps about `user` that names or describes them."""
-    from grants.models import Application, AuditEvent
-
     email = (user.email or "").lower()
     return {
         "exported_at": timezone.now().isoformat(),
@@ -117,25 +115,9 @@ def personal_data(user) -> dict:
                 else []
             )
         ],
-        "applications_started": [
-            {"reference": a.reference, "partnership": a.partnership.name, "status": a.status}
-            for a in Application.objects.filter(created_by=user).select_related("partnership").order_by("pk")
-        ],
-        "audit_events": [
-            {
-                "application": e.application.reference or f"draft {e.application_id}",
-                "action": e.action,
-                "at": _when(e.at),
-                "from_status": e.from_status,
-                "to_status": e.to_status,
-                "comment": e.comment,
-            }
-            for e in AuditEvent.objects.filter(actor=user).select_related("application").order_by("at", "pk")
-        ],
-        "notifications": [
-            {"title": n.title, "body": n.body, "created_at": _when(n.created_at), "read_at": _when(n.read_at)}
-            for n in Notification.objects.filter(user=user).order_by("pk")
-        ],
+        # Sections the apps above and below register (grants' applications and audit trail,
+        # messaging's notifications): portal/personal_data.py.
+        **personal_data_registry.export(user),
     }
 
 
@@ -156,12 +138,12 @@ def anonymise_user(user) -> None:
         user.save()
         SchoolLead.objects.filter(user=user).update(role_at_school="")
         LeadVerificationRequest.objects.filter(user=user).update(role_at_school="")
-        Notification.objects.filter(user=user).delete()
         EmailConfirmation.objects.filter(user=user).delete()
         if old_email:
             received = EmailInvitation.objects.filter(email=old_email)
             received.filter(status__in=EmailInvitation.LIVE).update(status=EmailInvitation.Status.WITHDRAWN)
             received.update(email="")
+        personal_data_registry.shred(user, old_email=old_email)
         names = [n for n in {old_username, old_email} if n]
         for model in (AccessAttempt, AccessLog, AccessFailureLog):
             model.objects.filter(username__in=names).delete()

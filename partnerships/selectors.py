@@ -5,7 +5,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from partnerships.models import Cohort, Membership, Partnership, Programme, School
-from portal.roles import Role, role_of
+from portal.roles import ADMINS_GROUP, STAFF_GROUP, Role, role_of
 
 
 def programmes_for(user) -> QuerySet[Programme]:
@@ -36,14 +36,15 @@ def verified_schools(user) -> QuerySet[School]:
 
 
 def school_contacts(school) -> QuerySet[User]:
-    """The people who speak for a school: active users verified for it (by programme staff or
-    the school's own mail domain), with an address. Every message about a school's
-    partnerships, invitations and applications goes to these and to nobody else."""
+    """The people who speak for a school (a School or its id): active users verified for it (by
+    programme staff or the school's own mail domain). Every message about a school's
+    partnerships, invitations, applications and grants goes to these and to nobody else; an
+    unverified claimant hears nothing. (messaging.send e-mails those with an address.)"""
+    school_id = getattr(school, "pk", school)
     return (
         User.objects.filter(
-            is_active=True, school_links__school=school, school_links__verified_at__isnull=False
+            is_active=True, school_links__school_id=school_id, school_links__verified_at__isnull=False
         )
-        .exclude(email="")
         .distinct()
         .order_by("pk")
     )
@@ -115,3 +116,13 @@ def search_schools(query: str) -> QuerySet[School]:
     if query.isdigit():
         condition |= Q(urn=int(query))
     return School.objects.filter(condition).order_by("name", "urn")
+
+
+def staff_and_admins() -> QuerySet[User]:
+    """Everyone who may decide lead verification requests: programme staff and admins."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name__in=[STAFF_GROUP, ADMINS_GROUP]) | Q(is_superuser=True))
+        .distinct()
+        .order_by("pk")
+    )

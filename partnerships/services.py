@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+import messaging
 from partnerships import hooks
 from partnerships.eligibility import ineligibility_reasons
 from partnerships.models import (
@@ -33,7 +34,6 @@ from partnerships.models import (
     SchoolLead,
     TrustEvent,
 )
-from partnerships.notifications import Message, notify
 from partnerships.selectors import school_contacts
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,7 @@ def membership_respond(*, membership: Membership, accept: bool, by) -> Membershi
                 membership.save(update_fields=["status", "responded_by", "responded_at"])
         except IntegrityError:
             raise _one_per_cohort("status", membership.school) from None
+        _tell_lead_school_answer(membership, accepted=accept)
     return membership
 
 
@@ -301,6 +302,7 @@ def membership_decline_invited(*, membership: Membership, by) -> Membership:
         membership.status = Membership.Status.DECLINED
         membership.responded_by, membership.responded_at = by, timezone.now()
         membership.save(update_fields=["status", "responded_by", "responded_at"])
+        _tell_lead_school_answer(membership, accepted=False)
     return membership
 
 
@@ -450,59 +452,84 @@ def schools_changed(*, school_ids, reason: str) -> None:
         hooks.minimum_at_risk.send(sender=Partnership, partnership_ids=partnership_ids, reason=reason)
 
 
+def _tell_lead_school_answer(membership: Membership, *, accepted: bool) -> None:
+    """An invited school answered: the lead school's verified leads are told, in the answer's
+    transaction."""
+    partnership = membership.partnership
+    messaging.send(
+        "invitation_answered",
+        school_contacts(partnership.lead_school_id),
+        {
+            "school": membership.school.name,
+            "partnership": partnership.name,
+            "accepted": accepted,
+            "paragraphs": [
+                f"{membership.school.name} has "
+                + ("confirmed that it joins" if accepted else "declined to join")
+                + f" the partnership “{partnership.name}”."
+            ],
+            "link": reverse("partnerships:partnership_detail", args=[partnership.pk]),
+            "link_label": "The partnership",
+        },
+        about=partnership,
+    )
+
+
 def _tell_lead_school_partner_counts(membership_id: int) -> None:
     membership = Membership.objects.select_related("partnership__lead_school", "school").get(pk=membership_id)
     partnership = membership.partnership
-    for user in school_contacts(partnership.lead_school):
-        notify(
-            user,
-            kind="partner_confirmed",
-            message=Message(
-                subject=f"{membership.school.name} now counts in {partnership.name}",
-                paragraphs=[
-                    f"The person who accepted for {membership.school.name} has been verified as working "
-                    "there, so the school now counts towards the partnership's minimum."
-                ],
-                link=reverse("partnerships:partnership_detail", args=[partnership.pk]),
-                link_label="The partnership",
-            ),
-        )
+    messaging.send(
+        "partner_confirmed",
+        school_contacts(partnership.lead_school),
+        {
+            "school": membership.school.name,
+            "partnership": partnership.name,
+            "paragraphs": [
+                f"The person who accepted for {membership.school.name} has been verified as working "
+                "there, so the school now counts towards the partnership's minimum."
+            ],
+            "link": reverse("partnerships:partnership_detail", args=[partnership.pk]),
+            "link_label": "The partnership",
+        },
+        about=partnership,
+    )
 
 
 def _tell_lead_school_acceptance_withdrawn(partnership_id: int, school_name: str) -> None:
     partnership = Partnership.objects.select_related("lead_school").get(pk=partnership_id)
-    for user in school_contacts(partnership.lead_school):
-        notify(
-            user,
-            kind="acceptance_withdrawn",
-            message=Message(
-                subject=f"{school_name} is no longer in {partnership.name}",
-                paragraphs=[
-                    f"Programme staff could not confirm that the person who accepted for {school_name} "
-                    "works there, so their acceptance is withdrawn. Invite the school again at an address "
-                    "of someone who works there."
-                ],
-                link=reverse("partnerships:partnership_detail", args=[partnership.pk]),
-                link_label="The partnership",
-            ),
-        )
+    messaging.send(
+        "acceptance_withdrawn",
+        school_contacts(partnership.lead_school),
+        {
+            "school": school_name,
+            "partnership": partnership.name,
+            "paragraphs": [
+                f"Programme staff could not confirm that the person who accepted for {school_name} "
+                "works there, so their acceptance is withdrawn. Invite the school again at an address "
+                "of someone who works there."
+            ],
+            "link": reverse("partnerships:partnership_detail", args=[partnership.pk]),
+            "link_label": "The partnership",
+        },
+        about=partnership,
+    )
 
 
 def _notify_invited(membership_id: int) -> None:
     """Tell the invited school's verified contacts (never an unverified claimant)."""
     membership = Membership.objects.select_related("partnership__lead_school", "school").get(pk=membership_id)
-    for user in school_contacts(membership.school):
-        notify(
-            user,
-            kind="membership_invited",
-            message=Message(
-                subject=f"Invitation to join {membership.partnership.name}",
-                paragraphs=[
-                    f"{membership.partnership.lead_school.name} has invited {membership.school.name} to join "
-                    f"the partnership “{membership.partnership.name}”.",
-                    "Confirm or decline on your partnerships page.",
-                ],
-                link=reverse("partnerships:lead_home"),
-                link_label="My partnerships",
-            ),
-        )
+    messaging.send(
+        "membership_invited",
+        school_contacts(membership.school),
+        {
+            "partnership": membership.partnership.name,
+            "paragraphs": [
+                f"{membership.partnership.lead_school.name} has invited {membership.school.name} to join "
+                f"the partnership “{membership.partnership.name}”.",
+                "Confirm or decline on your partnerships page.",
+            ],
+            "link": reverse("partnerships:lead_home"),
+            "link_label": "My partnerships",
+        },
+        about=membership.partnership,
+    )

@@ -1,4 +1,4 @@
-"""Daily reminder jobs, run by Celery beat (portal/celery.py). Both are idempotent: each
+"""Partnerships' daily reminder job, run by Celery beat (portal/celery.py). It is idempotent: each
 reminder is recorded in ReminderSent under a unique constraint and goes once, however often
 the job runs (partnerships/reminders.py)."""
 
@@ -9,11 +9,5 @@ from partnerships import reminders
 
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540, ignore_result=True)
 def send_reminders() -> dict[str, int]:
-    """Window closing (7 and 1 days), unanswered invitations (5 days), end-of-grant reports."""
+    """Unanswered invitations (5 days). Grants' reminders are grants.tasks."""
     return reminders.send_all_reminders()
-
-
-@shared_task(acks_late=True, time_limit=600, soft_time_limit=540, ignore_result=True)
-def send_staff_digest() -> int:
-    """Applications waiting for review over 10 working days, to each programme's staff."""
-    return reminders.send_staff_digest().sent

@@ -18,6 +18,7 @@ urlpatterns = [
     path("signup/check-your-email/", onboarding_views.signup_done, name="signup_done"),
     path("signup/confirm/<str:token>/", onboarding_views.verify_email, name="verify_email"),
     path("staff/lead-requests/", onboarding_views.verification_requests, name="verification_requests"),
+    path("staff/programme-messages/", views.programme_messages, name="programme_messages"),
     path(
         "staff/lead-requests/<int:pk>/decide/",
         onboarding_views.verification_decide,
@@ -42,8 +43,6 @@ urlpatterns = [
     ),
     path("account/set-password/", invitation_views.password_set, name="password_set"),
     # Notifications and personal data
-    path("notifications/", onboarding_views.notifications, name="notifications"),
-    path("notifications/read/", onboarding_views.notifications_read, name="notifications_read"),
     path("my-data/", onboarding_views.personal_data, name="personal_data"),
     path("my-data/download/", onboarding_views.personal_data_download, name="personal_data_download"),
     path("my-data/close-account/", onboarding_views.account_close, name="account_close"),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from messaging import delivery
 from partnerships import invitations, onboarding, selectors, services
 from partnerships.eligibility import confirmed_eligible_memberships, ineligibility_reasons
 from partnerships.forms import (
@@ -258,3 +259,21 @@ def staff_partnership_list(request):
             "pending_verifications": pending_verifications,
         },
     )
+
+
+@staff_required
+def programme_messages(request):
+    """Programme staff mute their programme's e-mails during bulk changes (and unmute them)."""
+    programmes = selectors.programmes_for(request.user).order_by("name")
+    if request.method == "POST":
+        chosen = request.POST.get("programme", "")
+        programme = get_object_or_404(programmes, pk=int(chosen) if chosen.isdigit() else 0)
+        if request.POST.get("mute") == "1":
+            delivery.mute_programme(programme.pk, by=request.user)
+            messages.success(request, f"{programme.name}: e-mails are muted (decisions still go).")
+        else:
+            delivery.unmute_programme(programme.pk)
+            messages.success(request, f"{programme.name}: e-mails are sent again.")
+        return redirect("partnerships:programme_messages")
+    rows = [{"programme": p, "muted": delivery.programme_muted(p.pk)} for p in programmes]
+    return render(request, "partnerships/programme_messages.html", {"rows": rows})

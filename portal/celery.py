@@ -53,8 +53,16 @@ app.conf.beat_schedule = {
         "task": "partnerships.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=30),
     },
-    "partnerships-staff-digest-weekdays": {
-        "task": "partnerships.tasks.send_staff_digest",
+    "messaging-digests-daily": {
+        "task": "messaging.tasks.send_digests",
+        "schedule": crontab(hour=17, minute=0),
+    },
+    "grants-reminders-daily": {
+        "task": "grants.tasks.send_reminders",
+        "schedule": crontab(hour=7, minute=30),
+    },
+    "grants-staff-digest-weekdays": {
+        "task": "grants.tasks.send_staff_digest",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
     },
 }

@@ -168,8 +168,9 @@ def test_a_new_lead_signs_up_is_verified_and_gathers_five_schools_by_email(
 def test_the_onboarding_pages_have_no_serious_accessibility_violations(
     browser, live_server, cohort, lead_alice, staff_carol, school_a, school_b
 ):
+    from messaging.models import Notification
     from partnerships.invitations import invitation_token
-    from partnerships.models import LeadVerificationRequest, Notification
+    from partnerships.models import LeadVerificationRequest
     from partnerships.onboarding import verification_token
     from tests.e2e.axe import serious_violations
 
@@ -198,7 +199,7 @@ def test_the_onboarding_pages_have_no_serious_accessibility_violations(
             f"/partnerships/{partnership.pk}/",
             f"/partnerships/{partnership.pk}/invite-by-email/?q=Beech",
             f"/partnerships/{partnership.pk}/invite-by-email/?school={school_b.pk}",
-            "/partnerships/notifications/",
+            "/messaging/notifications/",
             "/partnerships/my-data/",
         ],
         "staff_carol": ["/partnerships/staff/lead-requests/"],

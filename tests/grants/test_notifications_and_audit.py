@@ -12,7 +12,7 @@ from tests.grants.conftest import AWARD, complete
 S = Application.Status
 
 
-def test_submission_emails_programme_staff_only_after_commit(
+def test_submission_emails_staff_and_a_receipt_to_the_lead_only_after_commit(
     draft, lead_alice, staff_carol, django_capture_on_commit_callbacks
 ):
     complete(draft, lead_alice)
@@ -23,9 +23,14 @@ def test_submission_emails_programme_staff_only_after_commit(
     for callback in callbacks:
         callback()
 
-    assert [m.to for m in mail.outbox] == [[staff_carol.email]]
-    assert draft.partnership.name in mail.outbox[0].subject
-    assert f"/grants/applications/{draft.pk}/" in mail.outbox[0].body
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert sorted(by_address) == sorted([staff_carol.email, lead_alice.email])
+    review, receipt = by_address[staff_carol.email], by_address[lead_alice.email]
+    assert draft.partnership.name in review.subject
+    assert f"/grants/applications/{draft.pk}/" in review.body
+    draft.refresh_from_db()
+    assert receipt.subject.startswith(f"Received: {draft.reference}")
+    assert draft.aims in receipt.body  # a copy of what was submitted
 
 
 @pytest.mark.parametrize(

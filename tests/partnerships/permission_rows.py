@@ -155,6 +155,7 @@ ROWS += [
         data=lambda w: {"password": factories.PASSWORD},
     ),
     Row("partnerships:verification_requests", STAFF_ONLY_GET),
+    Row("partnerships:programme_messages", STAFF_ONLY_GET),
     Row(
         "partnerships:verification_decide",
         expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=302, staff=302, admin=302),
@@ -213,8 +214,6 @@ ROWS += [
         method="post",
         data=lambda w: {"answer": "confirm"},
     ),
-    Row("partnerships:notifications", SIGNED_IN_200),
-    Row("partnerships:notifications_read", SIGNED_IN_302, method="post"),
     Row("partnerships:personal_data", SIGNED_IN_200),
     Row("partnerships:personal_data_download", SIGNED_IN_200),
     Row(

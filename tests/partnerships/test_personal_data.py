@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from grants import services as grant_services
 from grants.models import Application, AuditEvent
-from partnerships.models import EmailInvitation, Notification, Partnership, SchoolLead
+from messaging.models import Notification
+from partnerships.models import EmailInvitation, Partnership, SchoolLead
 from tests import factories
 
 

@@ -1,4 +1,5 @@
-"""Reminders and deadlines (partnerships/reminders.py, run by the beat jobs in partnerships/tasks.py):
+"""Reminders and deadlines (partnerships/reminders.py and grants/reminders.py, run by the beat jobs in
+partnerships/tasks.py and grants/tasks.py):
 each reminder goes exactly once, however often the job runs."""
 
 import re
@@ -13,9 +14,12 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from grants import reminders as grant_reminders
+from grants import tasks as grant_tasks
 from grants.models import Application, EndOfGrantReport
+from messaging.models import Notification, ReminderSent
 from partnerships import reminders, tasks
-from partnerships.models import Membership, Notification, ReminderSent
+from partnerships.models import Membership
 from tests import factories
 
 # What each job sends is read from the mail the outbox delivers (as if each job's transaction
@@ -32,7 +36,7 @@ def days_ago(n, now=None):
 def submitted_working_days_ago(n: int, today: date):
     """A submission time `n` working days before `today` (at noon)."""
     day = today
-    while reminders.working_days_between(day, today) < n:
+    while grant_reminders.working_days_between(day, today) < n:
         day -= timedelta(days=1)
     return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time())) + timedelta(
         hours=12
@@ -86,7 +90,8 @@ def world(programme, staff_carol, lead_alice, lead_bob, school_a, school_b):
 
 def run_jobs():
     tasks.send_reminders.delay()
-    tasks.send_staff_digest.delay()
+    grant_tasks.send_reminders.delay()
+    grant_tasks.send_staff_digest.delay()
 
 
 def sent_subjects():
@@ -135,8 +140,8 @@ def test_reminders_to_users_also_appear_on_their_notifications_page(client, worl
     client.force_login(lead_alice)
 
     home = client.get(reverse("partnerships:lead_home"))
-    page = client.get(reverse("partnerships:notifications"))
-    client.post(reverse("partnerships:notifications_read"))
+    page = client.get(reverse("messaging:notifications"))
+    client.post(reverse("messaging:notifications_read"))
     after = client.get(reverse("partnerships:lead_home"))
 
     assert re.search(r"Notifications <span[^>]*>1<span class=\"visually-hidden\"> unread", home.text)
@@ -159,7 +164,7 @@ def draft(cohort, school_a, lead_alice):
 def test_window_reminders_go_7_days_and_1_day_before_closing(draft, days_before, kinds):
     closes = draft.cohort.applications_close_at
 
-    reminders.remind_window_closing(closes - timedelta(days=days_before))
+    grant_reminders.remind_window_closing(closes - timedelta(days=days_before))
 
     assert set(ReminderSent.objects.values_list("kind", flat=True)) == kinds
 
@@ -168,7 +173,7 @@ def test_a_lead_gets_the_7_day_and_then_the_1_day_reminder(draft, lead_alice):
     closes = draft.cohort.applications_close_at
 
     for days_before in (7, 6, 2, 1, 1):
-        reminders.remind_window_closing(closes - timedelta(days=days_before))
+        grant_reminders.remind_window_closing(closes - timedelta(days=days_before))
 
     assert [m.to for m in mail.outbox] == [[lead_alice.email], [lead_alice.email]]
     assert "close in 7 days" in mail.outbox[0].subject
@@ -178,7 +183,7 @@ def test_a_lead_gets_the_7_day_and_then_the_1_day_reminder(draft, lead_alice):
 def test_no_window_reminder_once_the_application_is_submitted(draft):
     Application.objects.filter(pk=draft.pk).update(status=Application.Status.SUBMITTED)
 
-    reminders.remind_window_closing(draft.cohort.applications_close_at - timedelta(days=1))
+    grant_reminders.remind_window_closing(draft.cohort.applications_close_at - timedelta(days=1))
 
     assert not mail.outbox
 
@@ -187,7 +192,7 @@ def test_no_window_reminder_to_a_closed_account(draft, lead_alice):
     lead_alice.is_active = False
     lead_alice.save()
 
-    reminders.remind_window_closing(draft.cohort.applications_close_at - timedelta(days=1))
+    grant_reminders.remind_window_closing(draft.cohort.applications_close_at - timedelta(days=1))
 
     assert not mail.outbox
 
@@ -274,8 +279,8 @@ def approved(programme, lead_alice, school_a):
 def test_end_of_grant_reports_are_reminded_when_due_and_when_overdue(approved, ends_in_days, kinds):
     approved(ends_in_days)
 
-    reminders.remind_end_of_grant_reports()
-    reminders.remind_end_of_grant_reports()
+    grant_reminders.remind_end_of_grant_reports()
+    grant_reminders.remind_end_of_grant_reports()
 
     assert set(ReminderSent.objects.values_list("kind", flat=True)) == kinds
     assert len(mail.outbox) == len(kinds)
@@ -286,7 +291,7 @@ def test_a_submitted_or_accepted_report_is_not_reminded(approved, status):
     application = approved(-1)
     EndOfGrantReport.objects.create(application=application, status=status)
 
-    reminders.remind_end_of_grant_reports()
+    grant_reminders.remind_end_of_grant_reports()
 
     assert not mail.outbox
 
@@ -295,7 +300,7 @@ def test_a_returned_report_is_still_reminded(approved):
     application = approved(-1)
     EndOfGrantReport.objects.create(application=application, status=EndOfGrantReport.Status.RETURNED)
 
-    reminders.remind_end_of_grant_reports()
+    grant_reminders.remind_end_of_grant_reports()
 
     assert len(mail.outbox) == 1
 
@@ -314,7 +319,7 @@ def test_a_returned_report_is_still_reminded(approved):
     ],
 )
 def test_working_days_between_counts_monday_to_friday(start, end, expected):
-    assert reminders.working_days_between(start, end) == expected
+    assert grant_reminders.working_days_between(start, end) == expected
 
 
 @pytest.mark.parametrize(("working_days", "digests"), [(10, 0), (11, 1)])
@@ -328,8 +333,8 @@ def test_the_staff_digest_lists_applications_waiting_over_10_working_days(
         submitted_at=submitted_working_days_ago(working_days, timezone.localdate()),
     )
 
-    reminders.send_staff_digest()
-    reminders.send_staff_digest()
+    grant_reminders.send_staff_digest()
+    grant_reminders.send_staff_digest()
 
     assert len(mail.outbox) == digests
     if digests:
@@ -348,7 +353,7 @@ def test_the_staff_digest_goes_only_to_the_programmes_staff(cohort, staff_carol)
         submitted_at=submitted_working_days_ago(12, timezone.localdate()),
     )
 
-    reminders.send_staff_digest()
+    grant_reminders.send_staff_digest()
 
     assert [m.to for m in mail.outbox] == [[staff_carol.email]]
 
@@ -361,8 +366,8 @@ def test_the_staff_digest_goes_again_the_next_day_while_applications_wait(cohort
         submitted_at=submitted_working_days_ago(12, timezone.localdate()),
     )
 
-    reminders.send_staff_digest()
-    reminders.send_staff_digest(timezone.now() + timedelta(days=1))
+    grant_reminders.send_staff_digest()
+    grant_reminders.send_staff_digest(timezone.now() + timedelta(days=1))
 
     assert len(mail.outbox) == 2
 
@@ -381,8 +386,8 @@ def test_a_reminder_whose_email_fails_is_recorded_once_and_its_email_retried_by_
         broken_mail_server.setattr(
             "django.core.mail.backends.locmem.EmailBackend.send_messages", lambda self, m: 1 / 0
         )
-        reminders.remind_window_closing(closes - timedelta(days=3))
-        reminders.remind_window_closing(closes - timedelta(days=3))  # the next run sends nothing new
+        grant_reminders.remind_window_closing(closes - timedelta(days=3))
+        grant_reminders.remind_window_closing(closes - timedelta(days=3))  # the next run sends nothing new
 
     assert ReminderSent.objects.count() == 1
     waiting = OutboxMessage.objects.get()
@@ -404,11 +409,11 @@ def test_a_reminder_that_cannot_be_queued_is_tried_again_on_the_next_run(draft, 
     closes = draft.cohort.applications_close_at
     with monkeypatch.context() as broken_outbox:
         broken_outbox.setattr("messaging.outbox.enqueue", broken)
-        reminders.remind_window_closing(closes - timedelta(days=3))
+        grant_reminders.remind_window_closing(closes - timedelta(days=3))
     assert not ReminderSent.objects.exists()
     assert not Notification.objects.exists()
 
-    reminders.remind_window_closing(closes - timedelta(days=3))
+    grant_reminders.remind_window_closing(closes - timedelta(days=3))
 
     assert len(mail.outbox) == 1
     assert ReminderSent.objects.count() == 1
@@ -419,8 +424,13 @@ def test_the_beat_schedule_runs_both_jobs_daily():
 
     scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
 
-    assert {"partnerships.tasks.send_reminders", "partnerships.tasks.send_staff_digest"} <= scheduled
-    assert "partnerships.tasks.send_reminders" in app.tasks
+    jobs = {
+        "partnerships.tasks.send_reminders",
+        "grants.tasks.send_reminders",
+        "grants.tasks.send_staff_digest",
+    }
+    assert jobs <= scheduled
+    assert jobs <= set(app.tasks)
 
 
 @pytest.mark.postgres
@@ -444,7 +454,7 @@ def test_two_reminder_jobs_running_at_once_send_each_reminder_once():
     def job():
         try:
             start.wait()
-            reminders.send_all_reminders()
+            grant_reminders.send_all_reminders()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

@@ -12,11 +12,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from grants import services as grant_services
+from messaging.models import Notification
 from partnerships import onboarding
 from partnerships.models import (
     EmailConfirmation,
     LeadVerificationRequest,
-    Notification,
     SchoolLead,
     VerifiedDomain,
 )

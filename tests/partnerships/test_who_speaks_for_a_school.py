@@ -616,12 +616,12 @@ def test_declining_by_code_needs_no_account(client, invite, cedar, django_captur
 
 
 def test_an_unverified_claimant_is_reminded_of_nothing(partnership, school_a):
-    from partnerships.reminders import _leads_of
+    from partnerships.selectors import school_contacts
 
     claimant = factories.LeadFactory()
     SchoolLead.objects.create(user=claimant, school=school_a)
 
-    assert claimant not in _leads_of(school_a.pk)
+    assert claimant not in school_contacts(school_a.pk)
 
 
 def test_closing_a_school_in_the_admin_rechecks_the_minimum(client, partnership, admin_dan):

@@ -1,6 +1,6 @@
 from django import template
 
-from partnerships.notifications import unread_count
+from messaging.delivery import unread_count
 
 register = template.Library()
 

@@ -1,0 +1,248 @@
+"""Every message the portal sends, in one list. A kind names its subject (a template string
+rendered with the message's context), its text and HTML templates, who it goes to (for the
+reader: the recipients themselves come from the selectors of the app that knows the people),
+whether it is mandatory (a decision or a security notice: no preference can silence it) and how
+it is delivered unless the person chose otherwise.
+
+The generic templates (emails/message.txt, emails/message.html) render a context with
+`paragraphs`, optional `items`, `link` (a path in the portal, or an absolute URL) and
+`link_label`; a kind with more to show (a receipt with a copy of what was submitted) names its
+own templates.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class Delivery(models.TextChoices):
+    # The same choices as messaging.models.Preference.Delivery (kept here so that this list
+    # loads without the models).
+    IMMEDIATE = "immediate", "E-mail at once"
+    DIGEST = "digest", "In a daily digest e-mail"
+    PORTAL = "portal", "In the portal only"
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    key: str
+    label: str
+    subject: str
+    recipients: str
+    mandatory: bool = False
+    delivery: Delivery = Delivery.IMMEDIATE
+    text_template: str = "emails/message.txt"
+    html_template: str = "emails/message.html"
+    # Sent to an address rather than to an account (sign-up, invitations by e-mail): no
+    # notification row, no preferences.
+    address_only: bool = False
+
+
+LEADS = "the school's verified leads"
+LEAD_SCHOOL = "the lead school's verified leads"
+STAFF = "the programme's staff"
+
+KINDS: list[MessageKind] = [
+    # --- Accounts and who speaks for a school (partnerships) ---------------------------------
+    MessageKind(
+        "email_confirm",
+        "Confirm your e-mail address",
+        "Confirm your e-mail address for the STEM Partnerships Portal",
+        "the address signing up",
+        mandatory=True,
+        address_only=True,
+    ),
+    MessageKind(
+        "already_registered",
+        "Someone tried to sign up with your address",
+        "You already have an account on the STEM Partnerships Portal",
+        "the address signing up",
+        mandatory=True,
+        address_only=True,
+    ),
+    MessageKind(
+        "verification_request",
+        "A school lead asks to be verified",
+        "Please confirm a school lead: {{ person }} at {{ school }}",
+        "programme staff and admins",
+    ),
+    MessageKind(
+        "verification_outcome",
+        "Your lead verification was decided",
+        "{% if approved %}You are verified as a lead of {{ school }}"
+        "{% else %}We could not confirm you as a lead of {{ school }}{% endif %}",
+        "the person who asked",
+        mandatory=True,
+    ),
+    MessageKind(
+        "daily_digest",
+        "Your daily summary",
+        "Your daily summary: {{ count }} notification{{ count|pluralize }}",
+        "each person who chose a digest for some kind (messaging.delivery.send_digests)",
+        address_only=True,
+    ),
+    # --- Partnerships and invitations --------------------------------------------------------
+    MessageKind(
+        "membership_invited",
+        "Your school is invited to a partnership",
+        "Invitation to join {{ partnership }}",
+        "the invited school's verified leads",
+    ),
+    MessageKind(
+        "email_invitation",
+        "An invitation by e-mail",
+        "{% if reminder %}Reminder: {% endif %}Invitation for {{ school }} to join {{ partnership }}",
+        "the invited address",
+        address_only=True,
+    ),
+    MessageKind(
+        "invitation_code",
+        "A one-time code to answer an invitation",
+        "Your code to answer the invitation to {{ partnership }}: {{ code }}",
+        "the invited address",
+        mandatory=True,
+        address_only=True,
+    ),
+    MessageKind(
+        "invitation_answered",
+        "An invited school answered",
+        "{{ school }} {% if accepted %}accepted{% else %}declined{% endif %} "
+        "the invitation to {{ partnership }}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "partner_confirmed",
+        "A partner school now counts",
+        "{{ school }} now counts in {{ partnership }}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "acceptance_withdrawn",
+        "A partner school's acceptance is withdrawn",
+        "{{ school }} is no longer in {{ partnership }}",
+        LEAD_SCHOOL,
+    ),
+    # --- Reminders (partnerships/reminders.py, grants/reminders.py) ---------------------------
+    MessageKind(
+        "window_7d",
+        "Applications close in a week",
+        "Applications to {{ cohort }} close {{ when }}",
+        LEAD_SCHOOL + " (draft applications)",
+    ),
+    MessageKind(
+        "window_1d",
+        "Applications close tomorrow",
+        "Applications to {{ cohort }} close {{ when }}",
+        LEAD_SCHOOL + " (draft applications)",
+    ),
+    MessageKind(
+        "invitation_5d",
+        "An invitation waits for your answer",
+        "Reminder: {{ partnership }} is waiting for your answer",
+        "the invited school's verified leads",
+    ),
+    MessageKind(
+        "report_due",
+        "End-of-grant report due",
+        "Due soon: end-of-grant report for {{ name }}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "report_overdue",
+        "End-of-grant report overdue",
+        "Overdue: end-of-grant report for {{ name }}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "staff_digest",
+        "Applications waiting for review",
+        "{{ count }} application{{ count|pluralize }} waiting for review over {{ days }} working days",
+        STAFF,
+    ),
+    # --- Applications and grants (grants) ----------------------------------------------------
+    MessageKind(
+        "submission_receipt",
+        "Receipt for your application",
+        "Received: {{ name }}{% if resubmitted %} (resubmitted){% endif %}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "application_submitted",
+        "An application was submitted for review",
+        "For review: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "application_resubmitted",
+        "An application was resubmitted",
+        "For review: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "report_submitted",
+        "An end-of-grant report was submitted",
+        "For review: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "below_minimum",
+        "A grant's partnership fell below the minimum",
+        "For review: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "changes_requested",
+        "Changes requested to your application",
+        "Changes requested: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
+        "approved",
+        "Your application was approved",
+        "Approved: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
+        "rejected",
+        "Your application was not approved",
+        "Not approved: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
+        "payment_paid",
+        "An instalment of your grant was paid",
+        "Instalment {{ sequence }} paid: {{ name }}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "report_accepted",
+        "Your end-of-grant report was accepted",
+        "End-of-grant report accepted: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
+        "report_returned",
+        "Your end-of-grant report was returned",
+        "End-of-grant report returned: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+]
+
+REGISTRY: dict[str, MessageKind] = {kind.key: kind for kind in KINDS}
+
+
+def choosable() -> list[MessageKind]:
+    """The kinds a person may choose how to receive (not mandatory, sent to accounts)."""
+    return [kind for kind in KINDS if not kind.mandatory and not kind.address_only]
+
+
+def get(key: str) -> MessageKind:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise LookupError(f"No message kind {key!r}: add it to messaging/kinds.py") from None
