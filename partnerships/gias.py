@@ -500,7 +500,7 @@ def _write_batch(
     existing = {
         school.urn: school
         for school in School.objects.filter(urn__in=[p.urn for p in batch]).only(
-            "pk", "urn", "last_changed_on", "opportunity_area", *fields
+            "pk", "urn", "last_changed_on", "opportunity_area", "ofsted_source", *fields
         )
     }
     now = timezone.now()
@@ -521,6 +521,8 @@ def _write_batch(
         except RowError as exc:
             report.errors.append(Rejected(pending.line, pending.urn_text, str(exc)))
             continue
+        if school is not None and school.ofsted_source and "ofsted_rating" in values:
+            values["ofsted_rating"] = school.ofsted_rating  # Ofsted's own file wins over GIAS's copy
         if school is None:
             to_create.append(School(**values))
         elif all(getattr(school, name) == values[name] for name in fields):
