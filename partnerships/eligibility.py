@@ -11,6 +11,8 @@ from partnerships.models import Funding, Membership, OfstedRating, Partnership, 
 
 def ineligibility_reasons(school: School, programme: Programme) -> list[str]:
     reasons = []
+    if school.is_synthetic:
+        reasons.append("This is a synthetic demo record, not a real school: it can never take part.")
     if not school.is_open:
         reasons.append("The school is closed.")
     if programme.state_funded_only and school.funding != Funding.STATE:
@@ -68,7 +70,7 @@ def is_eligible(school: School, programme: Programme) -> bool:
 
 def eligible_schools_q(programme: Programme, prefix: str = "") -> Q:
     """The same rules as `ineligibility_reasons`, as a filter (for counting in the database)."""
-    q = Q(**{f"{prefix}is_open": True})
+    q = Q(**{f"{prefix}is_open": True, f"{prefix}is_synthetic": False})
     if programme.state_funded_only:
         q &= Q(**{f"{prefix}funding": Funding.STATE})
     if programme.eligible_phases:
