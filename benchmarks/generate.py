@@ -98,7 +98,7 @@ GIAS_COLUMNS = [
 ]
 
 # Region -> local authorities; each LA has a few districts. The Opportunity Area districts
-# (partnerships/data/opportunity_areas.csv) appear under their LA so that about one school
+# (partnerships/data/opportunity_areas.json) appear under their LA so that about one school
 # in twenty is in an Opportunity Area, as in the real register.
 REGIONS = {
     "North East": ["Durham", "Newcastle upon Tyne", "Sunderland", "Northumberland", "Gateshead"],

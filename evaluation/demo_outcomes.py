@@ -33,6 +33,7 @@ URN_BASE = 990000
 COMPARISON_SCHOOLS = {Phase.PRIMARY: 2000, Phase.SECONDARY: 1500}
 YEARS = range(2011, 2019)
 SOURCE = "synthetic demo data (evaluation/demo_outcomes.py)"
+SYNTHETIC_TYPE = "Synthetic comparison school (demo data)"
 SEED = 2014
 
 REGIONS = {
@@ -153,7 +154,7 @@ def _comparison_schools(participants: list[School]) -> list[School]:
                 urn=urn,
                 name=f"Synthetic comparison school {number:04d} ({Phase(phase).label.lower()})",
                 phase=phase,
-                establishment_type="Synthetic comparison school (demo data)",
+                establishment_type=SYNTHETIC_TYPE,
                 funding=Funding.STATE,
                 local_authority=authorities[int(rng.integers(len(authorities)))],
                 region=str(region),
@@ -161,8 +162,13 @@ def _comparison_schools(participants: list[School]) -> list[School]:
                 fsm_percent=Decimal(str(round(min(max(fsm, 1.0), 80.0), 1))),
                 ofsted_rating=str(ofsted),
                 is_open=True,
+                is_synthetic=True,  # never searchable, eligible or invitable; badged where shown
             )
     existing = set(School.objects.filter(urn__in=list(wanted)).values_list("urn", flat=True))
+    # Rows an earlier demo made before the flag existed are marked now.
+    School.objects.filter(
+        urn__in=list(existing), establishment_type=SYNTHETIC_TYPE, is_synthetic=False
+    ).update(is_synthetic=True)
     School.objects.bulk_create([s for urn, s in wanted.items() if urn not in existing], batch_size=500)
     return list(School.objects.filter(urn__in=list(wanted)).order_by("urn"))
 

@@ -7,6 +7,7 @@ from partnerships.models import (
     InvitationCode,
     LeadVerificationRequest,
     Membership,
+    OfstedInspection,
     Partnership,
     Programme,
     School,
@@ -26,9 +27,19 @@ class SchoolAdmin(admin.ModelAdmin):
         "local_authority",
         "region",
         "ofsted_rating",
+        "ofsted_inspected_on",
         "is_open",
+        "is_synthetic",
     ]
-    list_filter = ["phase", "funding", "region", "ofsted_rating", "is_open", "opportunity_area"]
+    list_filter = [
+        "phase",
+        "funding",
+        "region",
+        "ofsted_rating",
+        "is_open",
+        "opportunity_area",
+        "is_synthetic",
+    ]
     search_fields = ["urn", "name", "postcode", "local_authority"]
 
     def save_model(self, request, obj, form, change):
@@ -38,6 +49,29 @@ class SchoolAdmin(admin.ModelAdmin):
 
             # A school closing re-checks the minimum of the partnerships it counts in (issue 13).
             schools_changed(school_ids=[obj.pk], reason=f"{obj.name} closed in the register.")
+
+
+@admin.register(OfstedInspection)
+class OfstedInspectionAdmin(admin.ModelAdmin):
+    """History as Ofsted published it: read-only (imports add to it)."""
+
+    list_display = [
+        "urn",
+        "school",
+        "kind",
+        "started_on",
+        "overall_effectiveness",
+        "source_file",
+        "imported_at",
+    ]
+    list_filter = ["kind", "overall_effectiveness"]
+    search_fields = ["urn", "school__name", "source_file"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SchoolLead)

@@ -11,6 +11,8 @@ from partnerships.models import Funding, Membership, OfstedRating, Partnership, 
 
 def ineligibility_reasons(school: School, programme: Programme) -> list[str]:
     reasons = []
+    if school.is_synthetic:
+        reasons.append("This is a synthetic demo record, not a real school: it can never take part.")
     if not school.is_open:
         reasons.append("The school is closed.")
     if programme.state_funded_only and school.funding != Funding.STATE:
@@ -21,12 +23,45 @@ def ineligibility_reasons(school: School, programme: Programme) -> list[str]:
             f"The programme is for {allowed} schools; this school is {school.get_phase_display().lower()}."
         )
     if programme.eligible_ofsted_ratings and school.ofsted_rating not in programme.eligible_ofsted_ratings:
-        allowed = " or ".join(OfstedRating(r).label for r in programme.eligible_ofsted_ratings)
-        rating = school.get_ofsted_rating_display()
-        reasons.append(f"The programme is for schools rated {allowed}; this school is rated {rating}.")
+        reasons.append(_judgement_reason(school, programme))
     if programme.opportunity_areas_only and not school.opportunity_area:
         reasons.append("The programme is for schools in Opportunity Areas; this school is outside them.")
     return reasons
+
+
+# Which judgement the Ofsted rule reads (shown with the rule on screens and in reasons).
+JUDGEMENT_USED = (
+    "the overall effectiveness of the school's latest graded Ofsted inspection "
+    "(Ofsted's management information for state-funded schools)"
+)
+
+
+def judgement_rule(programme: Programme) -> str:
+    """The programme's Ofsted rule in words, saying which judgement it uses ("" when it has none)."""
+    if not programme.eligible_ofsted_ratings:
+        return ""
+    allowed = " or ".join(OfstedRating(r).label for r in programme.eligible_ofsted_ratings)
+    return f"Schools rated {allowed}, by {JUDGEMENT_USED}."
+
+
+def _judgement_reason(school: School, programme: Programme) -> str:
+    allowed = " or ".join(OfstedRating(r).label for r in programme.eligible_ofsted_ratings)
+    on = f"{school.ofsted_inspected_on:%-d %B %Y}" if school.ofsted_inspected_on else ""
+    if school.ofsted_rating == OfstedRating.NOT_JUDGED:
+        since = f" since its inspection of {on}" if on else ""
+        return (
+            f"The programme is for schools rated {allowed}; this school has no graded judgement{since}: "
+            "Ofsted no longer gives state-funded schools an overall effectiveness grade. "
+            "Programme staff can decide on the school's latest report."
+        )
+    if school.ofsted_rating == OfstedRating.NOT_RATED:
+        return (
+            f"The programme is for schools rated {allowed}; this school has not yet been inspected "
+            "(no graded Ofsted judgement)."
+        )
+    rating = school.get_ofsted_rating_display()
+    inspected = f" at its inspection of {on}" if on else ""
+    return f"The programme is for schools rated {allowed}; this school was rated {rating}{inspected}."
 
 
 def is_eligible(school: School, programme: Programme) -> bool:
@@ -35,7 +70,7 @@ def is_eligible(school: School, programme: Programme) -> bool:
 
 def eligible_schools_q(programme: Programme, prefix: str = "") -> Q:
     """The same rules as `ineligibility_reasons`, as a filter (for counting in the database)."""
-    q = Q(**{f"{prefix}is_open": True})
+    q = Q(**{f"{prefix}is_open": True, f"{prefix}is_synthetic": False})
     if programme.state_funded_only:
         q &= Q(**{f"{prefix}funding": Funding.STATE})
     if programme.eligible_phases:

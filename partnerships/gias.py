@@ -1,65 +1,86 @@
-"""Import the DfE "Get Information about Schools" (GIAS) all-establishments CSV.
+"""Import the DfE "Get Information about Schools" (GIAS) all-establishments CSV, any layout since 2021.
 
-The file is read as published: latin-1, one establishment per row, about 130 columns of
-which we keep twelve (REQUIRED_COLUMNS); extra columns are ignored. Schools are matched by
-URN, so importing the same file twice changes nothing. The file is streamed: rows are parsed
-one at a time and written in batches (`bulk_create`/`bulk_update`), so memory does not grow
-with the file, apart from the set of URNs already seen (to report duplicates).
+The service the command, the daily refresh and the admin upload all call is
+`import_gias(path_or_file, *, report=None, ...) -> ImportReport`.
 
-A file that cannot be read as a whole (wrong encoding, missing column, empty) raises
-`GiasFileError` and changes nothing: the header is checked before anything is written, and
-the whole import runs in one transaction so that a failure half-way leaves no trace.
-A single bad row is not fatal: it is skipped and reported with its line number and reason.
+Columns are found by name, in any order. Only five are required (REQUIRED_COLUMNS: URN,
+EstablishmentName, TypeOfEstablishment, EstablishmentStatus, PhaseOfEducation); every other
+field we keep (OPTIONAL_COLUMNS) is imported when the file has its column and left as it is
+when it does not. So the 2025 layout, which dropped `OfstedLastInsp`,
+`OfstedSpecialMeasures (code)/(name)` and `OfstedRating (name)`, imports like the 2021 and
+2024 ones; Ofsted judgements come from Ofsted's own files (`partnerships/ofsted.py`).
+
+Encoding: GIAS publishes Windows-1252. The file is scanned once before import: if every byte
+decodes as UTF-8 it is read as UTF-8 (a byte-order mark is dropped), otherwise as cp1252 (so
+`’` is U+2019, not a control character). A file that is not text — NUL or other control
+bytes, UTF-16, bytes cp1252 does not define — is refused with the line it fails on.
+
+Rows: matched by URN. A row whose `LastChangedDate` equals the one stored for the school is
+skipped without being parsed or compared (`skipped`); pass `full=True` to compare every row.
+Other rows are compared field by field: identical ones count as `unchanged` (no UPDATE).
+
+Batches and atomicity: the file is streamed and written in batches (one SELECT, one INSERT,
+one UPDATE per batch, whatever its size), all inside one transaction: a file-level failure
+(`GiasFileError`: unreadable, missing column, not text, empty) leaves nothing behind. A bad
+row is not fatal: it is left out, and reported in `report.errors` with its line and reason.
 """
 
+import codecs
 import csv
 import io
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 from django.db import transaction
 from django.utils import timezone
 
+from partnerships import opportunity_areas
 from partnerships.models import Funding, OfstedRating, Phase, School
 
-OPPORTUNITY_AREAS_FILE = Path(__file__).resolve().parent / "data" / "opportunity_areas.csv"
-
-# GIAS column -> our key (see School)
+# GIAS column -> our key. The five a file must have:
 REQUIRED_COLUMNS = {
     "URN": "urn",
     "EstablishmentName": "name",
     "TypeOfEstablishment (name)": "establishment_type",
     "EstablishmentStatus (name)": "status",
     "PhaseOfEducation (name)": "phase",
+}
+# ... and the ones imported when present (the key is the School field, except lsoa_name).
+OPTIONAL_COLUMNS = {
     "LA (name)": "local_authority",
+    "LA (code)": "la_code",
     "GOR (name)": "region",
     "DistrictAdministrative (name)": "district",
+    "DistrictAdministrative (code)": "district_code",
+    "AdministrativeWard (code)": "ward_code",
+    "LSOA (code)": "lsoa_code",
+    "LSOA (name)": "lsoa_name",
+    "ParliamentaryConstituency (code)": "constituency_code",
     "Postcode": "postcode",
     "NumberOfPupils": "pupils",
     "PercentageFSM": "fsm_percent",
     "OfstedRating (name)": "ofsted_rating",
+    "SchoolWebsite": "website",
+    "Trusts (code)": "trust_code",
+    "Trusts (name)": "trust_name",
+    "Federations (code)": "federation_code",
+    "Federations (name)": "federation_name",
+    "Easting": "easting",
+    "Northing": "northing",
+    "LastChangedDate": "last_changed_on",
 }
-
-# The School fields an import sets (and compares, to count unchanged rows).
-FIELDS = [
-    "name",
-    "phase",
-    "establishment_type",
-    "funding",
-    "local_authority",
-    "region",
-    "district",
-    "postcode",
-    "pupils",
-    "fsm_percent",
-    "ofsted_rating",
-    "is_open",
-    "opportunity_area",
-]
+# The columns whose values place a school in an Opportunity Area.
+GEOGRAPHY = {"district", "district_code", "ward_code", "lsoa_code", "lsoa_name"}
+# School fields every import sets, and those an optional column sets.
+BASE_FIELDS = ["name", "phase", "establishment_type", "funding", "is_open"]
+SCHOOL_FIELDS = set(OPTIONAL_COLUMNS.values()) - {"lsoa_name"}
 
 PHASES = {
     "primary": Phase.PRIMARY,
@@ -94,19 +115,31 @@ OFSTED = {
 # GIAS writes these where a figure is withheld or not applicable.
 NO_FIGURE = {"", "supp", "ne", "na", "n/a", "x"}
 
-MAX_LENGTHS = {
-    "name": 200,
-    "establishment_type": 100,
-    "local_authority": 100,
-    "region": 100,
-    "district": 100,
-    "postcode": 10,
+# Text fields: School field -> (GIAS column for messages, longest allowed).
+TEXT = {
+    "name": ("EstablishmentName", 200),
+    "establishment_type": ("TypeOfEstablishment (name)", 100),
+    "local_authority": ("LA (name)", 100),
+    "region": ("GOR (name)", 100),
+    "district": ("DistrictAdministrative (name)", 100),
+    "postcode": ("Postcode", 10),
+    "website": ("SchoolWebsite", 200),
+    "la_code": ("LA (code)", 3),
+    "district_code": ("DistrictAdministrative (code)", 9),
+    "ward_code": ("AdministrativeWard (code)", 9),
+    "lsoa_code": ("LSOA (code)", 9),
+    "constituency_code": ("ParliamentaryConstituency (code)", 9),
+    "trust_code": ("Trusts (code)", 20),
+    "trust_name": ("Trusts (name)", 200),
+    "federation_code": ("Federations (code)", 20),
+    "federation_name": ("Federations (name)", 200),
 }
-MAX_URN = 2_147_483_647
-
-# A UTF-8 multi-byte sequence read as latin-1 shows as Ã© and the like: a lead byte
-# (U+00C2–U+00F4) followed by a continuation byte (U+0080–U+00BF).
-MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf]")
+MAX_INT = 2_147_483_647
+CHUNK = 1 << 20
+# Bytes no CSV text file holds (NUL and the C0 controls other than tab, LF, CR, and Ctrl-Z).
+NOT_TEXT = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x19\x1b-\x1f]")
+# Bytes Windows-1252 leaves undefined.
+NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 
 
 class GiasFileError(Exception):
@@ -126,26 +159,34 @@ class Rejected:
 
 @dataclass
 class ImportReport:
+    """What one import did. `rows` counts data rows read; each ends in exactly one of
+    created, updated, unchanged (compared, identical), skipped (same LastChangedDate as
+    stored, not compared) or errors."""
+
     rows: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    rejected: list[Rejected] = field(default_factory=list)
+    skipped: int = 0
+    errors: list[Rejected] = field(default_factory=list)
+    encoding: str = ""
+    columns: list[str] = field(default_factory=list)  # the optional columns the file had
+    dry_run: bool = False
+
+    @property
+    def rejected(self) -> list[Rejected]:
+        return self.errors
+
+    @property
+    def changed(self) -> int:
+        return self.created + self.updated
 
     def summary(self) -> str:
         return (
             f"{self.rows} rows: {self.created} created, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {len(self.rejected)} rejected"
+            f"{self.unchanged} unchanged, {self.skipped} skipped (unchanged since LastChangedDate), "
+            f"{len(self.errors)} rejected"
         )
-
-
-@cache
-def opportunity_areas() -> dict[str, str]:
-    """District (lower case) -> Opportunity Area, from partnerships/data/opportunity_areas.csv."""
-    with OPPORTUNITY_AREAS_FILE.open(encoding="utf-8", newline="") as handle:
-        return {
-            row["district"].strip().lower(): row["opportunity_area"].strip() for row in csv.DictReader(handle)
-        }
 
 
 def phase_for(phase_name: str, establishment_type: str) -> str:
@@ -161,193 +202,339 @@ def funding_for(establishment_type: str) -> str:
     return Funding.STATE
 
 
-def parse_row(raw: dict[str, str]) -> dict:
-    """GIAS values (keyed as REQUIRED_COLUMNS' values) -> School field values; RowError if bad."""
+def parse_date(text: str, column: str) -> date | None:
+    """GIAS dates are dd-mm-yyyy (older downloads and Excel re-saves: dd/mm/yyyy, ISO)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10 and text[4] == "-":
+            return date.fromisoformat(text)
+        day, month, year = re.split(r"[-/]", text)
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise RowError(f"{column} {text!r} is not a date (dd-mm-yyyy)") from None
+
+
+def _whole(text: str, column: str) -> int | None:
+    text = text.strip()
+    if text.lower() in NO_FIGURE:
+        return None
+    if text.isdigit() and int(text) <= MAX_INT:
+        return int(text)
+    raise RowError(f"{column} {text!r} is not a whole number")
+
+
+def parse_row(raw: dict[str, str], current_area: str = "") -> dict:
+    """GIAS values (keyed as the columns' keys; optional keys only when the file has them)
+    -> School field values. RowError if a value is bad."""
     urn_text = raw["urn"].strip()
-    if not urn_text.isdigit() or not 0 < int(urn_text) <= MAX_URN:
+    if not urn_text.isdigit() or not 0 < int(urn_text) <= MAX_INT:
         raise RowError(f"URN {urn_text!r} is not a whole number" if urn_text else "URN is missing")
     values = {"urn": int(urn_text)}
 
-    text = {key: " ".join(raw[key].split()) for key in MAX_LENGTHS}
-    text["postcode"] = text["postcode"].upper()
-    if not text["name"]:
+    for key, (column, limit) in TEXT.items():
+        if key in raw:
+            text = " ".join(raw[key].split())
+            if len(text) > limit:
+                raise RowError(f"{column} is longer than {limit} characters")
+            values[key] = text
+    if not values["name"]:
         raise RowError("EstablishmentName is missing")
-    for key, limit in MAX_LENGTHS.items():
-        if len(text[key]) > limit:
-            raise RowError(f"{key.replace('_', ' ')} is longer than {limit} characters")
-    values.update(text)
+    if "postcode" in values:
+        values["postcode"] = values["postcode"].upper()
 
     status = raw["status"].strip().lower()
     if status not in STATUSES:
         raise RowError(f"establishment status {raw['status'].strip()!r} is not a GIAS status")
     values["is_open"] = STATUSES[status]
+    values["phase"] = phase_for(raw["phase"], values["establishment_type"])
+    values["funding"] = funding_for(values["establishment_type"])
 
-    values["phase"] = phase_for(raw["phase"], text["establishment_type"])
-    values["funding"] = funding_for(text["establishment_type"])
-    values["ofsted_rating"] = OFSTED.get(raw["ofsted_rating"].strip().lower(), OfstedRating.NOT_RATED)
-    values["opportunity_area"] = opportunity_areas().get(text["district"].lower(), "")
+    if "ofsted_rating" in raw:
+        values["ofsted_rating"] = OFSTED.get(raw["ofsted_rating"].strip().lower(), OfstedRating.NOT_RATED)
+    if "pupils" in raw:
+        values["pupils"] = _whole(raw["pupils"], "NumberOfPupils")
+    for key, column in (("easting", "Easting"), ("northing", "Northing")):
+        if key in raw:
+            values[key] = _whole(raw[key], column)
+    if "last_changed_on" in raw:
+        values["last_changed_on"] = parse_date(raw["last_changed_on"], "LastChangedDate")
 
-    pupils = raw["pupils"].strip()
-    if pupils.lower() in NO_FIGURE:
-        values["pupils"] = None
-    elif pupils.isdigit() and int(pupils) <= MAX_URN:
-        values["pupils"] = int(pupils)
-    else:
-        raise RowError(f"NumberOfPupils {pupils!r} is not a whole number")
+    if "fsm_percent" in raw:
+        fsm = raw["fsm_percent"].strip()
+        if fsm.lower() in NO_FIGURE:
+            values["fsm_percent"] = None
+        else:
+            try:
+                percent = Decimal(fsm)
+            except InvalidOperation:
+                raise RowError(f"PercentageFSM {fsm!r} is not a number") from None
+            if not percent.is_finite() or not 0 <= percent <= 100:
+                raise RowError(f"PercentageFSM {fsm!r} is not between 0 and 100")
+            values["fsm_percent"] = percent.quantize(Decimal("0.01"))
 
-    fsm = raw["fsm_percent"].strip()
-    if fsm.lower() in NO_FIGURE:
-        values["fsm_percent"] = None
-    else:
-        try:
-            percent = Decimal(fsm)
-        except InvalidOperation:
-            raise RowError(f"PercentageFSM {fsm!r} is not a number") from None
-        if not percent.is_finite() or not 0 <= percent <= 100:
-            raise RowError(f"PercentageFSM {fsm!r} is not between 0 and 100")
-        values["fsm_percent"] = percent.quantize(Decimal("0.01"))
+    if GEOGRAPHY & raw.keys():
+        values["opportunity_area"] = opportunity_areas.classify(
+            district_code=values.get("district_code", ""),
+            district_name=values.get("district", ""),
+            lsoa_code=values.get("lsoa_code", ""),
+            lsoa_name=raw.get("lsoa_name", ""),
+            ward_code=values.get("ward_code", ""),
+            current=current_area,
+        )
     return values
 
 
-def _open_text(path: Path, encoding: str) -> io.TextIOWrapper:
-    raw = path.open("rb")
-    head = raw.read(4)
+# --- Reading the file ------------------------------------------------------------------------
+
+
+def _line_at(chunk: bytes, position: int, line: int) -> int:
+    return line + chunk.count(b"\n", 0, position)
+
+
+def detect_encoding(raw: BinaryIO, name: str) -> str:
+    """Scan the whole file once: "utf-8-sig" if it is all UTF-8, else "cp1252". GiasFileError
+    (naming the line) if it is not text. Leaves `raw` at the start."""
     raw.seek(0)
+    head = raw.read(4)
     if not head:
-        raw.close()
-        raise GiasFileError(f"{path.name} is empty.")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        raw.close()
+        raise GiasFileError(f"{name} is empty.")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise GiasFileError(f"{name} is UTF-16 text; save it as CSV (UTF-8 or Windows-1252) and try again.")
+    if head.startswith(b"PK\x03\x04"):
+        raise GiasFileError(f"{name} is a ZIP archive, not a CSV file: extract the CSV from it first.")
+    raw.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8, line, bad_cp1252 = True, 1, None
+    while chunk := raw.read(CHUNK):
+        if match := NOT_TEXT.search(chunk):
+            raise GiasFileError(
+                f"{name} is not a text file: line {_line_at(chunk, match.start(), line)} holds the "
+                f"byte 0x{match.group()[0]:02x}. Is this the GIAS CSV download?"
+            )
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
+        if bad_cp1252 is None and (match := NOT_CP1252.search(chunk)):
+            bad_cp1252 = (_line_at(chunk, match.start(), line), match.group()[0])
+        line += chunk.count(b"\n")
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    raw.seek(0)
+    if utf8:
+        return "utf-8-sig"
+    if bad_cp1252:
         raise GiasFileError(
-            f"{path.name} looks like UTF-16; GIAS files are latin-1. Save it as CSV (latin-1) and try again."
+            f"{name} is neither UTF-8 nor Windows-1252 text: line {bad_cp1252[0]} holds the byte "
+            f"0x{bad_cp1252[1]:02x}."
         )
-    if head.startswith(b"\xef\xbb\xbf") and encoding.lower().replace("_", "-") in ("latin-1", "latin1"):
-        raw.close()
-        raise GiasFileError(
-            f"{path.name} is UTF-8 (it starts with a byte-order mark); GIAS files are latin-1. "
-            "Use the file as downloaded, or run with --encoding utf-8."
-        )
-    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
-        encoding = "utf-8-sig"
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+    return "cp1252"
 
 
-def _read_header(reader, path: Path) -> dict[str, int]:
+def _first_undecodable_line(raw: BinaryIO, encoding: str) -> int:
+    """The text wrapper reads ahead, so its position says nothing: find the line again."""
+    raw.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    number = 0
+    for number, line in enumerate(raw, start=1):
+        try:
+            decoder.decode(line)
+        except UnicodeDecodeError:
+            return number
+    return max(number, 1)
+
+
+def _open_binary(source) -> tuple[BinaryIO, str, bool]:
+    """(binary file, display name, whether we opened it) for a path or a binary file object."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise GiasFileError(f"{path} does not exist or is not a file.")
+        return path.open("rb"), path.name, True
+    name = Path(getattr(source, "name", "") or "upload.csv").name
+    if hasattr(source, "seekable") and source.seekable():
+        return source, name, False
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115 - closed by import_gias; a stream we cannot rewind is copied once
+    shutil.copyfileobj(source, spooled)
+    return spooled, name, True
+
+
+def _read_header(reader, name: str) -> dict[str, int]:
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
-        raise GiasFileError(f"{path.name} is empty: it has no header row.")
-    positions = {name.strip(): index for index, name in enumerate(header)}
+        raise GiasFileError(f"{name} is empty: it has no header row.")
+    positions = {}
+    for index, column in enumerate(header):
+        positions.setdefault(column.strip(), index)
     missing = [column for column in REQUIRED_COLUMNS if column not in positions]
     if missing:
         raise GiasFileError(
-            f"{path.name} is missing required column{'s' if len(missing) > 1 else ''}: "
+            f"{name} is missing required column{'s' if len(missing) > 1 else ''}: "
             + ", ".join(f'"{column}"' for column in missing)
             + ". Is this the GIAS all-establishments CSV?"
         )
-    return {key: positions[column] for column, key in REQUIRED_COLUMNS.items()}
+    columns = {key: positions[column] for column, key in REQUIRED_COLUMNS.items()}
+    columns |= {key: positions[column] for column, key in OPTIONAL_COLUMNS.items() if column in positions}
+    return columns
 
 
 def import_gias(
-    path: str | Path,
+    path_or_file,
     *,
-    encoding: str = "latin-1",
+    report: ImportReport | None = None,
+    encoding: str = "auto",
     batch_size: int = 1000,
     dry_run: bool = False,
+    full: bool = False,
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Import the file at `path`; return the report. Raises GiasFileError (nothing changed)."""
-    path = Path(path)
-    if not path.is_file():
-        raise GiasFileError(f"{path} does not exist or is not a file.")
-    report = ImportReport()
-    with _open_text(path, encoding) as handle:
+    """Import a GIAS all-establishments CSV (a path, or a binary file object such as an upload).
+
+    Returns the report (pass `report` to have an object you hold filled in as it goes, e.g. for
+    a progress bar; `progress(report)` is called after each batch). `encoding="auto"` detects
+    UTF-8 or Windows-1252; `full=True` compares rows even when their LastChangedDate is the one
+    stored. Raises GiasFileError, and then nothing was changed.
+    """
+    report = report if report is not None else ImportReport()
+    report.dry_run = dry_run
+    raw, name, owned = _open_binary(path_or_file)
+    try:
+        if encoding == "auto":
+            encoding = detect_encoding(raw, name)
+        elif encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+            encoding = "utf-8-sig"
+        codecs.lookup(encoding)  # LookupError for an unknown name
+        report.encoding = encoding
+        handle = io.TextIOWrapper(raw, encoding=encoding, newline="")
         reader = csv.reader(handle)
         try:
-            columns = _read_header(reader, path)
+            columns = _read_header(reader, name)
+            report.columns = [c for c, key in OPTIONAL_COLUMNS.items() if key in columns]
             with transaction.atomic():
-                latin = encoding.lower().replace("_", "-") in ("latin-1", "latin1", "iso-8859-1")
-                _import_rows(reader, columns, report, batch_size, progress, check_mojibake=latin)
+                _import_rows(reader, columns, report, batch_size, progress, full=full)
+                report.errors.sort(key=lambda error: error.line)
+                if report.rows == 0:
+                    raise GiasFileError(f"{name} is empty: it has a header but no rows.")
                 if dry_run:
                     transaction.set_rollback(True)
         except UnicodeDecodeError as exc:
-            raise GiasFileError(
-                f"{path.name} is not {encoding} text (line {reader.line_num + 1}: {exc.reason})."
-            ) from None
+            line = _first_undecodable_line(raw, encoding)
+            raise GiasFileError(f"{name} is not {encoding} text (line {line}: {exc.reason}).") from None
         except csv.Error as exc:
             raise GiasFileError(
-                f"{path.name} is not a readable CSV file (line {reader.line_num}: {exc})."
+                f"{name} is not a readable CSV file (line {reader.line_num}: {exc})."
             ) from None
-    if report.rows == 0:
-        raise GiasFileError(f"{path.name} is empty: it has a header but no rows.")
+        finally:
+            handle.detach()
+    finally:
+        if owned:
+            raw.close()
     return report
 
 
-def _import_rows(
-    reader, columns, report: ImportReport, batch_size: int, progress, *, check_mojibake: bool
-) -> None:
+# --- Writing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    line: int
+    urn: int
+    urn_text: str
+    row: list[str]
+    last_changed_on: date | None
+
+
+def _import_rows(reader, columns, report: ImportReport, batch_size: int, progress, *, full: bool) -> None:
     width = max(columns.values()) + 1
+    urn_at, changed_at = columns["urn"], columns.get("last_changed_on")
+    fields = [*BASE_FIELDS, *(key for key in columns if key in SCHOOL_FIELDS)]
+    if GEOGRAPHY & columns.keys():
+        fields.append("opportunity_area")
     seen: dict[int, int] = {}  # URN -> line it was first seen on
-    batch: list[dict] = []
+    batch: list[_Pending] = []
     previous_end = reader.line_num
     for row in reader:
         line, previous_end = previous_end + 1, reader.line_num
         if not row or not any(cell.strip() for cell in row):
             continue
         report.rows += 1
-        urn_text = row[columns["urn"]].strip() if len(row) > columns["urn"] else ""
+        urn_text = row[urn_at].strip() if len(row) > urn_at else ""
         if len(row) < width:
-            report.rejected.append(Rejected(line, urn_text, f"the row has only {len(row)} columns"))
+            report.errors.append(Rejected(line, urn_text, f"the row has only {len(row)} columns"))
             continue
-        raw = {key: row[index] for key, index in columns.items()}
-        try:
-            values = parse_row(raw)
-        except RowError as exc:
-            report.rejected.append(Rejected(line, urn_text, str(exc)))
+        if not urn_text.isdigit() or not 0 < int(urn_text) <= MAX_INT:
+            reason = f"URN {urn_text!r} is not a whole number" if urn_text else "URN is missing"
+            report.errors.append(Rejected(line, urn_text, reason))
             continue
-        if check_mojibake and MOJIBAKE.search(
-            values["name"] + values["local_authority"] + values["district"]
-        ):
-            raise GiasFileError(
-                f"Line {line} reads {values['name']!r}: the file looks like UTF-8, but GIAS files are "
-                "latin-1. Use the file as downloaded, or run with --encoding utf-8."
-            )
-        first = seen.setdefault(values["urn"], line)
+        urn = int(urn_text)
+        first = seen.setdefault(urn, line)
         if first != line:
-            report.rejected.append(
-                Rejected(line, urn_text, f"URN {values['urn']} already appears on line {first}")
-            )
+            report.errors.append(Rejected(line, urn_text, f"URN {urn} already appears on line {first}"))
             continue
-        batch.append(values)
+        try:
+            last_changed = parse_date(row[changed_at], "LastChangedDate") if changed_at is not None else None
+        except RowError as exc:
+            report.errors.append(Rejected(line, urn_text, str(exc)))
+            continue
+        batch.append(_Pending(line, urn, urn_text, row, last_changed))
         if len(batch) >= batch_size:
-            _write_batch(batch, report)
+            _write_batch(batch, columns, fields, report, full=full)
             batch = []
             if progress:
                 progress(report)
     if batch:
-        _write_batch(batch, report)
+        _write_batch(batch, columns, fields, report, full=full)
+        if progress:
+            progress(report)
 
 
-def _write_batch(batch: list[dict], report: ImportReport) -> None:
+def _write_batch(
+    batch: list[_Pending], columns, fields: list[str], report: ImportReport, *, full: bool
+) -> None:
     existing = {
         school.urn: school
-        for school in School.objects.filter(urn__in=[values["urn"] for values in batch]).only(
-            "pk", "urn", *FIELDS
+        for school in School.objects.filter(urn__in=[p.urn for p in batch]).only(
+            "pk", "urn", "last_changed_on", "opportunity_area", "ofsted_source", *fields
         )
     }
     now = timezone.now()
     to_create, to_update = [], []
-    for values in batch:
-        school = existing.get(values["urn"])
+    for pending in batch:
+        school = existing.get(pending.urn)
+        if (
+            school is not None
+            and not full
+            and pending.last_changed_on is not None
+            and school.last_changed_on == pending.last_changed_on
+        ):
+            report.skipped += 1
+            continue
+        raw = {key: pending.row[index] for key, index in columns.items()}
+        try:
+            values = parse_row(raw, current_area=school.opportunity_area if school else "")
+        except RowError as exc:
+            report.errors.append(Rejected(pending.line, pending.urn_text, str(exc)))
+            continue
+        if school is not None and school.ofsted_source and "ofsted_rating" in values:
+            values["ofsted_rating"] = school.ofsted_rating  # Ofsted's own file wins over GIAS's copy
         if school is None:
             to_create.append(School(**values))
-        elif all(getattr(school, name) == values[name] for name in FIELDS):
+        elif all(getattr(school, name) == values[name] for name in fields):
             report.unchanged += 1
         else:
-            for name in FIELDS:
+            for name in fields:
                 setattr(school, name, values[name])
             school.updated_at = now
             to_update.append(school)
-    School.objects.bulk_create(to_create)
-    School.objects.bulk_update(to_update, [*FIELDS, "updated_at"])
+    if to_create:
+        School.objects.bulk_create(to_create)
+    if to_update:
+        School.objects.bulk_update(to_update, [*fields, "updated_at"])
     report.created += len(to_create)
     report.updated += len(to_update)

@@ -30,6 +30,9 @@ class OfstedRating(models.TextChoices):
     GOOD = "good", "Good"
     REQUIRES_IMPROVEMENT = "requires_improvement", "Requires improvement"
     INADEQUATE = "inadequate", "Inadequate"
+    # Inspected, but the latest graded inspection gave no overall effectiveness grade (Ofsted
+    # stopped single-word judgements for state-funded schools from September 2024).
+    NOT_JUDGED = "not_judged", "No graded judgement"
     NOT_RATED = "not_rated", "Not yet rated"
 
 
@@ -56,6 +59,17 @@ class School(models.Model):
     )
     ofsted_rating = models.CharField(
         max_length=24, choices=OfstedRating.choices, default=OfstedRating.NOT_RATED
+    )
+    ofsted_inspected_on = models.DateField(
+        "Ofsted inspected on",
+        null=True,
+        blank=True,
+        help_text="Start date of the inspection behind ofsted_rating (Ofsted management information).",
+    )
+    ofsted_source = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where ofsted_rating comes from: empty or 'GIAS' (older GIAS files), else the Ofsted file.",
     )
     is_open = models.BooleanField(default=True)
     opportunity_area = models.CharField(max_length=60, blank=True)
@@ -109,6 +123,50 @@ class School(models.Model):
     @property
     def in_opportunity_area(self) -> bool:
         return bool(self.opportunity_area)
+
+
+class OfstedInspection(models.Model):
+    """One inspection as Ofsted's management information reports it; the history is kept
+    (each import adds the inspections it has not seen)."""
+
+    class Kind(models.TextChoices):
+        GRADED = "graded", "Graded (full) inspection"
+        UNGRADED = "ungraded", "Ungraded inspection"
+
+    class Judgement(models.TextChoices):
+        OUTSTANDING = "1", "Outstanding"
+        GOOD = "2", "Good"
+        REQUIRES_IMPROVEMENT = "3", "Requires improvement"
+        INADEQUATE = "4", "Inadequate"
+        NOT_JUDGED = "not_judged", "Not judged (no overall effectiveness grade)"
+
+    urn = models.PositiveIntegerField("URN", db_index=True)
+    school = models.ForeignKey(
+        School, on_delete=models.SET_NULL, null=True, blank=True, related_name="ofsted_inspections"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GRADED)
+    inspection_type = models.CharField(max_length=120, blank=True)
+    started_on = models.DateField()
+    published_on = models.DateField(null=True, blank=True)
+    overall_effectiveness = models.CharField(max_length=10, choices=Judgement.choices, blank=True)
+    source_file = models.CharField(max_length=200)
+    publication = models.CharField(max_length=200, blank=True)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["urn", "-started_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["urn", "kind", "started_on"], name="ofstedinspection_unique_event"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="ungraded", overall_effectiveness="") | Q(kind="graded"),
+                name="ofstedinspection_ungraded_has_no_judgement",
+            ),
+        ]
+
+    def __str__(self):
+        return f"URN {self.urn}: {self.get_kind_display()} {self.started_on}"
 
 
 class SchoolLead(models.Model):

@@ -115,7 +115,9 @@ def search_schools(query: str) -> QuerySet[School]:
     condition = Q(name__icontains=query) | Q(postcode__istartswith=query.upper())
     if query.isdigit():
         condition |= Q(urn=int(query))
-    return School.objects.filter(condition).order_by("name", "urn")
+    return School.objects.filter(condition, is_synthetic=False).order_by(
+        "name", "urn"
+    )  # never a made-up school
 
 
 def staff_and_admins() -> QuerySet[User]:
