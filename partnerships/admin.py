@@ -13,6 +13,7 @@ from partnerships.models import (
     ReminderSent,
     School,
     SchoolLead,
+    SchoolLink,
     TrustEvent,
     VerifiedDomain,
 )
@@ -202,3 +203,10 @@ class InvitationCodeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SchoolLink)
+class SchoolLinkAdmin(admin.ModelAdmin):
+    list_display = ("urn", "linked_urn", "link_type", "relation", "established_on", "source")
+    list_filter = ("relation",)
+    search_fields = ("=urn", "=linked_urn", "linked_name")

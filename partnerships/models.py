@@ -564,3 +564,39 @@ class TrustEvent(models.Model):
         return cls.objects.create(
             action=action, actor=by, subject=subject, school=school, partnership=partnership, comment=comment
         )
+
+
+class SchoolLink(models.Model):
+    """One row of the GIAS links file (`links_edubasealldata*.csv`): establishment `urn` is linked to
+    `linked_urn` as, for example, its "Successor" (an academy conversion gives the converter a new
+    URN). Keyed by URN, not by School: either end may be missing from the register.
+
+    `relation` is the direction the link type gives: `successor` (the linked URN came after this
+    one), `predecessor` (it came before), or `other` (sixth-form centres and the like, shown but
+    never followed). partnerships.lineage follows the first two.
+    """
+
+    class Relation(models.TextChoices):
+        SUCCESSOR = "successor", "Successor"
+        PREDECESSOR = "predecessor", "Predecessor"
+        OTHER = "other", "Other link"
+
+    urn = models.PositiveIntegerField("URN")
+    linked_urn = models.PositiveIntegerField("linked URN")
+    linked_name = models.CharField(max_length=200, blank=True, help_text="GIAS LinkName.")
+    link_type = models.CharField(max_length=100, help_text="GIAS LinkType, as published.")
+    relation = models.CharField(max_length=12, choices=Relation.choices)
+    established_on = models.DateField(null=True, blank=True, help_text="GIAS LinkEstablishedDate.")
+    source = models.CharField(max_length=200, blank=True, help_text="File it was imported from.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["urn", "established_on", "linked_urn"]
+        indexes = [models.Index(fields=["linked_urn"])]
+        constraints = [
+            models.UniqueConstraint(fields=["urn", "linked_urn", "link_type"], name="schoollink_unique"),
+            models.CheckConstraint(condition=~Q(urn=F("linked_urn")), name="schoollink_not_to_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.urn} → {self.linked_urn} ({self.link_type})"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
     path("invitations/<int:pk>/respond/", views.membership_respond, name="membership_respond"),
     path("staff/", views.staff_partnership_list, name="staff_partnership_list"),
+    path("staff/schools/<int:urn>/", views.school_detail, name="school_detail"),
     # Sign-up, e-mail confirmation, lead verification
     path("signup/", onboarding_views.signup, name="signup"),
     path("signup/check-your-email/", onboarding_views.signup_done, name="signup_done"),

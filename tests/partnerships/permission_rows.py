@@ -244,4 +244,10 @@ ROWS += [
     ),
     # Everyone in the matrix has a password already: on to "change your password".
     Row("partnerships:password_set", expect_all(302)),
+    Row(
+        "partnerships:school_detail",
+        STAFF_ONLY_GET,
+        args=lambda w: [w.school_a.urn],
+        note="the register page with the URN lineage",
+    ),
 ]
