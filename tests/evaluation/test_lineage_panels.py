@@ -57,7 +57,7 @@ def _panel(cohort, school):
 
 
 def test_without_the_links_the_conversion_splits_the_school_in_two(converted):
-    cohort, old, new = converted
+    cohort, old, _new = converted
 
     assert set(outcomes.participants(cohort)) == {old.pk}
     panel = _panel(cohort, old)
@@ -109,7 +109,7 @@ def test_a_converted_comparison_school_is_a_candidate_with_its_old_baseline(conv
 
 
 def test_the_schools_own_value_wins_over_its_predecessors(converted):
-    cohort, old, new = converted
+    _, _, new = converted
     import_links(LINKS)
     _values(new, {2013: "99.00"})
 

@@ -61,7 +61,7 @@ def test_a_file_without_the_link_columns_changes_nothing(tmp_path):
     wrong = tmp_path / "edubasealldata.csv"
     wrong.write_text("URN,EstablishmentName\n100001,Alder\n", encoding="utf-8")
 
-    with pytest.raises(GiasLinksFileError, match="missing column.*LinkURN, LinkType"):
+    with pytest.raises(GiasLinksFileError, match=r"missing column.*LinkURN, LinkType"):
         import_links(wrong)
     assert not SchoolLink.objects.exists()
 
@@ -121,9 +121,11 @@ def test_the_school_page_shows_the_lineage_and_memberships_under_the_old_urn(cli
     page = response.content.decode()
     assert response.status_code == 200
     assert "St Mary&#x27;s CofE Primary</a> (100001)" in page
-    assert "URN 148001 <span class=\"text-muted\">(not in the register)</span>" in page
-    assert "Fylde STEM" in page and "(as URN 100001" in page
-    assert "This school is now URN" in page and ">148001</a>" in page
+    assert 'URN 148001 <span class="text-muted">(not in the register)</span>' in page
+    assert "Fylde STEM" in page
+    assert "(as URN 100001" in page
+    assert "This school is now URN" in page
+    assert ">148001</a>" in page
 
 
 def test_the_command_reports_counts_and_rejections(capsys):
