@@ -388,3 +388,50 @@ class _Importer:
             )
         report.created += len(create)
         report.updated += len(update)
+
+
+# --- On the staff upload page (partnerships.imports) ------------------------------------------
+
+
+def _run_for_upload(path: Path, options: dict, progress) -> dict:
+    from partnerships.imports import ImportFailed
+
+    try:
+        report = import_outcomes_file(
+            path,
+            year=options.get("year", ""),
+            preset=options.get("preset") or None,
+            mapping=parse_mapping(options.get("mapping") or []),
+            measure=options.get("measure") or None,
+            publication=options.get("publication", ""),
+            source=options.get("file_name", ""),
+            progress=lambda r: progress(r.rows),
+        )
+    except OutcomesFileError as exc:
+        raise ImportFailed(str(exc)) from None
+    return {
+        "summary": report.summary(),
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected,
+        "missing": dict(report.missing),
+        "columns_absent": report.columns_absent,
+        "rejections": report.rejections,
+        "publication": report.publication,
+    }
+
+
+def register_importer() -> None:
+    from partnerships.imports import Importer, register
+
+    register(
+        Importer(
+            "outcomes",
+            "Outcomes (DfE performance tables or URN,value)",
+            _run_for_upload,
+            help="Give the year; a preset for the DfE tables, or a measure for a URN,value file.",
+            option_names=("year", "preset", "measure", "mapping", "publication"),
+        )
+    )

@@ -600,3 +600,63 @@ class SchoolLink(models.Model):
 
     def __str__(self):
         return f"{self.urn} → {self.linked_urn} ({self.link_type})"
+
+
+class DataImport(models.Model):
+    """One run of a public-data import (GIAS register, GIAS links, outcomes …), uploaded by staff
+    or fetched by the daily refresh, run as a Celery task (partnerships.tasks.run_data_import).
+    The page polls `state`/`rows_done`; `report` holds the importer's counts when done."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        UPLOAD = "upload", "Uploaded by hand"
+        DAILY = "daily", "Daily refresh"
+
+    kind = models.CharField(max_length=20, help_text="A kind registered in partnerships.imports.")
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.UPLOAD)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    file_name = models.CharField(max_length=200, help_text="The file's name as uploaded or downloaded.")
+    stored_path = models.CharField(max_length=500, blank=True, help_text="Where the file waits for the task.")
+    size = models.PositiveBigIntegerField(default=0)
+    options = models.JSONField(default=dict, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_expected = models.PositiveIntegerField(
+        default=0, help_text="Lines in the file, for the progress bar."
+    )
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows_expected=0) | Q(rows_done__lte=F("rows_expected")),
+                name="dataimport_rows_done_lte_expected",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} import of {self.file_name} ({self.get_state_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.state in (self.State.DONE, self.State.FAILED):
+            return 100
+        if not self.rows_expected:
+            return 0
+        return min(99, round(100 * self.rows_done / self.rows_expected))
+
+    @property
+    def is_busy(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

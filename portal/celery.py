@@ -30,6 +30,12 @@ def _seconds(name: str, default: int) -> float:
     return float(getattr(settings, name, default))
 
 
+def _hour(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, name, default))
+
+
 # Static beat schedule (no django-celery-beat): sweeps every minute, nightly jobs at fixed
 # times, UK time.
 app.conf.beat_schedule = {
@@ -52,6 +58,10 @@ app.conf.beat_schedule = {
     "partnerships-reminders-daily": {
         "task": "partnerships.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=30),
+    },
+    "partnerships-gias-refresh-daily": {
+        "task": "partnerships.tasks.daily_gias_refresh",
+        "schedule": crontab(hour=_hour("GIAS_REFRESH_HOUR", 6), minute=0),
     },
     "partnerships-staff-digest-weekdays": {
         "task": "partnerships.tasks.send_staff_digest",
