@@ -131,3 +131,27 @@ def test_every_registered_kind_is_offered(staff_client):
 
     for kind in ("gias", "links", "outcomes"):
         assert f'value="{kind}"' in page
+
+
+@pytest.mark.postgres
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_the_uploaded_import(celery_worker, settings, tmp_path):
+    """Through the broker: the upload commits, a worker thread runs the task, the row says done."""
+    import time
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from partnerships.imports import data_import_start
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    content = (DATA / "links_edubasealldata_sample.csv").read_bytes()
+    record = data_import_start(
+        kind="links", upload=SimpleUploadedFile("links.csv", content), by=factories.StaffFactory()
+    )
+
+    deadline = time.monotonic() + 60
+    while DataImport.objects.get(pk=record.pk).is_busy and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert DataImport.objects.get(pk=record.pk).state == DataImport.State.DONE
+    assert SchoolLink.objects.count() == 8
