@@ -30,9 +30,18 @@ class CohortSummaryAdmin(admin.ModelAdmin):
 
 @admin.register(OutcomeValue)
 class OutcomeValueAdmin(admin.ModelAdmin):
-    list_display = ["school", "year", "measure", "value", "is_synthetic", "source"]
-    list_filter = ["measure", "year", "is_synthetic"]
-    search_fields = ["school__name", "school__urn", "source"]
+    list_display = [
+        "school",
+        "year",
+        "measure",
+        "value",
+        "is_synthetic",
+        "source",
+        "publication",
+        "imported_at",
+    ]
+    list_filter = ["measure", "year", "is_synthetic", "publication"]
+    search_fields = ["school__name", "school__urn", "source", "publication"]
     raw_id_fields = ["school"]
 
 

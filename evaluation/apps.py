@@ -10,3 +10,7 @@ class EvaluationConfig(AppConfig):
 
         signals.connect()
         impact_signals.connect()
+        # Outcome files on the staff upload page (partnerships.imports' registry).
+        from evaluation import outcome_import
+
+        outcome_import.register_importer()

@@ -39,13 +39,11 @@ def outcome_phases(outcome: str) -> tuple[str, ...]:
 
 
 def values(outcome: str, *, school_ids, years=None) -> dict[tuple[int, int], float]:
-    """(school, year) → value; for the gap, other pupils' minus disadvantaged pupils' Attainment 8
-    where a school has both."""
-    rows = OutcomeValue.objects.filter(measure__in=outcome_measures(outcome), school_id__in=list(school_ids))
-    if years is not None:
-        rows = rows.filter(year__in=list(years))
+    """(school, year) → value (a converter carrying its predecessor's values); for the gap, other
+    pupils' minus disadvantaged pupils' Attainment 8 where a school has both."""
+    rows = outcomes.outcome_rows(outcome_measures(outcome), school_ids=list(school_ids), years=years)
     by_measure = defaultdict(dict)
-    for school_id, year, measure, value in rows.values_list("school_id", "year", "measure", "value"):
+    for school_id, year, measure, value in rows:
         by_measure[measure][(school_id, year)] = float(value)
     if outcome != GAP:
         return by_measure[outcome]

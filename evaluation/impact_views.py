@@ -6,7 +6,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +22,7 @@ from evaluation.impact_services import (
     plan_freeze_request,
     planned_outcomes_with_data,
 )
-from evaluation.models import OUTCOME_CHOICES, AnalysisPlan, ComparisonGroup, PlanDraw
+from evaluation.models import OUTCOME_CHOICES, AnalysisPlan, ComparisonGroup, OutcomeValue, PlanDraw
 from partnerships.models import Partnership, School
 from partnerships.selectors import cohorts_for
 from portal.csvexport import csv_response
@@ -126,6 +126,22 @@ def _detail(selected, cohort) -> None:
     selected.benchmarks = benchmarks
 
 
+def _sources(outcome: str, pairs) -> list[dict]:
+    """Where the matched schools' values of the outcome come from: file, publication, how many
+    values and when last imported (their predecessors' values included, as the panels use them)."""
+    ids = {pair.participant_id for pair in pairs} | {pair.comparison_id for pair in pairs}
+    if not ids:
+        return []
+    ids |= {old for olds in outcomes.predecessor_ids(ids).values() for old in olds}
+    measures = impact_data.outcome_measures(outcome)
+    return list(
+        OutcomeValue.objects.filter(measure__in=measures, school_id__in=list(ids))
+        .values("source", "publication", "is_synthetic")
+        .annotate(values=Count("id"), latest=Max("imported_at"))
+        .order_by("-latest", "source")
+    )
+
+
 @staff_required
 def impact_cohort(request, cohort_id):
     cohort = _cohort(request, cohort_id)
@@ -152,7 +168,7 @@ def impact_cohort(request, cohort_id):
     selected = (
         next((g for g in groups if g.measure == wanted), None) if wanted else (ready[0] if ready else None)
     )
-    pairs, chart, event_chart = [], None, None
+    pairs, chart, event_chart, sources = [], None, None, []
     if selected is not None:
         unit_names = _unit_names(cohort)
         pairs = list(
@@ -160,6 +176,7 @@ def impact_cohort(request, cohort_id):
         )
         for pair in pairs:
             pair.unit_name = unit_names.get(pair.unit, pair.unit)
+        sources = _sources(selected.measure, pairs)
         _detail(selected, cohort)
         if selected.trends:
             chart = {"label": selected.label, "synthetic": selected.uses_synthetic_data, **selected.trends}
@@ -180,6 +197,7 @@ def impact_cohort(request, cohort_id):
         "groups": groups,
         "selected": selected,
         "pairs": pairs,
+        "sources": sources,
         "chart": chart,
         "event_chart": event_chart,
         "plan": _plan_summary(plan),

@@ -126,6 +126,10 @@ class OutcomeValue(models.Model):
         default=False, help_text="Made-up demo data, never real school results."
     )
     source = models.CharField(max_length=200, blank=True, help_text="File it was imported from.")
+    publication = models.CharField(
+        max_length=100, blank=True, help_text='The release it comes from, e.g. "2023/24 revised".'
+    )
+    imported_at = models.DateTimeField(null=True, blank=True, help_text="When this value was last imported.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

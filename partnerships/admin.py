@@ -12,6 +12,7 @@ from partnerships.models import (
     Programme,
     School,
     SchoolLead,
+    SchoolLink,
     TrustEvent,
     VerifiedDomain,
 )
@@ -219,3 +220,10 @@ class InvitationCodeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SchoolLink)
+class SchoolLinkAdmin(admin.ModelAdmin):
+    list_display = ("urn", "linked_urn", "link_type", "relation", "established_on", "source")
+    list_filter = ("relation",)
+    search_fields = ("=urn", "=linked_urn", "linked_name")

@@ -584,3 +584,99 @@ class TrustEvent(models.Model):
         return cls.objects.create(
             action=action, actor=by, subject=subject, school=school, partnership=partnership, comment=comment
         )
+
+
+class SchoolLink(models.Model):
+    """One row of the GIAS links file (`links_edubasealldata*.csv`): establishment `urn` is linked to
+    `linked_urn` as, for example, its "Successor" (an academy conversion gives the converter a new
+    URN). Keyed by URN, not by School: either end may be missing from the register.
+
+    `relation` is the direction the link type gives: `successor` (the linked URN came after this
+    one), `predecessor` (it came before), or `other` (sixth-form centres and the like, shown but
+    never followed). partnerships.lineage follows the first two.
+    """
+
+    class Relation(models.TextChoices):
+        SUCCESSOR = "successor", "Successor"
+        PREDECESSOR = "predecessor", "Predecessor"
+        OTHER = "other", "Other link"
+
+    urn = models.PositiveIntegerField("URN")
+    linked_urn = models.PositiveIntegerField("linked URN")
+    linked_name = models.CharField(max_length=200, blank=True, help_text="GIAS LinkName.")
+    link_type = models.CharField(max_length=100, help_text="GIAS LinkType, as published.")
+    relation = models.CharField(max_length=12, choices=Relation.choices)
+    established_on = models.DateField(null=True, blank=True, help_text="GIAS LinkEstablishedDate.")
+    source = models.CharField(max_length=200, blank=True, help_text="File it was imported from.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["urn", "established_on", "linked_urn"]
+        indexes = [models.Index(fields=["linked_urn"])]
+        constraints = [
+            models.UniqueConstraint(fields=["urn", "linked_urn", "link_type"], name="schoollink_unique"),
+            models.CheckConstraint(condition=~Q(urn=F("linked_urn")), name="schoollink_not_to_itself"),
+        ]
+
+    def __str__(self):
+        return f"{self.urn} → {self.linked_urn} ({self.link_type})"
+
+
+class DataImport(models.Model):
+    """One run of a public-data import (GIAS register, GIAS links, outcomes …), uploaded by staff
+    or fetched by the daily refresh, run as a Celery task (partnerships.tasks.run_data_import).
+    The page polls `state`/`rows_done`; `report` holds the importer's counts when done."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        UPLOAD = "upload", "Uploaded by hand"
+        DAILY = "daily", "Daily refresh"
+
+    kind = models.CharField(max_length=20, help_text="A kind registered in partnerships.imports.")
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.UPLOAD)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    file_name = models.CharField(max_length=200, help_text="The file's name as uploaded or downloaded.")
+    stored_path = models.CharField(max_length=500, blank=True, help_text="Where the file waits for the task.")
+    size = models.PositiveBigIntegerField(default=0)
+    options = models.JSONField(default=dict, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_expected = models.PositiveIntegerField(
+        default=0, help_text="Lines in the file, for the progress bar."
+    )
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows_expected=0) | Q(rows_done__lte=F("rows_expected")),
+                name="dataimport_rows_done_lte_expected",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} import of {self.file_name} ({self.get_state_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.state in (self.State.DONE, self.State.FAILED):
+            return 100
+        if not self.rows_expected:
+            return 0
+        return min(99, round(100 * self.rows_done / self.rows_expected))
+
+    @property
+    def is_busy(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerships import invitation_views, onboarding_views, views
+from partnerships import import_views, invitation_views, onboarding_views, views
 
 app_name = "partnerships"
 
@@ -13,6 +13,10 @@ urlpatterns = [
     path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
     path("invitations/<int:pk>/respond/", views.membership_respond, name="membership_respond"),
     path("staff/", views.staff_partnership_list, name="staff_partnership_list"),
+    path("staff/schools/<int:urn>/", views.school_detail, name="school_detail"),
+    path("staff/data-imports/", import_views.data_imports, name="data_imports"),
+    path("staff/data-imports/<int:pk>/", import_views.data_import_detail, name="data_import_detail"),
+    path("staff/data-imports/<int:pk>/status/", import_views.data_import_status, name="data_import_status"),
     # Sign-up, e-mail confirmation, lead verification
     path("signup/", onboarding_views.signup, name="signup"),
     path("signup/check-your-email/", onboarding_views.signup_done, name="signup_done"),

@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from messaging import delivery
-from partnerships import invitations, onboarding, selectors, services
+from partnerships import invitations, lineage, onboarding, selectors, services
 from partnerships.eligibility import confirmed_eligible_memberships, ineligibility_reasons
 from partnerships.forms import (
     PartnershipForm,
@@ -277,3 +277,33 @@ def programme_messages(request):
         return redirect("partnerships:programme_messages")
     rows = [{"programme": p, "muted": delivery.programme_muted(p.pk)} for p in programmes]
     return render(request, "partnerships/programme_messages.html", {"rows": rows})
+
+
+@staff_required
+def school_detail(request, urn):
+    """A school in the register, with its URN lineage (GIAS links) and its memberships, those under
+    earlier URNs included (a converter is the same school)."""
+    school = get_object_or_404(School, urn=urn)
+    family = lineage.Lineage.around([urn])
+    before, after = family.predecessors(urn), family.successors(urn)
+    known = {s.urn: s for s in School.objects.filter(urn__in=[*before, *after])}
+    links = list(lineage.links_of(urn))
+    memberships = (
+        Membership.objects.filter(
+            school__urn__in=[urn, *before], partnership__in=selectors.partnerships_for(request.user)
+        )
+        .select_related("partnership__cohort__programme", "school")
+        .order_by("-cohort__starts_on")
+    )
+    return render(
+        request,
+        "partnerships/school_detail.html",
+        {
+            "school": school,
+            "predecessors": [(u, known.get(u)) for u in before],
+            "successors": [(u, known.get(u)) for u in after],
+            "current": family.current(urn),
+            "links": links,
+            "memberships": memberships,
+        },
+    )

@@ -30,6 +30,12 @@ def _seconds(name: str, default: int) -> float:
     return float(getattr(settings, name, default))
 
 
+def _hour(name: str, default: int) -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, name, default))
+
+
 # Static beat schedule (no django-celery-beat): sweeps every minute, nightly jobs at fixed
 # times, UK time.
 app.conf.beat_schedule = {
@@ -64,6 +70,10 @@ app.conf.beat_schedule = {
     "grants-staff-digest-weekdays": {
         "task": "grants.tasks.send_staff_digest",
         "schedule": crontab(hour=8, minute=0, day_of_week="mon-fri"),
+    },
+    "partnerships-gias-refresh-daily": {
+        "task": "partnerships.tasks.daily_gias_refresh",
+        "schedule": crontab(hour=_hour("GIAS_REFRESH_HOUR", 6), minute=0),
     },
 }
 

@@ -6,6 +6,7 @@ Production sets DEBUG=false, SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL,
 ALLOWED_HOSTS and EMAIL_URL (see README.md, "Production").
 """
 
+import datetime
 import sys
 from pathlib import Path
 
@@ -287,6 +288,20 @@ if not DEBUG and not TESTING:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Programme data -------------------------------------------------------------------
+# Daily GIAS refresh (partnerships/refresh.py): URL patterns with {date:%Y%m%d}; empty = off.
+GIAS_DOWNLOAD_URL = env_str("GIAS_DOWNLOAD_URL", "")
+GIAS_LINKS_DOWNLOAD_URL = env_str("GIAS_LINKS_DOWNLOAD_URL", "")
+GIAS_DOWNLOAD_TIMEOUT = env_int("GIAS_DOWNLOAD_TIMEOUT", 60, minimum=1)
+GIAS_DOWNLOAD_MAX_BYTES = env_int("GIAS_DOWNLOAD_MAX_BYTES", 300 * 1024 * 1024, minimum=1024)
+GIAS_REFRESH_HOUR = env_int("GIAS_REFRESH_HOUR", 6, minimum=0)
+# Largest file the upload page accepts.
+DATA_IMPORT_MAX_BYTES = env_int("DATA_IMPORT_MAX_BYTES", 300 * 1024 * 1024, minimum=1024)
+for _name in ("GIAS_DOWNLOAD_URL", "GIAS_LINKS_DOWNLOAD_URL"):
+    _pattern = globals()[_name]
+    try:
+        _pattern.format(date=datetime.date(2025, 4, 22))
+    except (KeyError, IndexError, ValueError, AttributeError) as _exc:
+        raise ImproperlyConfigured(f"{_name} is not a URL pattern with {{date:%Y%m%d}}: {_exc}") from _exc
 # 360Giving publisher prefix for grant identifiers: 360G-<publisher>-<reference>.
 GRANTS_360G_PREFIX = env_str("GRANTS_360G_PREFIX", "360G-stemportal")
 # Set FUNDER_ORG_ID to the funder's real org-id.guide identifier before publishing.

@@ -408,9 +408,8 @@ def test_secondary_outcomes_are_holm_corrected_and_the_primary_is_not(client, st
     import csv
     import io
 
-    by_outcome = {
-        row["outcome"]: row for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
-    }
+    rows = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+    by_outcome = {row["outcome"]: row for row in rows}
     assert by_outcome[MEASURE]["role_in_plan"] == "primary"
     assert by_outcome[MEASURE]["holm_adjusted_p_value"] == ""
     for measure, adjusted in expected.items():

@@ -66,13 +66,13 @@ def test_mixed_file_updates_creates_and_reports_each_rejected_row_with_line_and_
 
     report = run("outcomes_mixed.csv")
 
-    assert "created 1, updated 1, unchanged 0, rejected 7" in report
+    # SUPP and a blank are missing values, counted per marker, not rejections.
+    assert "created 1, updated 1, unchanged 0, rejected 6, missing 2 (SUPP 1, blank 1)" in report
     for expected in [
-        "line 3: URN 100002: no figure (SUPP)",
         "line 4: URN 100003: value 101.00 is out of range",
         "line 5: URN 999999 is not in the schools register (unknown URN)",
         "line 6: URN 'ABC' is not a number",
-        "line 7: URN 100006: no figure (blank)",
+        "line 7: URN 100006 is not in the schools register",
         "line 8: URN 100001 appears more than once",
         "line 9: URN 100004: value '4O' is not a number",
     ]:
@@ -96,7 +96,6 @@ def test_update_replaces_synthetic_value_and_clears_the_flag(register):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("outcomes_latin1.csv", "not UTF-8"),
         ("outcomes_missing_column.csv", "Missing column(s): value"),
         ("outcomes_empty.csv", "empty"),
         ("outcomes_header_only.csv", "no data rows"),
@@ -109,32 +108,39 @@ def test_malformed_file_stops_with_a_message(register, name, message):
     assert OutcomeValue.objects.count() == 0
 
 
+def test_a_windows_1252_file_is_read_as_such(register):
+    report = run("outcomes_latin1.csv")  # "Café" written as 0xE9: not UTF-8, so Windows-1252
+
+    assert "created 1" in report
+
+
 def test_malformed_file_leaves_earlier_data_untouched(register):
     run("outcomes_valid.csv")
     before = values()
 
     with pytest.raises(CommandError):
-        run("outcomes_latin1.csv")
+        run("outcomes_missing_column.csv")
 
     assert values() == before
 
 
 def test_encoding_error_after_saved_rows_rolls_them_back(register, tmp_path, monkeypatch):
-    from evaluation.management.commands import import_outcomes
+    from evaluation import outcome_import
 
-    monkeypatch.setattr(import_outcomes, "BATCH_SIZE", 2)
+    monkeypatch.setattr(outcome_import, "BATCH_SIZE", 2)
     saved_batches = []
-    original_save = import_outcomes.Command.save
+    original_save = outcome_import._Importer.save
     monkeypatch.setattr(
-        import_outcomes.Command, "save", lambda self, batch: saved_batches.append(original_save(self, batch))
+        outcome_import._Importer, "save", lambda self, batch: saved_batches.append(original_save(self, batch))
     )
     pad = "x" * 40000  # the decoder reads a few KB at a time: the bad byte comes after a saved batch
     path = tmp_path / "late_error.csv"
+    # 0x81 is neither UTF-8 nor Windows-1252: not text in any encoding we read.
     path.write_bytes(
-        f"URN,value,note\n100001,50,{pad}\n100002,51,{pad}\n100003,52,{pad}\n".encode() + b"100004,5\xe9\n"
+        f"URN,value,note\n100001,50,{pad}\n100002,51,{pad}\n100003,52,{pad}\n".encode() + b"100004,5\x81\n"
     )
 
-    with pytest.raises(CommandError, match="not UTF-8"):
+    with pytest.raises(CommandError, match="line 5 is neither UTF-8 nor Windows-1252"):
         call_command("import_outcomes", str(path), measure=MEASURE, year="2016", stdout=StringIO())
 
     assert saved_batches, "the first batch should have been written before the error"
@@ -142,7 +148,7 @@ def test_encoding_error_after_saved_rows_rolls_them_back(register, tmp_path, mon
 
 
 def test_large_file_is_saved_in_batches(register, tmp_path, monkeypatch, django_assert_max_num_queries):
-    monkeypatch.setattr("evaluation.management.commands.import_outcomes.BATCH_SIZE", 2)
+    monkeypatch.setattr("evaluation.outcome_import.BATCH_SIZE", 2)
     path = tmp_path / "many.csv"
     path.write_text("URN,value\n" + "".join(f"{urn},{50 + i}\n" for i, urn in enumerate(register)))
 

@@ -1,4 +1,4 @@
-from partnerships.models import Membership
+from partnerships.models import DataImport, Membership
 from tests import factories
 from tests.matrix import LEADS_ONLY_GET, LOGIN, STAFF_ONLY_GET, Row, claimants, expect, expect_all
 
@@ -243,4 +243,21 @@ ROWS += [
     ),
     # Everyone in the matrix has a password already: on to "change your password".
     Row("partnerships:password_set", expect_all(302)),
+    Row(
+        "partnerships:school_detail",
+        STAFF_ONLY_GET,
+        args=lambda w: [w.school_a.urn],
+        note="the register page with the URN lineage",
+    ),
+    Row("partnerships:data_imports", STAFF_ONLY_GET, note="upload public data files"),
+    Row(
+        "partnerships:data_import_detail",
+        STAFF_ONLY_GET,
+        args=lambda w: [DataImport.objects.create(kind="links", file_name="links.csv").pk],
+    ),
+    Row(
+        "partnerships:data_import_status",
+        STAFF_ONLY_GET,
+        args=lambda w: [DataImport.objects.create(kind="links", file_name="links.csv").pk],
+    ),
 ]
