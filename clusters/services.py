@@ -76,6 +76,55 @@ def cluster_create(*, cohort: Cohort, name: str, by) -> Cluster:
         raise ValidationError({"name": f"{cohort} already has a cluster called {name}."}) from None
 
 
+def _check_joinable(school: School, cluster: Cluster, programme: Programme) -> None:
+    """Raise with the school's reasons when it may not join this cluster."""
+    reasons = ineligibility_reasons(school, programme)
+    if reasons:
+        raise ValidationError({"schools": [f"{school.name} cannot join: {r}" for r in reasons]})
+    other = (
+        ClusterMembership.objects.filter(school=school, cohort=cluster.cohort)
+        .exclude(cluster=cluster)
+        .select_related("cluster")
+        .first()
+    )
+    if other:
+        raise ValidationError({"schools": f"{school.name} is already in the cluster {other.cluster.name}."})
+
+
+def cluster_build(*, cohort: Cohort, name: str, schools, by) -> Cluster:
+    """Create a cluster with exactly the programme's cluster size of eligible schools that are in
+    no other cluster of the cohort: all of it or nothing."""
+    ensure_runs_programme(by, cohort.programme, "create clusters")
+    schools = list({school.pk: school for school in schools}.values())
+    size = cohort.programme.cluster_size
+    if len(schools) != size:
+        raise ValidationError({"schools": f"A cluster has exactly {size} schools; {len(schools)} chosen."})
+    with transaction.atomic():
+        cluster = cluster_create(cohort=cohort, name=name, by=by)
+        # Lock the schools so that two staff building clusters at once cannot share one.
+        locked = list(
+            School.objects.select_for_update().filter(pk__in=[s.pk for s in schools]).order_by("pk")
+        )
+        errors = []
+        for school in locked:
+            try:
+                _check_joinable(school, cluster, cohort.programme)
+            except ValidationError as exc:
+                errors.extend(exc.message_dict["schools"])
+        if errors:
+            raise ValidationError({"schools": errors})
+        try:
+            with transaction.atomic():
+                ClusterMembership.objects.bulk_create(
+                    ClusterMembership(cluster=cluster, school=school, cohort=cohort) for school in locked
+                )
+        except IntegrityError:
+            raise ValidationError(
+                {"schools": "One of these schools has just joined another cluster of this cohort."}
+            ) from None
+    return cluster
+
+
 def cluster_shortfall(cluster: Cluster) -> int:
     """How many more schools the cluster needs to reach the programme's cluster size."""
     return max(0, cluster.cohort.programme.cluster_size - cluster.memberships.count())
@@ -100,18 +149,10 @@ def cluster_add_school(*, cluster: Cluster, school: School, by) -> ClusterMember
                 f"{cluster.name} already has {size} schools; a cluster has exactly {programme.cluster_size}."
             )
             raise ValidationError({"school": full})
-        reasons = ineligibility_reasons(school, programme)
-        if reasons:
-            raise ValidationError({"school": [f"{school.name} cannot join: {r}" for r in reasons]})
-        other = (
-            ClusterMembership.objects.filter(school=school, cohort=cluster.cohort)
-            .select_related("cluster")
-            .first()
-        )
-        if other:
-            raise ValidationError(
-                {"school": f"{school.name} is already in the cluster {other.cluster.name}."}
-            )
+        try:
+            _check_joinable(school, cluster, programme)
+        except ValidationError as exc:
+            raise ValidationError({"school": exc.message_dict["schools"]}) from None
         try:
             with transaction.atomic():
                 return ClusterMembership.objects.create(cluster=cluster, school=school, cohort=cluster.cohort)
