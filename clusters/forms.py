@@ -17,7 +17,13 @@ class ActivityForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 3}),
             "schools": forms.CheckboxSelectMultiple,
         }
-        help_texts = {"hours": "More than 0, at most 1,000.", "schools": "Only member schools are listed."}
+        help_texts = {
+            "hours": "More than 0, at most 1,000.",
+            "held_on": "Within the cohort's delivery period.",
+            "schools": "Only member schools are listed; tick at least one.",
+            "teachers_reached": "At most one per 10 pupils of the schools taking part.",
+            "students_reached": "At most the pupils on the register of the schools taking part.",
+        }
 
     def __init__(self, *args, member_schools, **kwargs):
         super().__init__(*args, **kwargs)

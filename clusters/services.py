@@ -250,6 +250,25 @@ def member_schools(*, partnership: Partnership | None = None, cluster: Cluster |
     return School.objects.filter(cluster_memberships__cluster=cluster)
 
 
+# Reach bounds (documented in docs/architecture.md): students reached cannot exceed the pupils on
+# the register of the schools taking part; teachers reached cannot exceed one per 10 pupils (England
+# has about one per 17-20, so this is generous), at least 10 per school. A school whose pupil number
+# the register does not give counts as UNKNOWN_PUPILS.
+PUPILS_PER_TEACHER_BOUND = 10
+MIN_TEACHERS_PER_SCHOOL = 10
+UNKNOWN_PUPILS = 2000
+
+
+def reach_bounds(schools) -> tuple[int, int]:
+    """(most students, most teachers) the schools taking part can have."""
+    pupils = teachers = 0
+    for school in schools:
+        count = school.pupils if school.pupils is not None else UNKNOWN_PUPILS
+        pupils += count
+        teachers += max(MIN_TEACHERS_PER_SCHOOL, -(-count // PUPILS_PER_TEACHER_BOUND))
+    return pupils, teachers
+
+
 def _clean_activity(values: dict, schools, *, partnership, cluster) -> dict:
     errors = {}
     if values.get("kind") not in CPDActivity.Kind.values:
@@ -267,12 +286,29 @@ def _clean_activity(values: dict, schools, *, partnership, cluster) -> dict:
         values["hours"] = _hours(values.get("hours"), "hours", allow_zero=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    if schools is not None:
-        allowed = set(member_schools(partnership=partnership, cluster=cluster).values_list("pk", flat=True))
-        outsiders = [school.name for school in schools if school.pk not in allowed]
-        if outsiders:
-            errors["schools"] = (
-                "Only member schools can take part; not: " + ", ".join(sorted(outsiders)) + "."
+    cohort = (partnership or cluster).cohort
+    held_on = values.get("held_on")
+    if held_on and not cohort.starts_on <= held_on <= cohort.ends_on:
+        errors["held_on"] = (
+            f"The date must lie in {cohort}'s delivery period, "
+            f"{cohort.starts_on:%-d %b %Y} to {cohort.ends_on:%-d %b %Y}."
+        )
+    allowed = set(member_schools(partnership=partnership, cluster=cluster).values_list("pk", flat=True))
+    outsiders = [school.name for school in schools if school.pk not in allowed]
+    if not schools:
+        errors["schools"] = "Tick at least one school taking part."
+    elif outsiders:
+        errors["schools"] = "Only member schools can take part; not: " + ", ".join(sorted(outsiders)) + "."
+    else:
+        pupils, teachers = reach_bounds(schools)
+        if int(values.get("students_reached") or 0) > pupils:
+            errors["students_reached"] = (
+                f"At most {pupils:,}: the pupils on the register of the schools taking part."
+            )
+        if int(values.get("teachers_reached") or 0) > teachers:
+            errors["teachers_reached"] = (
+                f"At most {teachers:,}: one teacher per {PUPILS_PER_TEACHER_BOUND} pupils "
+                f"(at least {MIN_TEACHERS_PER_SCHOOL} per school) of the schools taking part."
             )
     if errors:
         raise ValidationError(errors)
@@ -323,7 +359,8 @@ def activity_update(*, activity: CPDActivity, by, schools=None, **values) -> CPD
         activity = CPDActivity.objects.select_for_update().get(pk=activity.pk)
         partnership, cluster = _lock_parent(activity.partnership, activity.cluster)
         merged = {name: getattr(activity, name) for name in ACTIVITY_FIELDS} | values
-        merged = _clean_activity(merged, schools, partnership=partnership, cluster=cluster)
+        taking_part = list(activity.schools.all()) if schools is None else schools
+        merged = _clean_activity(merged, taking_part, partnership=partnership, cluster=cluster)
         for name in ACTIVITY_FIELDS:
             setattr(activity, name, merged[name])
         activity.save()

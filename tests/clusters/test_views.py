@@ -132,3 +132,35 @@ def test_feedback_rating_of_6_is_refused(client, lead_alice, partnership):
 
     assert response.status_code == 400
     assert not Feedback.objects.exists()
+
+
+def test_activity_of_2099_with_no_schools_shows_each_reason_next_to_its_field(
+    client, lead_alice, partnership
+):
+    client.force_login(lead_alice)
+
+    response = client.post(
+        reverse("clusters:partnership_activity_create", args=[partnership.pk]),
+        activity_post(held_on="2099-01-01", teachers_reached="50000", students_reached="1000000000"),
+    )
+
+    errors = response.context["form"].errors
+    assert response.status_code == 400
+    assert "delivery period" in errors["held_on"][0]
+    assert "at least one school" in errors["schools"][0]
+    assert not CPDActivity.objects.exists()
+
+
+def test_reach_over_the_schools_register_shows_the_bound(client, lead_alice, partnership, school_a):
+    client.force_login(lead_alice)
+
+    response = client.post(
+        reverse("clusters:partnership_activity_create", args=[partnership.pk]),
+        activity_post(schools=[school_a.pk], teachers_reached="50000", students_reached="1000000000"),
+    )
+
+    errors = response.context["form"].errors
+    assert response.status_code == 400
+    assert f"At most {school_a.pupils:,}" in errors["students_reached"][0]
+    assert "one teacher per 10 pupils" in errors["teachers_reached"][0]
+    assert not CPDActivity.objects.exists()
