@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+TEST_WORKERS ?= auto  # pytest-xdist processes for make test (auto: one per core; 0: none)
 
 .PHONY: run install migrate seed test lint format worker beat bench clean
 
@@ -27,7 +28,7 @@ seed: install
 
 test: install  ## the whole suite, in a random order (pytest-randomly prints the seed); PostgreSQL/Redis/Chromium when TEST_DATABASE_URL etc. are set
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@ import os
 import socket
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -16,6 +16,20 @@ from tests import factories
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 RESULTS = Path(__file__).resolve().parent.parent / "test-results"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker process (gw0, gw1, …) has its own test database
+    (pytest-django adds the suffix) and its own Redis database for the Celery broker, counted
+    down from TEST_CELERY_BROKER_URL's (15, 14, …), so no worker's Celery worker consumes another's
+    tasks and no cache.clear() flushes another's queue."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        parts = urlsplit(settings.TEST_CELERY_BROKER_URL)
+        if parts.scheme.startswith("redis"):
+            base = int(parts.path.strip("/") or 0)
+            db = (base - int(worker.removeprefix("gw"))) % 16
+            settings.TEST_CELERY_BROKER_URL = urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def missing_service(reason: str):

@@ -308,6 +308,7 @@ def test_database_refuses_the_same_comparison_school_twice_in_a_group(evaluated_
         MatchedPair.objects.filter(pk=other.pk).update(comparison=pair.comparison)
 
 
+@pytest.mark.postgres  # the worker thread writes while this test polls: SQLite's shared in-memory db locks the table
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_computes_the_group(celery_worker, programme, staff_carol, request):
