@@ -1,9 +1,10 @@
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from clusters.models import ClusterMembership, CPDActivity, FocusArea, NeedsAnalysis
 from clusters.services import (
@@ -188,11 +189,15 @@ def test_plan_item_is_tied_to_a_focus_area(cluster, aspire_staff):
 # --- CPD activities -------------------------------------------------------------------
 
 
+# CohortFactory's delivery period runs from today + 60 days for two years.
+IN_DELIVERY = timezone.localdate() + timedelta(days=90)
+
+
 def activity_values(**changes):
     return {
         "kind": CPDActivity.Kind.TEACHER_CPD,
         "title": "Practical physics twilight",
-        "held_on": date(2027, 2, 3),
+        "held_on": IN_DELIVERY,
         "hours": Decimal("2.5"),
         "teachers_reached": 12,
         "students_reached": 0,

@@ -1,7 +1,8 @@
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clusters.models import CPDActivity, Feedback, NeedsAnalysis
 from tests.factories import (
@@ -50,11 +51,15 @@ def partnership(cohort, school_a):
     return PartnershipFactory(cohort=cohort, lead_school=school_a, partners=2)
 
 
+# CohortFactory's delivery period runs from today + 60 days for two years.
+IN_DELIVERY = timezone.localdate() + timedelta(days=90)
+
+
 def activity_post(**changes):
     return {
         "kind": "teacher_cpd",
         "title": "Forces twilight",
-        "held_on": "2027-02-03",
+        "held_on": IN_DELIVERY.isoformat(),
         "hours": "2.5",
         "teachers_reached": "9",
         "students_reached": "0",
@@ -82,7 +87,7 @@ def test_lead_records_an_activity_through_the_form(client, lead_alice, partnersh
 
     activity = CPDActivity.objects.get()
     assert response.status_code == 302
-    assert (activity.held_on, list(activity.schools.all())) == (date(2027, 2, 3), [school])
+    assert (activity.held_on, list(activity.schools.all())) == (IN_DELIVERY, [school])
 
 
 def test_activity_with_zero_hours_shows_an_error_not_a_500(client, lead_alice, partnership):
