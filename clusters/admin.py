@@ -4,9 +4,22 @@ from clusters.models import Cluster, ClusterMembership, CPDActivity, CPDPlanItem
 
 
 class ClusterMembershipInline(admin.TabularInline):
+    """Read-only: a cluster's schools change only through clusters.services (the cluster builder
+    and the cluster pages), which hold the cluster-size and eligibility rules."""
+
     model = ClusterMembership
     extra = 0
-    raw_id_fields = ["school"]
+    fields = ["school", "joined_at"]
+    readonly_fields = ["school", "joined_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Cluster)

@@ -52,10 +52,11 @@ def seed(*, users, stdout):
     areas = sorted((area for area, schools in by_area.items() if len(schools) >= aspire.cluster_size))[:2]
     rng = random.Random(2018)
     for area in areas:
-        cluster = services.cluster_create(cohort=cohort, name=f"{area} Aspire cluster", by=admin)
         schools = by_area[area][: aspire.cluster_size]
+        cluster = services.cluster_build(
+            cohort=cohort, name=f"{area} Aspire cluster", schools=schools, by=admin
+        )
         for school in schools:
-            services.cluster_add_school(cluster=cluster, school=school, by=admin)
             for focus_area in FocusArea.values:
                 services.needs_analysis_record(
                     cluster=cluster,

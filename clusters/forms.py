@@ -2,6 +2,7 @@ from django import forms
 
 from clusters.models import CPDActivity, Feedback
 from clusters.services import ACTIVITY_FIELDS, MAX_HOURS
+from partnerships.models import School
 
 RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
@@ -16,7 +17,13 @@ class ActivityForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 3}),
             "schools": forms.CheckboxSelectMultiple,
         }
-        help_texts = {"hours": "More than 0, at most 1,000.", "schools": "Only member schools are listed."}
+        help_texts = {
+            "hours": "More than 0, at most 1,000.",
+            "held_on": "Within the cohort's delivery period.",
+            "schools": "Only member schools are listed; tick at least one.",
+            "teachers_reached": "At most one per 10 pupils of the schools taking part.",
+            "students_reached": "At most the pupils on the register of the schools taking part.",
+        }
 
     def __init__(self, *args, member_schools, **kwargs):
         super().__init__(*args, **kwargs)
@@ -56,3 +63,29 @@ class FeedbackForm(forms.ModelForm):
             "comments",
         ]
         widgets = {"comments": forms.Textarea(attrs={"rows": 4})}
+
+
+class ClusterBuildForm(forms.Form):
+    """Name a cluster and choose its schools. Any school may be posted: the service refuses an
+    ineligible or already clustered one with its reason, next to the field."""
+
+    name = forms.CharField(max_length=200, label="Cluster name")
+    schools = forms.ModelMultipleChoiceField(
+        queryset=School.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        label="Schools",
+        help_text="Eligible schools of this cohort's programme that are in no cluster yet.",
+    )
+
+    def __init__(self, *args, candidates, size, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["schools"]
+        field.help_text = f"Choose exactly {size}. " + field.help_text
+        field.widget.choices = [
+            (
+                school.pk,
+                f"{school.name} (URN {school.urn}) · {school.get_phase_display()} · "
+                f"{school.local_authority or 'no LA'} · {school.opportunity_area}",
+            )
+            for school in candidates
+        ]

@@ -76,6 +76,55 @@ def cluster_create(*, cohort: Cohort, name: str, by) -> Cluster:
         raise ValidationError({"name": f"{cohort} already has a cluster called {name}."}) from None
 
 
+def _check_joinable(school: School, cluster: Cluster, programme: Programme) -> None:
+    """Raise with the school's reasons when it may not join this cluster."""
+    reasons = ineligibility_reasons(school, programme)
+    if reasons:
+        raise ValidationError({"schools": [f"{school.name} cannot join: {r}" for r in reasons]})
+    other = (
+        ClusterMembership.objects.filter(school=school, cohort=cluster.cohort)
+        .exclude(cluster=cluster)
+        .select_related("cluster")
+        .first()
+    )
+    if other:
+        raise ValidationError({"schools": f"{school.name} is already in the cluster {other.cluster.name}."})
+
+
+def cluster_build(*, cohort: Cohort, name: str, schools, by) -> Cluster:
+    """Create a cluster with exactly the programme's cluster size of eligible schools that are in
+    no other cluster of the cohort: all of it or nothing."""
+    ensure_runs_programme(by, cohort.programme, "create clusters")
+    schools = list({school.pk: school for school in schools}.values())
+    size = cohort.programme.cluster_size
+    if len(schools) != size:
+        raise ValidationError({"schools": f"A cluster has exactly {size} schools; {len(schools)} chosen."})
+    with transaction.atomic():
+        cluster = cluster_create(cohort=cohort, name=name, by=by)
+        # Lock the schools so that two staff building clusters at once cannot share one.
+        locked = list(
+            School.objects.select_for_update().filter(pk__in=[s.pk for s in schools]).order_by("pk")
+        )
+        errors = []
+        for school in locked:
+            try:
+                _check_joinable(school, cluster, cohort.programme)
+            except ValidationError as exc:
+                errors.extend(exc.message_dict["schools"])
+        if errors:
+            raise ValidationError({"schools": errors})
+        try:
+            with transaction.atomic():
+                ClusterMembership.objects.bulk_create(
+                    ClusterMembership(cluster=cluster, school=school, cohort=cohort) for school in locked
+                )
+        except IntegrityError:
+            raise ValidationError(
+                {"schools": "One of these schools has just joined another cluster of this cohort."}
+            ) from None
+    return cluster
+
+
 def cluster_shortfall(cluster: Cluster) -> int:
     """How many more schools the cluster needs to reach the programme's cluster size."""
     return max(0, cluster.cohort.programme.cluster_size - cluster.memberships.count())
@@ -100,18 +149,10 @@ def cluster_add_school(*, cluster: Cluster, school: School, by) -> ClusterMember
                 f"{cluster.name} already has {size} schools; a cluster has exactly {programme.cluster_size}."
             )
             raise ValidationError({"school": full})
-        reasons = ineligibility_reasons(school, programme)
-        if reasons:
-            raise ValidationError({"school": [f"{school.name} cannot join: {r}" for r in reasons]})
-        other = (
-            ClusterMembership.objects.filter(school=school, cohort=cluster.cohort)
-            .select_related("cluster")
-            .first()
-        )
-        if other:
-            raise ValidationError(
-                {"school": f"{school.name} is already in the cluster {other.cluster.name}."}
-            )
+        try:
+            _check_joinable(school, cluster, programme)
+        except ValidationError as exc:
+            raise ValidationError({"school": exc.message_dict["schools"]}) from None
         try:
             with transaction.atomic():
                 return ClusterMembership.objects.create(cluster=cluster, school=school, cohort=cluster.cohort)
@@ -209,6 +250,25 @@ def member_schools(*, partnership: Partnership | None = None, cluster: Cluster |
     return School.objects.filter(cluster_memberships__cluster=cluster)
 
 
+# Reach bounds (documented in docs/architecture.md): students reached cannot exceed the pupils on
+# the register of the schools taking part; teachers reached cannot exceed one per 10 pupils (England
+# has about one per 17-20, so this is generous), at least 10 per school. A school whose pupil number
+# the register does not give counts as UNKNOWN_PUPILS.
+PUPILS_PER_TEACHER_BOUND = 10
+MIN_TEACHERS_PER_SCHOOL = 10
+UNKNOWN_PUPILS = 2000
+
+
+def reach_bounds(schools) -> tuple[int, int]:
+    """(most students, most teachers) the schools taking part can have."""
+    pupils = teachers = 0
+    for school in schools:
+        count = school.pupils if school.pupils is not None else UNKNOWN_PUPILS
+        pupils += count
+        teachers += max(MIN_TEACHERS_PER_SCHOOL, -(-count // PUPILS_PER_TEACHER_BOUND))
+    return pupils, teachers
+
+
 def _clean_activity(values: dict, schools, *, partnership, cluster) -> dict:
     errors = {}
     if values.get("kind") not in CPDActivity.Kind.values:
@@ -226,12 +286,29 @@ def _clean_activity(values: dict, schools, *, partnership, cluster) -> dict:
         values["hours"] = _hours(values.get("hours"), "hours", allow_zero=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    if schools is not None:
-        allowed = set(member_schools(partnership=partnership, cluster=cluster).values_list("pk", flat=True))
-        outsiders = [school.name for school in schools if school.pk not in allowed]
-        if outsiders:
-            errors["schools"] = (
-                "Only member schools can take part; not: " + ", ".join(sorted(outsiders)) + "."
+    cohort = (partnership or cluster).cohort
+    held_on = values.get("held_on")
+    if held_on and not cohort.starts_on <= held_on <= cohort.ends_on:
+        errors["held_on"] = (
+            f"The date must lie in {cohort}'s delivery period, "
+            f"{cohort.starts_on:%-d %b %Y} to {cohort.ends_on:%-d %b %Y}."
+        )
+    allowed = set(member_schools(partnership=partnership, cluster=cluster).values_list("pk", flat=True))
+    outsiders = [school.name for school in schools if school.pk not in allowed]
+    if not schools:
+        errors["schools"] = "Tick at least one school taking part."
+    elif outsiders:
+        errors["schools"] = "Only member schools can take part; not: " + ", ".join(sorted(outsiders)) + "."
+    else:
+        pupils, teachers = reach_bounds(schools)
+        if int(values.get("students_reached") or 0) > pupils:
+            errors["students_reached"] = (
+                f"At most {pupils:,}: the pupils on the register of the schools taking part."
+            )
+        if int(values.get("teachers_reached") or 0) > teachers:
+            errors["teachers_reached"] = (
+                f"At most {teachers:,}: one teacher per {PUPILS_PER_TEACHER_BOUND} pupils "
+                f"(at least {MIN_TEACHERS_PER_SCHOOL} per school) of the schools taking part."
             )
     if errors:
         raise ValidationError(errors)
@@ -282,7 +359,8 @@ def activity_update(*, activity: CPDActivity, by, schools=None, **values) -> CPD
         activity = CPDActivity.objects.select_for_update().get(pk=activity.pk)
         partnership, cluster = _lock_parent(activity.partnership, activity.cluster)
         merged = {name: getattr(activity, name) for name in ACTIVITY_FIELDS} | values
-        merged = _clean_activity(merged, schools, partnership=partnership, cluster=cluster)
+        taking_part = list(activity.schools.all()) if schools is None else schools
+        merged = _clean_activity(merged, taking_part, partnership=partnership, cluster=cluster)
         for name in ACTIVITY_FIELDS:
             setattr(activity, name, merged[name])
         activity.save()

@@ -7,6 +7,8 @@ app_name = "clusters"
 urlpatterns = [
     path("", views.cluster_list, name="cluster_list"),
     path("<int:pk>/", views.cluster_detail, name="cluster_detail"),
+    path("cohort/<int:cohort_pk>/new/", views.cluster_build, name="cluster_build"),
+    path("cohort/<int:cohort_pk>/builder/", views.cluster_builder, name="cluster_builder"),
     path("<int:pk>/activities/new/", views.cluster_activity_create, name="cluster_activity_create"),
     path("partnership/<int:pk>/activities/", views.partnership_activities, name="partnership_activities"),
     path(

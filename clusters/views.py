@@ -12,12 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from clusters import services
-from clusters.forms import ActivityForm, FeedbackForm
+from clusters.builder import DEFAULT_MAX_SPAN_M, propose_clusters, unclustered_eligible_schools
+from clusters.forms import ActivityForm, ClusterBuildForm, FeedbackForm
 from clusters.models import Cluster, ClusterMembership, FocusArea
 from clusters.selectors import activities_for, clusters_for, managed_activities_for
 from partnerships.eligibility import ineligibility_reasons
 from partnerships.forms import add_service_errors
-from partnerships.models import Phase, School
+from partnerships.models import Phase, Programme, School
 from partnerships.selectors import cohorts_for, led_partnerships_for, partnerships_for
 from portal.decorators import lead_required, staff_required
 
@@ -62,8 +63,11 @@ def cluster_list(request):
     page = Paginator(clusters, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    build_cohorts = cohorts_for(request.user).filter(programme__kind=Programme.Kind.CLUSTERS)
     return render(
-        request, "clusters/cluster_list.html", {"form": form, "page": page, "query": query.urlencode()}
+        request,
+        "clusters/cluster_list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "build_cohorts": build_cohorts},
     )
 
 
@@ -214,4 +218,102 @@ def feedback_create(request, pk):
         "clusters/feedback_form.html",
         {"form": form, "activity": activity},
         status=400 if form.errors else 200,
+    )
+
+
+# --- Building clusters (programme staff) ----------------------------------------------------
+
+
+def _clusters_cohort(request, cohort_pk):
+    """A cohort of a clusters programme the user runs; 404 otherwise."""
+    cohort = get_object_or_404(
+        cohorts_for(request.user).filter(programme__kind=Programme.Kind.CLUSTERS), pk=cohort_pk
+    )
+    if not services.runs_programme(request.user, cohort.programme):
+        raise PermissionDenied(f"Only {cohort.programme.name} staff may build its clusters.")
+    return cohort
+
+
+def _rejected_key(cohort) -> str:
+    return f"cluster_builder_rejected_{cohort.pk}"
+
+
+def _rejected(request, cohort) -> frozenset:
+    return frozenset(frozenset(ids) for ids in request.session.get(_rejected_key(cohort), []))
+
+
+@staff_required
+def cluster_build(request, cohort_pk):
+    """Create a cluster of exactly the programme's size, from scratch or from a proposal."""
+    cohort = _clusters_cohort(request, cohort_pk)
+    size = cohort.programme.cluster_size
+    candidates = list(
+        unclustered_eligible_schools(cohort).order_by("opportunity_area", "local_authority", "name")
+    )
+    if request.method == "POST":
+        form = ClusterBuildForm(request.POST, candidates=candidates, size=size)
+    else:
+        chosen = [value for value in request.GET.getlist("schools") if value.isdigit()]
+        form = ClusterBuildForm(
+            initial={"schools": chosen, "name": request.GET.get("name", "")[:200]},
+            candidates=candidates,
+            size=size,
+        )
+    if request.method == "POST" and form.is_valid():
+        try:
+            cluster = services.cluster_build(
+                cohort=cohort,
+                name=form.cleaned_data["name"],
+                schools=form.cleaned_data["schools"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Created {cluster.name} with {size} schools.")
+            return redirect("clusters:cluster_detail", pk=cluster.pk)
+    return render(
+        request,
+        "clusters/cluster_build.html",
+        {"form": form, "cohort": cohort, "size": size, "candidate_count": len(candidates)},
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_required
+def cluster_builder(request, cohort_pk):
+    """Proposed clusters for staff to accept (goes to the build form's POST), adjust (opens the
+    build form with the proposal ticked) or reject (remembered for this session)."""
+    cohort = _clusters_cohort(request, cohort_pk)
+    if request.method == "POST":
+        if request.POST.get("action") == "reset":
+            request.session.pop(_rejected_key(cohort), None)
+            messages.success(request, "Rejected proposals are proposed again.")
+        else:
+            ids = sorted({int(v) for v in request.POST.getlist("schools") if v.isdigit()})
+            if ids:
+                rejected = request.session.get(_rejected_key(cohort), [])
+                request.session[_rejected_key(cohort)] = [*rejected, ids]
+                messages.success(request, "Proposal rejected; its schools stay free for other clusters.")
+        return redirect("clusters:cluster_builder", cohort_pk=cohort.pk)
+    proposals, unlocated = propose_clusters(cohort, rejected=_rejected(request, cohort))
+    taken = set(Cluster.objects.filter(cohort=cohort).values_list("name", flat=True))
+    number = 1
+    for proposal in proposals:
+        area = proposal.schools[0].opportunity_area or proposal.schools[0].local_authority
+        while f"{area} cluster {number}" in taken:
+            number += 1
+        proposal.name = f"{area} cluster {number}"
+        taken.add(proposal.name)
+    return render(
+        request,
+        "clusters/cluster_builder.html",
+        {
+            "cohort": cohort,
+            "size": cohort.programme.cluster_size,
+            "proposals": proposals,
+            "unlocated": unlocated,
+            "max_span_km": DEFAULT_MAX_SPAN_M // 1000,
+            "rejected_count": len(_rejected(request, cohort)),
+        },
     )

@@ -9,6 +9,18 @@ def cluster_with_alices_school(w):
     return cluster
 
 
+def clusters_cohort(w):
+    """A cohort of a clusters programme that Carol (the world's staff) runs."""
+    programme = factories.ProgrammeFactory(kind="clusters")
+    programme.staff.add(w.users["staff"])
+    return [factories.CohortFactory(programme=programme).pk]
+
+
+BUILD_CLUSTERS = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200
+)
+
+
 def partnership_activity(w):
     return [factories.CPDActivityFactory(partnership=w.partnership).pk]
 
@@ -24,6 +36,23 @@ LEAD_ONLY = {"anonymous": LOGIN, "other_staff": 403, "staff": 403, "admin": 403}
 
 ROWS = [
     Row("clusters:cluster_list", STAFF_ONLY_GET),
+    Row("clusters:cluster_build", BUILD_CLUSTERS, args=clusters_cohort),
+    Row(
+        "clusters:cluster_build",
+        # Nothing chosen: the form answers 400 with the reasons; only the programme's staff get that far.
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=400, admin=400),
+        args=clusters_cohort,
+        method="post",
+        note="empty form",
+    ),
+    Row("clusters:cluster_builder", BUILD_CLUSTERS, args=clusters_cohort),
+    Row(
+        "clusters:cluster_builder",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=302, admin=302),
+        args=clusters_cohort,
+        method="post",
+        note="reject",
+    ),
     Row(
         "clusters:cluster_detail",
         VISIBLE_TO_MEMBERS_AND_STAFF,

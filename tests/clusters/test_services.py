@@ -1,9 +1,10 @@
-from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from clusters.models import ClusterMembership, CPDActivity, FocusArea, NeedsAnalysis
 from clusters.services import (
@@ -188,11 +189,15 @@ def test_plan_item_is_tied_to_a_focus_area(cluster, aspire_staff):
 # --- CPD activities -------------------------------------------------------------------
 
 
+# CohortFactory's delivery period runs from today + 60 days for two years.
+IN_DELIVERY = timezone.localdate() + timedelta(days=90)
+
+
 def activity_values(**changes):
     return {
         "kind": CPDActivity.Kind.TEACHER_CPD,
         "title": "Practical physics twilight",
-        "held_on": date(2027, 2, 3),
+        "held_on": IN_DELIVERY,
         "hours": Decimal("2.5"),
         "teachers_reached": 12,
         "students_reached": 0,
@@ -231,10 +236,13 @@ def test_invited_but_unconfirmed_school_cannot_take_part(partnership, lead_alice
 
 
 @pytest.mark.parametrize(("hours", "ok"), [("0", False), ("0.1", True), ("1000", True), ("1000.1", False)])
-def test_activity_hours_must_be_above_zero_and_at_most_1000(partnership, lead_alice, hours, ok):
+def test_activity_hours_must_be_above_zero_and_at_most_1000(partnership, lead_alice, school_a, hours, ok):
     def go():
         return activity_create(
-            partnership=partnership, by=lead_alice, **activity_values(hours=Decimal(hours))
+            partnership=partnership,
+            schools=[school_a],
+            by=lead_alice,
+            **activity_values(hours=Decimal(hours)),
         )
 
     if ok:
@@ -268,15 +276,17 @@ def test_cluster_staff_record_a_cluster_activity(cluster, aspire_staff):
     assert activity.schools.count() == 5
 
 
-def test_activity_update_checks_the_same_rules(partnership, lead_alice, school_b):
-    activity = activity_create(partnership=partnership, by=lead_alice, **activity_values())
+def test_activity_update_checks_the_same_rules(partnership, lead_alice, school_a, school_b):
+    activity = activity_create(
+        partnership=partnership, schools=[school_a], by=lead_alice, **activity_values()
+    )
 
     activity_update(activity=activity, by=lead_alice, title="Renamed", hours=Decimal("4"))
     with pytest.raises(ValidationError):
         activity_update(activity=activity, by=lead_alice, schools=[school_b])
 
     activity.refresh_from_db()
-    assert (activity.title, activity.hours, activity.schools.count()) == ("Renamed", Decimal("4.0"), 0)
+    assert (activity.title, activity.hours, activity.schools.count()) == ("Renamed", Decimal("4.0"), 1)
 
 
 def test_activity_with_feedback_cannot_be_deleted(partnership, lead_alice):
@@ -344,3 +354,88 @@ def test_feedback_rating_outside_1_to_5_is_refused(partnership, lead_alice, bad)
 def test_lead_of_a_non_member_school_cannot_give_feedback(partnership, lead_bob):
     with pytest.raises(PermissionDenied):
         feedback_submit(activity=CPDActivityFactory(partnership=partnership), by=lead_bob, **ratings())
+
+
+# --- Activities that make sense: the delivery period, a school, a reach the schools can have ----
+
+
+@pytest.mark.parametrize(("offset", "ok"), [(-1, False), (0, True)])
+def test_activity_date_at_the_start_of_the_delivery_period(partnership, lead_alice, school_a, offset, ok):
+    held_on = partnership.cohort.starts_on + timedelta(days=offset)
+
+    def go():
+        return activity_create(
+            partnership=partnership, schools=[school_a], by=lead_alice, **activity_values(held_on=held_on)
+        )
+
+    if ok:
+        assert go().held_on == held_on
+    else:
+        with pytest.raises(ValidationError) as exc:
+            go()
+        assert "delivery period" in exc.value.message_dict["held_on"][0]
+
+
+@pytest.mark.parametrize(("offset", "ok"), [(0, True), (1, False)])
+def test_activity_date_at_the_end_of_the_delivery_period(partnership, lead_alice, school_a, offset, ok):
+    held_on = partnership.cohort.ends_on + timedelta(days=offset)
+
+    def go():
+        return activity_create(
+            partnership=partnership, schools=[school_a], by=lead_alice, **activity_values(held_on=held_on)
+        )
+
+    if ok:
+        assert go().held_on == held_on
+    else:
+        with pytest.raises(ValidationError):
+            go()
+
+
+def test_activity_with_no_school_is_refused(partnership, lead_alice):
+    with pytest.raises(ValidationError) as exc:
+        activity_create(partnership=partnership, schools=[], by=lead_alice, **activity_values())
+
+    assert "at least one school" in exc.value.message_dict["schools"][0]
+
+
+@pytest.mark.parametrize(("students", "ok"), [(300, True), (301, False)])
+def test_students_reached_bounded_by_the_register(partnership, lead_alice, school_a, students, ok):
+    school_a.pupils = 300
+    school_a.save()
+
+    def go():
+        return activity_create(
+            partnership=partnership,
+            schools=[school_a],
+            by=lead_alice,
+            **activity_values(students_reached=students, teachers_reached=1),
+        )
+
+    if ok:
+        assert go().students_reached == students
+    else:
+        with pytest.raises(ValidationError) as exc:
+            go()
+        assert "At most 300" in exc.value.message_dict["students_reached"][0]
+
+
+@pytest.mark.parametrize(("teachers", "ok"), [(30, True), (31, False)])
+def test_teachers_reached_bounded_by_one_per_ten_pupils(partnership, lead_alice, school_a, teachers, ok):
+    school_a.pupils = 300
+    school_a.save()
+
+    def go():
+        return activity_create(
+            partnership=partnership,
+            schools=[school_a],
+            by=lead_alice,
+            **activity_values(teachers_reached=teachers),
+        )
+
+    if ok:
+        assert go().teachers_reached == teachers
+    else:
+        with pytest.raises(ValidationError) as exc:
+            go()
+        assert "At most 30" in exc.value.message_dict["teachers_reached"][0]

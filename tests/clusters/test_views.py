@@ -1,7 +1,8 @@
-from datetime import date
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clusters.models import CPDActivity, Feedback, NeedsAnalysis
 from tests.factories import (
@@ -50,11 +51,15 @@ def partnership(cohort, school_a):
     return PartnershipFactory(cohort=cohort, lead_school=school_a, partners=2)
 
 
+# CohortFactory's delivery period runs from today + 60 days for two years.
+IN_DELIVERY = timezone.localdate() + timedelta(days=90)
+
+
 def activity_post(**changes):
     return {
         "kind": "teacher_cpd",
         "title": "Forces twilight",
-        "held_on": "2027-02-03",
+        "held_on": IN_DELIVERY.isoformat(),
         "hours": "2.5",
         "teachers_reached": "9",
         "students_reached": "0",
@@ -82,7 +87,7 @@ def test_lead_records_an_activity_through_the_form(client, lead_alice, partnersh
 
     activity = CPDActivity.objects.get()
     assert response.status_code == 302
-    assert (activity.held_on, list(activity.schools.all())) == (date(2027, 2, 3), [school])
+    assert (activity.held_on, list(activity.schools.all())) == (IN_DELIVERY, [school])
 
 
 def test_activity_with_zero_hours_shows_an_error_not_a_500(client, lead_alice, partnership):
@@ -132,3 +137,35 @@ def test_feedback_rating_of_6_is_refused(client, lead_alice, partnership):
 
     assert response.status_code == 400
     assert not Feedback.objects.exists()
+
+
+def test_activity_of_2099_with_no_schools_shows_each_reason_next_to_its_field(
+    client, lead_alice, partnership
+):
+    client.force_login(lead_alice)
+
+    response = client.post(
+        reverse("clusters:partnership_activity_create", args=[partnership.pk]),
+        activity_post(held_on="2099-01-01", teachers_reached="50000", students_reached="1000000000"),
+    )
+
+    errors = response.context["form"].errors
+    assert response.status_code == 400
+    assert "delivery period" in errors["held_on"][0]
+    assert "at least one school" in errors["schools"][0]
+    assert not CPDActivity.objects.exists()
+
+
+def test_reach_over_the_schools_register_shows_the_bound(client, lead_alice, partnership, school_a):
+    client.force_login(lead_alice)
+
+    response = client.post(
+        reverse("clusters:partnership_activity_create", args=[partnership.pk]),
+        activity_post(schools=[school_a.pk], teachers_reached="50000", students_reached="1000000000"),
+    )
+
+    errors = response.context["form"].errors
+    assert response.status_code == 400
+    assert f"At most {school_a.pupils:,}" in errors["students_reached"][0]
+    assert "one teacher per 10 pupils" in errors["teachers_reached"][0]
+    assert not CPDActivity.objects.exists()
