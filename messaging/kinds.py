@@ -75,6 +75,13 @@ KINDS: list[MessageKind] = [
         mandatory=True,
     ),
     MessageKind(
+        "data_import",
+        "A public-data import finished or failed",
+        "{{ title|default:'Public-data import' }}",
+        "admins",
+        mandatory=True,  # a failed daily refresh is an operational alarm
+    ),
+    MessageKind(
         "daily_digest",
         "Your daily summary",
         "Your daily summary: {{ count }} notification{{ count|pluralize }}",

@@ -89,7 +89,6 @@ def _run_links(path: Path, options: dict, progress: Progress) -> dict:
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
-        "skipped": report.skipped,
         "rejected": len(report.rejected),
         "rejections": [f"line {line}: {reason}" for line, reason in report.rejected[:200]],
         "new_links": report.new_links,

@@ -86,25 +86,22 @@ def admins():
 
 def tell_admins(subject: str, paragraphs: list[str], items: list[str] | None = None) -> int:
     """The one call that reaches admins about public-data imports (a notification and an e-mail
-    through the outbox, in the caller's transaction). A later messaging redesign reroutes it here."""
-    from partnerships.notifications import Message, notify
+    through messaging, in the caller's transaction)."""
+    import messaging
 
-    link = reverse("partnerships:data_imports")
-    sent = 0
-    for admin in admins():
-        notify(
-            admin,
-            kind="data_import",
-            message=Message(
-                subject=subject,
-                paragraphs=paragraphs,
-                items=items or [],
-                link=link,
-                link_label="See the imports",
-            ),
-        )
-        sent += 1
-    return sent
+    recipients = list(admins())
+    messaging.send(
+        "data_import",
+        recipients,
+        {
+            "title": subject,
+            "paragraphs": paragraphs,
+            "items": items or [],
+            "link": reverse("partnerships:data_imports"),
+            "link_label": "See the imports",
+        },
+    )
+    return len(recipients)
 
 
 def daily_refresh(today: date | None = None) -> dict:

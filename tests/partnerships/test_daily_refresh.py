@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from messaging.models import OutboxMessage
-from partnerships.models import DataImport, Notification, School, SchoolLink
+from messaging.models import Notification, OutboxMessage
+from partnerships.models import DataImport, School, SchoolLink
 from partnerships.refresh import DownloadFailed, daily_refresh, download
 from tests import factories
 
