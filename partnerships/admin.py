@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from partnerships.models import (
     Cohort,
+    DataImport,
     EmailConfirmation,
     EmailInvitation,
     InvitationCode,
@@ -227,3 +228,18 @@ class SchoolLinkAdmin(admin.ModelAdmin):
     list_display = ("urn", "linked_urn", "link_type", "relation", "established_on", "source")
     list_filter = ("relation",)
     search_fields = ("=urn", "=linked_urn", "linked_name")
+
+
+@admin.register(DataImport)
+class DataImportAdmin(admin.ModelAdmin):
+    """Read-only: imports are started from the staff upload page or the daily refresh."""
+
+    list_display = ("kind", "trigger", "state", "file_name", "rows_done", "rows_expected", "created_at")
+    list_filter = ("kind", "trigger", "state")
+    search_fields = ("file_name",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -39,7 +39,11 @@ class DataImportForm(forms.Form):
         max_length=2000,
         help_text="Outcomes only: one COLUMN=MEASURE per line, for any other file.",
     )
-    publication = forms.CharField(required=False, max_length=100, help_text='e.g. "2023/24 revised"')
+    publication = forms.CharField(
+        required=False,
+        max_length=100,
+        help_text='Outcomes and Ofsted: e.g. "2023/24 revised", "as at 31 August 2025"',
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,6 +69,8 @@ class DataImportForm(forms.Form):
 
     def options(self) -> dict:
         data = self.cleaned_data
+        if data["kind"] == "ofsted":
+            return {"publication": data["publication"].strip()}
         if data["kind"] != "outcomes":
             return {}
         return {

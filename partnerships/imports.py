@@ -95,8 +95,43 @@ def _run_links(path: Path, options: dict, progress: Progress) -> dict:
     }
 
 
+def _run_ofsted(path: Path, options: dict, progress: Progress) -> dict:
+    from django.core.files import File
+
+    from partnerships import ofsted
+
+    with path.open("rb") as raw:
+        named = File(
+            raw, name=options.get("file_name") or path.name
+        )  # the name staff uploaded, as the source
+        try:
+            report = ofsted.import_ofsted_mi(
+                named, publication=options.get("publication", ""), progress=lambda r: progress(r.rows)
+            )
+        except gias.GiasFileError as exc:
+            raise ImportFailed(str(exc)) from None
+    return {
+        "summary": report.summary(),
+        "rows": report.rows,
+        "created": report.inspections_added,
+        "updated": report.schools_updated,
+        "unchanged": report.schools_unchanged,
+        "rejected": len(report.errors),
+        "rejections": [f"line {r.line}: {r.reason}" for r in report.errors[:200]],
+    }
+
+
 register(
     Importer("gias", "GIAS all establishments (edubasealldata*.csv)", _run_gias, help="The schools register.")
+)
+register(
+    Importer(
+        "ofsted",
+        "Ofsted management information, state-funded schools",
+        _run_ofsted,
+        help="Latest graded inspection by URN (GIAS no longer carries judgements).",
+        option_names=("publication",),
+    )
 )
 register(
     Importer(

@@ -155,3 +155,30 @@ def test_a_real_worker_runs_the_uploaded_import(celery_worker, settings, tmp_pat
         time.sleep(0.2)
     assert DataImport.objects.get(pk=record.pk).state == DataImport.State.DONE
     assert SchoolLink.objects.count() == 8
+
+
+def test_an_uploaded_ofsted_file_sets_judgements_and_names_its_source(
+    staff_client, django_capture_on_commit_callbacks
+):
+    from partnerships.gias import import_gias
+    from partnerships.models import OfstedInspection, OfstedRating, School
+    from tests.partnerships.test_gias_layouts import GIAS_2025
+
+    import_gias(GIAS_2025)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(
+            staff_client,
+            "state_funded_schools_mi_2024.csv",
+            (DATA / "ofsted" / "ofsted_mi_2023.csv").read_bytes(),
+            kind="ofsted",
+            publication="as at 31 August 2024",
+        )
+
+    record = DataImport.objects.get()
+    assert response.status_code == 302
+    assert record.state == "done", record.report
+    assert School.objects.get(urn=100002).ofsted_rating == OfstedRating.REQUIRES_IMPROVEMENT
+    assert OfstedInspection.objects.get(urn=100002).source_file == (
+        "state_funded_schools_mi_2024.csv (as at 31 August 2024)"
+    )
+    assert "4 rows: 3 inspections added" in staff_client.get(response["Location"]).content.decode()
