@@ -893,6 +893,8 @@ def message_post(*, application_id: int, by, body: str, staff_only: bool = False
             pk=application_id
         )
         staff = may_review(by, application)
+        if staff and has_conflict_of_interest(by, application):
+            raise PermissionDenied("You act for a school in this partnership, so you may not write here.")
         if not staff and not is_lead_of(by, application.partnership):
             raise PermissionDenied("Only the lead school's leads and programme staff can write here.")
         if staff_only and not staff:

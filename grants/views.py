@@ -331,9 +331,10 @@ def _render_detail(request, application, bound_forms=None):
                 "report_return_form": bound_forms.get("report_return_form") or f.ReportReturnForm(),
             }
         )
-    context.update(
-        _conversation(application, staff_view, context["is_lead"], bound_forms.get("message_form"))
-    )
+    # Staff with a conflict of interest (they act for a school in the partnership) are kept out
+    # of the conversation and its staff notes, as they are out of the decision.
+    reviewer = staff_view and context["may_decide"]
+    context.update(_conversation(application, reviewer, context["is_lead"], bound_forms.get("message_form")))
     context["withdraw_form"] = bound_forms.get("withdraw_form") or f.WithdrawForm()
     context["failed_form"] = next((form for form in bound_forms.values() if form.errors), None)
     context["latest_comment"] = (
@@ -368,6 +369,8 @@ def application_message(request, pk):
     """Post to the conversation, scoped like the application page (404 otherwise)."""
     application = _application(request, pk)
     staff_view = role_of(request.user) in (Role.STAFF, Role.ADMIN)
+    if staff_view and has_conflict_of_interest(request.user, application):
+        raise PermissionDenied("You act for a school in this partnership, so you may not write here.")
     form = (f.StaffMessageForm if staff_view else f.MessageForm)(request.POST)
     if form.is_valid():
         try:

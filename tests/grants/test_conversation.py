@@ -145,3 +145,15 @@ def test_an_over_long_message_is_refused_next_to_the_field_and_not_cut(client, a
     assert "Nothing was cut" in response.content.decode()
     assert ApplicationMessage.objects.count() == 0
     assert mail.outbox == []
+
+
+def test_staff_with_a_conflict_of_interest_see_no_staff_note_and_cannot_post(
+    client, application_in, staff_carol, conflicted_staff
+):
+    application = application_in(S.SUBMITTED)
+    post(client, staff_carol, application, body=NOTE, staff_only="on")
+
+    assert post(client, conflicted_staff, application, body="Hm.").status_code == 403
+    page = client.get(reverse("grants:application_detail", args=[application.pk])).content.decode()
+    assert "Staff-only" not in page
+    assert ApplicationMessage.objects.count() == 1
