@@ -3,6 +3,8 @@ back or keep a staff note; each message tells the other side (portal and e-mail,
 a staff note is never in a page the lead can open nor in any e-mail to the lead; another
 school's lead can neither read nor post; an over-long message is refused next to the field."""
 
+import json
+
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -157,3 +159,18 @@ def test_staff_with_a_conflict_of_interest_see_no_staff_note_and_cannot_post(
     page = client.get(reverse("grants:application_detail", args=[application.pk])).content.decode()
     assert "Staff-only" not in page
     assert ApplicationMessage.objects.count() == 1
+
+
+def test_the_leads_personal_data_download_holds_their_messages_and_no_staff_note(
+    client, application_in, lead_alice, staff_carol
+):
+    application = application_in(S.SUBMITTED)
+    post(client, lead_alice, application, body="Our own words.")
+    post(client, staff_carol, application, body=NOTE, staff_only="on")
+    post(client, staff_carol, application, body="A reply.")
+    client.force_login(lead_alice)
+
+    download = client.get(reverse("partnerships:personal_data_download")).content.decode()
+
+    assert json.loads(download)["application_messages"][0]["body"] == "Our own words."
+    assert "Staff-only" not in download
