@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.core import validators
 
-from grants.models import Application, BudgetLine, Payment, Score
+from grants.models import Application, ApplicationMessage, BudgetLine, Payment, Score
 from grants.services import (
     BARRIER_TAGS,
     COMMENT_LIMIT,
@@ -332,3 +332,23 @@ class PaymentFilterForm(forms.Form):
 
 class StartForm(forms.Form):
     """Starting an application has nothing to fill in: the page confirms the partnership."""
+
+
+class MessageForm(OwnIdsForm):
+    """A message in the application's conversation; staff may instead keep a staff note."""
+
+    id_prefix = "message"
+
+    body = LimitedTextField(
+        label="Message",
+        max_length=ApplicationMessage.BODY_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class StaffMessageForm(MessageForm):
+    staff_only = forms.BooleanField(
+        label="Staff note — not shown to the applicant",
+        required=False,
+        help_text="Only programme staff see a staff note; nobody is told of it.",
+    )

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from clusters.models import CPDActivity
 from partnerships.models import Cohort, Partnership
@@ -240,3 +242,33 @@ class ReportSpend(models.Model):
 
     def __str__(self):
         return f"{self.get_category_display()}: £{self.spent:,.2f}"
+
+
+MESSAGE_BODY_MAX = 5000
+
+
+class ApplicationMessage(models.Model):
+    """One message of an application's conversation between its lead school and programme
+    staff. A staff note (`staff_only`) is never shown or sent to the applicant."""
+
+    BODY_MAX = MESSAGE_BODY_MAX
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=BODY_MAX)
+    staff_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    GreaterThan(Length("body"), 0), LessThanOrEqual(Length("body"), MESSAGE_BODY_MAX)
+                ),
+                name="applicationmessage_body_length",
+            )
+        ]
+
+    def __str__(self):
+        return f"{'Staff note' if self.staff_only else 'Message'} by {self.author} on {self.application_id}"

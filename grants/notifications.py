@@ -182,3 +182,29 @@ def send_payment(payment, *, kind: str = "payment_paid"):
         },
         about=application,
     )
+
+
+# --- The conversation on an application -------------------------------------------------------
+
+
+def send_message(message, *, kind: str):
+    """A message of the conversation: from the lead to the programme's staff, or from staff to
+    the lead school's verified leads. (A staff note is never sent: the caller does not call.)"""
+    application = _load(message.application_id)
+    to_staff = kind == "application_message_to_staff"
+    author = message.author.get_full_name() or message.author.username
+    return messaging.send(
+        kind,
+        selectors.programme_staff(application) if to_staff else selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "author": author,
+            "paragraphs": [
+                f"{author} wrote about the application {_name(application)}:",
+                message.body,
+            ],
+            "link": reverse("grants:application_detail", args=[application.pk]) + "#conversation",
+            "link_label": "Read and reply" if to_staff else "Read and reply on your application",
+        },
+        about=application,
+    )

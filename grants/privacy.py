@@ -2,7 +2,7 @@
 erases nothing here: applications and the audit trail stay whole, pointing at the anonymised
 user (partnerships/privacy.py)."""
 
-from grants.models import Application, AuditEvent
+from grants.models import Application, ApplicationMessage, AuditEvent
 
 
 def _when(value):
@@ -27,4 +27,18 @@ def audit_events(user) -> list[dict]:
             "comment": e.comment,
         }
         for e in AuditEvent.objects.filter(actor=user).select_related("application").order_by("at", "pk")
+    ]
+
+
+def application_messages(user) -> list[dict]:
+    """The messages the user wrote in applications' conversations (a lead never writes a staff
+    note, so a lead's download holds none)."""
+    return [
+        {
+            "application": m.application.reference or f"draft {m.application_id}",
+            "at": _when(m.created_at),
+            "staff_note": m.staff_only,
+            "body": m.body,
+        }
+        for m in ApplicationMessage.objects.filter(author=user).select_related("application").order_by("pk")
     ]

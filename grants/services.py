@@ -20,6 +20,7 @@ from clusters.models import CPDActivity
 from grants import notifications
 from grants.models import (
     Application,
+    ApplicationMessage,
     AuditEvent,
     BudgetLine,
     EndOfGrantReport,
@@ -878,3 +879,41 @@ def on_partnership_withdrawn(sender, *, partnership, by, reason, **kwargs) -> No
         action="withdrawn_claim_rejected",
         comment=f"Withdrawn: programme staff could not confirm that its lead works at the school. {reason}",
     )
+
+
+# --- The conversation on an application -------------------------------------------------------
+
+
+def message_post(*, application_id: int, by, body: str, staff_only: bool = False) -> ApplicationMessage:
+    """A lead of the lead school writes to programme staff; programme staff (or an admin) write
+    to the lead school, or keep a staff note, which is never shown or sent to the applicant.
+    Too long a body is refused, never cut."""
+    with transaction.atomic():
+        application = Application.objects.select_related("partnership", "cohort__programme").get(
+            pk=application_id
+        )
+        staff = may_review(by, application)
+        if staff and has_conflict_of_interest(by, application):
+            raise PermissionDenied("You act for a school in this partnership, so you may not write here.")
+        if not staff and not is_lead_of(by, application.partnership):
+            raise PermissionDenied("Only the lead school's leads and programme staff can write here.")
+        if staff_only and not staff:
+            raise PermissionDenied("Only programme staff can keep a staff note.")
+        body = (body or "").strip()
+        if not body:
+            raise ValidationError({"body": "Write a message."})
+        if len(body) > ApplicationMessage.BODY_MAX:
+            raise ValidationError(
+                {
+                    "body": f"Keep this to {ApplicationMessage.BODY_MAX:,} characters: it has {len(body):,}. "
+                    "Nothing was cut: shorten it and send again."
+                }
+            )
+        message = ApplicationMessage.objects.create(
+            application=application, author=by, body=body, staff_only=staff_only
+        )
+        if not staff:
+            notifications.send_message(message, kind="application_message_to_staff")
+        elif not staff_only:
+            notifications.send_message(message, kind="application_message_to_lead")
+    return message

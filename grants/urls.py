@@ -9,6 +9,7 @@ urlpatterns = [
     path("mine/", views.my_applications, name="my_applications"),
     path("start/<int:partnership_pk>/", views.application_start, name="application_start"),
     path("applications/<int:pk>/", views.application_detail, name="application_detail"),
+    path("applications/<int:pk>/messages/", views.application_message, name="application_message"),
     path("applications/<int:pk>/step/<int:step>/", views.application_step, name="application_step"),
     path(
         "applications/<int:pk>/step/<int:step>/autosave/",

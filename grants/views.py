@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from grants import forms as f
 from grants import services
-from grants.models import Application, AuditEvent, EndOfGrantReport, Payment, Score
+from grants.models import Application, ApplicationMessage, AuditEvent, EndOfGrantReport, Payment, Score
 from grants.selectors import (
     AWARDED_STATES,
     applications_for,
@@ -331,6 +331,10 @@ def _render_detail(request, application, bound_forms=None):
                 "report_return_form": bound_forms.get("report_return_form") or f.ReportReturnForm(),
             }
         )
+    # Staff with a conflict of interest (they act for a school in the partnership) are kept out
+    # of the conversation and its staff notes, as they are out of the decision.
+    reviewer = staff_view and context["may_decide"]
+    context.update(_conversation(application, reviewer, context["is_lead"], bound_forms.get("message_form")))
     context["withdraw_form"] = bound_forms.get("withdraw_form") or f.WithdrawForm()
     context["failed_form"] = next((form for form in bound_forms.values() if form.errors), None)
     context["latest_comment"] = (
@@ -341,6 +345,50 @@ def _render_detail(request, application, bound_forms=None):
         else None
     )
     return render(request, "grants/detail.html", context)
+
+
+def _conversation(application, staff_view, is_lead, bound_form=None) -> dict:
+    """Programme staff see every message, staff notes marked; the lead school's leads see the
+    messages that are not staff notes; anyone else who may see the application sees none."""
+    if not (staff_view or is_lead):
+        return {"show_conversation": False}
+    messages_qs = ApplicationMessage.objects.filter(application=application).select_related("author")
+    if not staff_view:
+        messages_qs = messages_qs.filter(staff_only=False)
+    form_class = f.StaffMessageForm if staff_view else f.MessageForm
+    return {
+        "show_conversation": True,
+        "conversation": messages_qs,
+        "message_form": bound_form or form_class(),
+    }
+
+
+@login_required
+@require_POST
+def application_message(request, pk):
+    """Post to the conversation, scoped like the application page (404 otherwise)."""
+    application = _application(request, pk)
+    staff_view = role_of(request.user) in (Role.STAFF, Role.ADMIN)
+    if staff_view and has_conflict_of_interest(request.user, application):
+        raise PermissionDenied("You act for a school in this partnership, so you may not write here.")
+    form = (f.StaffMessageForm if staff_view else f.MessageForm)(request.POST)
+    if form.is_valid():
+        try:
+            services.message_post(
+                application_id=application.pk,
+                by=request.user,
+                body=form.cleaned_data["body"],
+                staff_only=staff_view and form.cleaned_data.get("staff_only", False),
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "Staff note kept." if form.cleaned_data.get("staff_only") else "Message sent.",
+            )
+            return redirect(reverse("grants:application_detail", args=[pk]) + "#conversation")
+    return _render_detail(request, application, {"message_form": form})
 
 
 @login_required

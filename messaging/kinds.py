@@ -225,6 +225,18 @@ KINDS: list[MessageKind] = [
         LEAD_SCHOOL,
     ),
     MessageKind(
+        "application_message_to_staff",
+        "The applicant wrote in an application's conversation",
+        "New message: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "application_message_to_lead",
+        "Programme staff wrote in your application's conversation",
+        "New message about your application: {{ name }}",
+        LEAD_SCHOOL,
+    ),
+    MessageKind(
         "report_accepted",
         "Your end-of-grant report was accepted",
         "End-of-grant report accepted: {{ name }}",

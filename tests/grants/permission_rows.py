@@ -15,6 +15,9 @@ OWNER_ONLY = expect(anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff
 OWNER_POST = expect(anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=403, staff=403, admin=403)
 VISIBLE = expect(anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=404, staff=200, admin=200)
 STAFF_POST = expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=302, admin=302)
+CONVERSATION_POST = expect(
+    anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=302, admin=302
+)
 PROGRAMME_STAFF_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200
 )
@@ -80,6 +83,21 @@ ROWS = [
     Row("grants:application_start", OWNER_ONLY, args=lambda w: [_new_partnership(w).pk]),
     Row("grants:application_start", OWNER_POST, args=lambda w: [_new_partnership(w).pk], method="post"),
     Row("grants:application_detail", VISIBLE, args=lambda w: [w.application.pk]),
+    Row(
+        "grants:application_message",
+        CONVERSATION_POST,
+        args=lambda w: [w.application.pk],
+        method="post",
+        data=lambda w: {"body": "A question about the timeline."},
+    ),
+    Row(
+        "grants:application_message",
+        CONVERSATION_POST,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
+        data=lambda w: {"body": "A note for colleagues.", "staff_only": "on"},
+        note="a staff note (a lead's staff_only is ignored: a plain message)",
+    ),
     Row("grants:application_step", OWNER_ONLY, args=lambda w: [w.application.pk, 1]),
     Row(
         "grants:application_step",
