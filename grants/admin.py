@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from grants.models import Application, AuditEvent, BudgetLine, EndOfGrantReport, Payment, ReportSpend, Score
+from grants.models import (
+    Application,
+    ApplicationMessage,
+    AuditEvent,
+    BudgetLine,
+    EndOfGrantReport,
+    Payment,
+    ReportSpend,
+    Score,
+)
 
 
 class BudgetLineInline(admin.TabularInline):
@@ -83,3 +92,18 @@ class EndOfGrantReportAdmin(admin.ModelAdmin):
     list_display = ["application", "status", "submitted_at", "decided_at"]
     list_filter = ["status"]
     inlines = [ReportSpendInline]
+
+
+@admin.register(ApplicationMessage)
+class ApplicationMessageAdmin(admin.ModelAdmin):
+    """Read-only: a conversation is written on the application page, where both sides are told."""
+
+    list_display = ("application", "author", "staff_only", "created_at")
+    list_filter = ("staff_only",)
+    search_fields = ("application__reference", "body")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -80,6 +80,7 @@ OPTIONAL_COLUMNS = {
 GEOGRAPHY = {"district", "district_code", "ward_code", "lsoa_code", "lsoa_name"}
 # School fields every import sets, and those an optional column sets.
 BASE_FIELDS = ["name", "phase", "establishment_type", "funding", "is_open"]
+STANDING_FIELDS = ("phase", "establishment_type", "funding")  # a change may end eligibility
 SCHOOL_FIELDS = set(OPTIONAL_COLUMNS.values()) - {"lsoa_name"}
 
 PHASES = {
@@ -172,6 +173,9 @@ class ImportReport:
     encoding: str = ""
     columns: list[str] = field(default_factory=list)  # the optional columns the file had
     dry_run: bool = False
+    # Schools that may have stopped counting (closed, or their type, funding or phase changed):
+    # their partnerships' minimum is re-checked after the import (services.schools_changed).
+    changed_standing: list[int] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -421,6 +425,13 @@ def import_gias(
                 report.errors.sort(key=lambda error: error.line)
                 if report.rows == 0:
                     raise GiasFileError(f"{name} is empty: it has a header but no rows.")
+                if report.changed_standing and not dry_run:
+                    from partnerships import services  # services sits above the importer
+
+                    services.schools_changed(
+                        school_ids=report.changed_standing,
+                        reason=f"The GIAS register import ({name}) closed or changed a school.",
+                    )
                 if dry_run:
                     transaction.set_rollback(True)
         except UnicodeDecodeError as exc:
@@ -528,6 +539,10 @@ def _write_batch(
         elif all(getattr(school, name) == values[name] for name in fields):
             report.unchanged += 1
         else:
+            if (school.is_open and not values["is_open"]) or any(
+                getattr(school, name) != values[name] for name in STANDING_FIELDS
+            ):
+                report.changed_standing.append(school.pk)
             for name in fields:
                 setattr(school, name, values[name])
             school.updated_at = now

@@ -655,3 +655,51 @@ def test_the_recheck_command_sends_back_what_fell_below(partnership):
 
     application.refresh_from_db()
     assert application.status == Application.Status.CHANGES_REQUESTED
+
+
+def _gias_file(tmp_path, school, status):
+    path = tmp_path / "edubasealldata20261201.csv"
+    path.write_text(
+        "URN,EstablishmentName,TypeOfEstablishment (name),"
+        "EstablishmentStatus (name),PhaseOfEducation (name)\n"
+        f"{school.urn},{school.name},Community school,{status},Primary\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_register_import_that_closes_a_member_sends_a_submitted_application_back(partnership, tmp_path):
+    """The daily GIAS refresh, the upload page and the command all go through import_gias: a school
+    it closes no longer props up a submitted application's minimum."""
+    from partnerships.gias import import_gias
+
+    member = five_confirmed(partnership)
+    application = factories.ApplicationFactory(partnership=partnership, status=Application.Status.SUBMITTED)
+
+    report = import_gias(_gias_file(tmp_path, member.school, "Open"))
+    application.refresh_from_db()
+    assert (report.changed_standing, application.status) == ([], Application.Status.SUBMITTED)
+
+    report = import_gias(_gias_file(tmp_path, member.school, "Closed"))
+
+    application.refresh_from_db()
+    assert report.changed_standing == [member.school_id]
+    assert application.status == Application.Status.CHANGES_REQUESTED
+    assert (
+        "GIAS register import"
+        in AuditEvent.objects.get(application=application, action="below_minimum").comment
+    )
+
+
+def test_a_dry_run_import_that_would_close_a_member_changes_nothing(partnership, tmp_path):
+    from partnerships.gias import import_gias
+
+    member = five_confirmed(partnership)
+    application = factories.ApplicationFactory(partnership=partnership, status=Application.Status.SUBMITTED)
+
+    import_gias(_gias_file(tmp_path, member.school, "Closed"), dry_run=True)
+
+    application.refresh_from_db()
+    member.school.refresh_from_db()
+    assert (application.status, member.school.is_open) == (Application.Status.SUBMITTED, True)
+    assert not AuditEvent.objects.filter(application=application, action="below_minimum").exists()
