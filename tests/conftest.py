@@ -23,6 +23,12 @@ def pytest_configure(config):
     (pytest-django adds the suffix) and its own Redis database for the Celery broker, counted
     down from TEST_CELERY_BROKER_URL's (15, 14, …), so no worker's Celery worker consumes another's
     tasks and no cache.clear() flushes another's queue."""
+    # Celery reads its configuration from Django's settings once, on first use. Load it now, from
+    # the test settings, so that a test which changes settings.CELERY_* (and is the first to touch
+    # Celery in its worker process) cannot fix that value for every later test of the process.
+    from portal.celery import app
+
+    app.conf.task_always_eager  # noqa: B018 - the read loads the configuration
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         parts = urlsplit(settings.TEST_CELERY_BROKER_URL)
@@ -56,6 +62,16 @@ def _reachable(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture(autouse=True)
+def _celery_conf_restored():
+    """Whatever a test does to the Celery app's configuration is undone after it."""
+    from portal.celery import app
+
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
+    yield
+    app.conf.update(saved)
 
 
 @pytest.fixture(autouse=True)
