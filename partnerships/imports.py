@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from partnerships import gias, gias_links
+from partnerships import gias, gias_links, ofsted
 from partnerships.models import DataImport
 
 log = logging.getLogger(__name__)
@@ -59,21 +60,33 @@ def import_gias_file(path: Path, progress: Progress | None = None) -> gias.Impor
     return gias.import_gias(path, progress=(lambda report: progress(report.rows)) if progress else None)
 
 
+def _counts(report, *, created: int, updated: int, unchanged: int, rejections: list[str], **extra) -> dict:
+    """An importer's report as the DataImport page shows it (first 200 rejections, exact counts)."""
+    return {
+        "summary": report.summary(),
+        "rows": report.rows,
+        "created": created,
+        "updated": updated,
+        "unchanged": unchanged,
+        "rejected": len(rejections),
+        "rejections": rejections[:200],
+        **extra,
+    }
+
+
 def _run_gias(path: Path, options: dict, progress: Progress) -> dict:
     try:
         report = import_gias_file(path, progress)
     except gias.GiasFileError as exc:
         raise ImportFailed(str(exc)) from None
-    return {
-        "summary": report.summary(),
-        "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "skipped": report.skipped,
-        "rejected": len(report.rejected),
-        "rejections": [f"line {r.line}: {r.reason}" for r in report.rejected[:200]],
-    }
+    return _counts(
+        report,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejections=[f"line {r.line}: {r.reason}" for r in report.rejected],
+        skipped=report.skipped,
+    )
 
 
 def _run_links(path: Path, options: dict, progress: Progress) -> dict:
@@ -83,42 +96,32 @@ def _run_links(path: Path, options: dict, progress: Progress) -> dict:
         )
     except gias_links.GiasLinksFileError as exc:
         raise ImportFailed(str(exc)) from None
-    return {
-        "summary": report.summary(),
-        "rows": report.rows,
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "rejected": len(report.rejected),
-        "rejections": [f"line {line}: {reason}" for line, reason in report.rejected[:200]],
-        "new_links": report.new_links,
-    }
+    return _counts(
+        report,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejections=[f"line {line}: {reason}" for line, reason in report.rejected],
+        new_links=report.new_links,
+    )
 
 
 def _run_ofsted(path: Path, options: dict, progress: Progress) -> dict:
-    from django.core.files import File
-
-    from partnerships import ofsted
-
     with path.open("rb") as raw:
-        named = File(
-            raw, name=options.get("file_name") or path.name
-        )  # the name staff uploaded, as the source
+        named = File(raw, name=options.get("file_name") or path.name)  # the uploaded name is the source
         try:
             report = ofsted.import_ofsted_mi(
                 named, publication=options.get("publication", ""), progress=lambda r: progress(r.rows)
             )
         except gias.GiasFileError as exc:
             raise ImportFailed(str(exc)) from None
-    return {
-        "summary": report.summary(),
-        "rows": report.rows,
-        "created": report.inspections_added,
-        "updated": report.schools_updated,
-        "unchanged": report.schools_unchanged,
-        "rejected": len(report.errors),
-        "rejections": [f"line {r.line}: {r.reason}" for r in report.errors[:200]],
-    }
+    return _counts(
+        report,
+        created=report.inspections_added,
+        updated=report.schools_updated,
+        unchanged=report.schools_unchanged,
+        rejections=[f"line {r.line}: {r.reason}" for r in report.errors],
+    )
 
 
 register(
