@@ -36,7 +36,7 @@ from grants.models import (
 )
 from grants.review_models import SCALE_MAX_LIMIT, SCALE_MIN
 from grants.selectors import has_conflict_of_interest, may_review
-from partnerships.models import Cohort, Programme
+from partnerships.models import Cohort, Partnership, Programme
 
 S = Application.Status
 UNDER_REVIEW = (S.SUBMITTED, S.CHANGES_REQUESTED)
@@ -510,7 +510,14 @@ def panel_decide(*, cohort_id: int, by, decisions, reason: str = "") -> int:
     application_approve's lock on the cohort row, so two panels at once never exceed it."""
     from grants import services
 
+    decisions = sorted(decisions, key=lambda d: d[0])
+    ids = [d[0] for d in decisions]
     with transaction.atomic():
+        # Every partnership, then every application, in id order, before any cohort lock: the order
+        # single decisions take them in (partnership → application → cohort), so a panel and a
+        # single approval, or two panels, queue instead of deadlocking.
+        list(Partnership.objects.select_for_update().filter(application__pk__in=ids).order_by("pk"))
+        list(Application.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
         done = 0
         for application_id, decision, amount in decisions:
             application = Application.objects.select_related("cohort").get(pk=application_id)
