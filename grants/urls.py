@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grants import views
+from grants import programme_emails, views
 
 app_name = "grants"
 
@@ -35,4 +35,21 @@ urlpatterns = [
     path("payments/", views.payment_list, name="payment_list"),
     path("payments/released.csv", views.payments_csv, name="payments_csv"),
     path("payments/<int:payment_pk>/paid/", views.payment_mark_paid, name="payment_mark_paid"),
+    # Staff: a programme's e-mail wording
+    path("programmes/<int:programme_pk>/emails/", programme_emails.programme_emails, name="programme_emails"),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/",
+        programme_emails.programme_email,
+        name="programme_email",
+    ),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/reset/",
+        programme_emails.programme_email_reset,
+        name="programme_email_reset",
+    ),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/versions/<int:version>/",
+        programme_emails.programme_email_version,
+        name="programme_email_version",
+    ),
 ]

@@ -23,6 +23,15 @@ PROGRAMME_STAFF_GET = expect(
 )
 
 
+def _worded(w):
+    """The programme's own wording of the approval message (version 1)."""
+    from messaging import programme_templates
+
+    return programme_templates.template_save(
+        programme_id=w.programme.pk, kind="approved", subject="Approved: $name", body="Well done.", by=w.staff
+    )
+
+
 def _submitted(w) -> Application:
     a = w.application
     factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
@@ -170,5 +179,27 @@ ROWS = [
         STAFF_POST,
         args=lambda w: [_approved(w).payments.get(sequence=1).pk],
         method="post",
+    ),
+    # A programme's e-mail wording: staff of that programme (other_staff: 404), admins
+    Row("grants:programme_emails", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk]),
+    Row("grants:programme_email", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk, "approved"]),
+    Row(
+        "grants:programme_email",
+        STAFF_POST,
+        args=lambda w: [w.programme.pk, "approved"],
+        method="post",
+        data=lambda w: {"action": "save", "subject": "Good news: $name", "body": "Well done, $school."},
+        note="save",
+    ),
+    Row(
+        "grants:programme_email_reset",
+        STAFF_POST,
+        args=lambda w: [_worded(w).programme_id, "approved"],
+        method="post",
+    ),
+    Row(
+        "grants:programme_email_version",
+        PROGRAMME_STAFF_GET,
+        args=lambda w: [w.programme.pk, "approved", _worded(w).version],
     ),
 ]
