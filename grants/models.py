@@ -104,6 +104,28 @@ class BudgetLine(models.Model):
         return f"{self.get_category_display()}: £{self.amount:,.2f}"
 
 
+# What each audit action reads as in histories, CSVs and e-mails (issue 21): `AuditEvent.action`
+# is free text (no choices: adding one is not a migration), so the words live here and are
+# registered with portal.labels in GrantsConfig.ready. tests/portal/test_words.py fails on an
+# action a service records without an entry.
+AUDIT_ACTIONS = {
+    "started": "Started",
+    "submitted": "Submitted",
+    "resubmitted": "Resubmitted after changes",
+    "scored": "Scored",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "changes_requested": "Changes requested",
+    "withdrawn": "Withdrawn",
+    "withdrawn_claim_rejected": "Withdrawn: the lead's claim to the school was refused",
+    "below_minimum": "Fell below the minimum of schools",
+    "payment_paid": "Payment made",
+    "report_submitted": "End-of-grant report submitted",
+    "report_accepted": "End-of-grant report accepted",
+    "report_returned": "End-of-grant report returned",
+}
+
+
 class AuditEvent(models.Model):
     """Append-only: one row per state change or decision, never edited or deleted."""
 

@@ -384,7 +384,7 @@ def test_staff_page_shows_schools_budget_scores_and_history(carol, application_i
     assert "Phase mix" in body
     assert "£5,000.00" in body
     assert "4/5" in body
-    assert "submitted" in body
+    assert "Submitted" in body
 
 
 # --- Queue, budget, payments --------------------------------------------------------------------
