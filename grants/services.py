@@ -5,6 +5,9 @@ request returns the object unchanged.
 
     draft → submitted → (changes_requested → submitted)* → approved | rejected
     draft | submitted → withdrawn;   approved → completed (end-of-grant report accepted)
+
+The partnership's status follows its grant here and nowhere else (`_partnership_follows`):
+approved → active, completed → completed, withdrawn or rejected → withdrawn.
 """
 
 from dataclasses import dataclass
@@ -123,8 +126,29 @@ def _move(application, *, to: str, by, action: str, comment: str = "", fields=()
     from_status = application.status
     application.status = to
     application.save(update_fields=["status", "updated_at", *fields])
+    _partnership_follows(application)
     AuditEvent.record(
         application, by=by, action=action, from_status=from_status, to_status=to, comment=comment
+    )
+
+
+# The partnership's status for each application status that moves it.
+PARTNERSHIP_FOLLOWS = {
+    S.APPROVED: Partnership.Status.ACTIVE,
+    S.COMPLETED: Partnership.Status.COMPLETED,
+    S.WITHDRAWN: Partnership.Status.WITHDRAWN,
+    S.REJECTED: Partnership.Status.WITHDRAWN,
+}
+
+
+def _partnership_follows(application) -> None:
+    """Move the partnership to the status its grant implies (an UPDATE, so no hook is sent back:
+    `on_partnership_withdrawn` is never re-entered)."""
+    to = PARTNERSHIP_FOLLOWS.get(application.status)
+    if to is None:
+        return
+    Partnership.objects.filter(pk=application.partnership_id).exclude(status=to).update(
+        status=to, updated_at=timezone.now()
     )
 
 
