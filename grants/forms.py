@@ -7,7 +7,7 @@ from django import forms
 from django.core import validators
 from django.core.exceptions import ValidationError
 
-from grants.models import Application, ApplicationMessage, BudgetLine, Payment, Score
+from grants.models import ApplicationMessage, BudgetLine, Payment, Score
 from grants.services import (
     BARRIER_TAGS,
     COMMENT_LIMIT,
@@ -20,7 +20,6 @@ from grants.services import (
     TEXT_LIMIT,
 )
 from messaging import programme_templates
-from partnerships.models import Phase
 
 MONEY_ARGS = {"max_digits": 10, "decimal_places": 2}
 
@@ -305,22 +304,6 @@ class ReportForm(PartnershipCheckForm):
 
 
 # --- Filters --------------------------------------------------------------------------------
-
-
-class QueueFilterForm(forms.Form):
-    cohort = forms.ModelChoiceField(label="Cohort", queryset=None, required=False, empty_label="All cohorts")
-    status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "All but drafts"), *Application.Status.choices]
-    )
-    region = forms.ChoiceField(label="Region of the lead school", required=False)
-    phase = forms.ChoiceField(
-        label="Phase of the lead school", required=False, choices=[("", "All phases"), *Phase.choices]
-    )
-
-    def __init__(self, *args, cohorts, regions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["cohort"].queryset = cohorts
-        self.fields["region"].choices = [("", "All regions")] + [(r, r) for r in regions]
 
 
 class PaymentFilterForm(forms.Form):

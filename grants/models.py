@@ -294,3 +294,39 @@ class ApplicationMessage(models.Model):
 
     def __str__(self):
         return f"{'Staff note' if self.staff_only else 'Message'} by {self.author} on {self.application_id}"
+
+
+# The review models (issue 17) live in their own module; importing them here registers them
+# with the grants app.
+from grants.review_models import (  # noqa: E402
+    ConflictDeclaration,
+    ConflictOverride,
+    CriterionScore,
+    ProgrammeReviewer,
+    Review,
+    ReviewerAssignment,
+    ReviewSettings,
+    Rubric,
+    RubricCriterion,
+)
+
+__all__ = [
+    "MONEY",
+    "Application",
+    "ApplicationMessage",
+    "AuditEvent",
+    "BudgetLine",
+    "ConflictDeclaration",
+    "ConflictOverride",
+    "CriterionScore",
+    "EndOfGrantReport",
+    "Payment",
+    "ProgrammeReviewer",
+    "ReportSpend",
+    "Review",
+    "ReviewSettings",
+    "ReviewerAssignment",
+    "Rubric",
+    "RubricCriterion",
+    "Score",
+]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grants import programme_emails, views
+from grants import programme_emails, review_views, views
 
 app_name = "grants"
 
@@ -28,7 +28,6 @@ urlpatterns = [
     ),
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
     path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
-    path("applications/<int:pk>/score/", views.application_score, name="application_score"),
     path("applications/<int:pk>/report/accept/", views.report_accept, name="report_accept"),
     path("applications/<int:pk>/report/return/", views.report_return, name="report_return"),
     path("cohorts/<int:cohort_pk>/budget/", views.cohort_budget_view, name="cohort_budget"),
@@ -52,4 +51,20 @@ urlpatterns = [
         programme_emails.programme_email_version,
         name="programme_email_version",
     ),
+    # Review (issue 17)
+    path("reviews/", review_views.my_reviews, name="my_reviews"),
+    path("reviews/<int:assignment_pk>/", review_views.review_page, name="review_page"),
+    path("reviews/<int:assignment_pk>/conflict/", review_views.conflict_declare, name="conflict_declare"),
+    path(
+        "applications/<int:pk>/reviewers/", review_views.application_reviewers, name="application_reviewers"
+    ),
+    path(
+        "applications/<int:pk>/reviewers/<int:assignment_pk>/end/",
+        review_views.assignment_end,
+        name="assignment_end",
+    ),
+    path("cohorts/<int:cohort_pk>/auto-assign/", review_views.auto_assign, name="auto_assign"),
+    path("cohorts/<int:cohort_pk>/panel/", review_views.panel, name="panel"),
+    path("cohorts/<int:cohort_pk>/panel/decide/", review_views.panel_decide, name="panel_decide"),
+    path("programmes/<int:programme_pk>/rubric/", review_views.rubric_edit, name="rubric_edit"),
 ]

@@ -14,11 +14,15 @@ class Role(TextChoices):
     LEAD = "lead", "School lead"
     STAFF = "staff", "Programme staff"
     ADMIN = "admin", "Admin"
+    REVIEWER = "reviewer", "Reviewer"
 
 
 LEADS_GROUP = "School leads"
 STAFF_GROUP = "Programme staff"
 ADMINS_GROUP = "Admins"
+# Reviewers (issue 17), possibly from outside the programme team: they see only the applications
+# assigned to them, through their own pages (grants/review_views.py). Programme staff may review too.
+REVIEWERS_GROUP = "Reviewers"
 
 # Model permissions by group, as "app_label.codename" or "app_label.*" for every one.
 GROUP_PERMISSIONS: dict[str, list[str]] = {
@@ -51,6 +55,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "grants.view_auditevent",
         "evaluation.view_cohortsummary",
     ],
+    REVIEWERS_GROUP: [],
     ADMINS_GROUP: [
         "partnerships.*",
         "clusters.*",
@@ -97,6 +102,8 @@ def role_of(user: User | AnonymousUser) -> Role:
         return Role.STAFF
     if LEADS_GROUP in names:
         return Role.LEAD
+    if REVIEWERS_GROUP in names:
+        return Role.REVIEWER
     return Role.ANONYMOUS
 
 
@@ -115,6 +122,10 @@ def is_admin(user) -> bool:
 def is_staff_member(user) -> bool:
     """Programme staff or admin: may see the staff side of the portal."""
     return role_of(user) in (Role.STAFF, Role.ADMIN)
+
+
+def is_in_reviewers_group(user) -> bool:
+    return user.is_authenticated and REVIEWERS_GROUP in _group_names(user)
 
 
 def is_lead(user) -> bool:

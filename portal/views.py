@@ -18,6 +18,7 @@ LANDING = {
     Role.LEAD: "partnerships:lead_home",
     Role.STAFF: "grants:review_queue",
     Role.ADMIN: "evaluation:dashboard",
+    Role.REVIEWER: "grants:my_reviews",
 }
 
 
