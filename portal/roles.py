@@ -1,4 +1,4 @@
-"""The three kinds of user and what each may do.
+"""The kinds of user and what each may do.
 
 Groups are created by a data migration (portal/migrations/0001); their permissions
 are (re)applied after every migrate by `sync_role_permissions`, so a model added
@@ -13,12 +13,17 @@ class Role(TextChoices):
     ANONYMOUS = "anonymous", "Visitor"
     LEAD = "lead", "School lead"
     STAFF = "staff", "Programme staff"
+    FINANCE = "finance", "Finance"
     ADMIN = "admin", "Admin"
 
 
 LEADS_GROUP = "School leads"
 STAFF_GROUP = "Programme staff"
 ADMINS_GROUP = "Admins"
+# Finance (issue 19): payments, payee details and finance exports of every programme; releases
+# and pays instalments; never reviews or decides an application. Programme staff decide and
+# never see full bank details, so one person never both awards and pays (separation of duties).
+FINANCE_GROUP = "Finance"
 
 # Model permissions by group, as "app_label.codename" or "app_label.*" for every one.
 GROUP_PERMISSIONS: dict[str, list[str]] = {
@@ -50,6 +55,15 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "grants.change_payment",
         "grants.view_auditevent",
         "evaluation.view_cohortsummary",
+    ],
+    FINANCE_GROUP: [
+        "partnerships.view_school",
+        "partnerships.view_cohort",
+        "partnerships.view_programme",
+        "grants.view_application",
+        "grants.view_payment",
+        "grants.change_payment",
+        "grants.view_auditevent",
     ],
     ADMINS_GROUP: [
         "partnerships.*",
@@ -95,6 +109,8 @@ def role_of(user: User | AnonymousUser) -> Role:
         return Role.ADMIN
     if STAFF_GROUP in names:
         return Role.STAFF
+    if FINANCE_GROUP in names:
+        return Role.FINANCE
     if LEADS_GROUP in names:
         return Role.LEAD
     return Role.ANONYMOUS
@@ -115,6 +131,11 @@ def is_admin(user) -> bool:
 def is_staff_member(user) -> bool:
     """Programme staff or admin: may see the staff side of the portal."""
     return role_of(user) in (Role.STAFF, Role.ADMIN)
+
+
+def is_finance(user) -> bool:
+    """Finance or admin: may see bank details, release and pay instalments."""
+    return role_of(user) in (Role.FINANCE, Role.ADMIN)
 
 
 def is_lead(user) -> bool:
