@@ -35,6 +35,7 @@ from grants.selectors import AWARDED_STATES, MONEY_FIELD, has_conflict_of_intere
 from partnerships.eligibility import confirmed_eligible_memberships
 from partnerships.models import Cohort, Partnership, SchoolLead
 from portal.money import format_gbp, money
+from portal.roles import is_finance
 
 S = Application.Status
 EDITABLE_STATES = (S.DRAFT, S.CHANGES_REQUESTED)
@@ -102,6 +103,11 @@ def _ensure_reviewer(by, application, *, decides: bool = True) -> None:
             "You act for a school in this partnership, so you may not score or decide its application "
             "(conflict of interest)."
         )
+
+
+def _ensure_finance(by) -> None:
+    if not is_finance(by):
+        raise PermissionDenied("Only the finance team can release or pay instalments.")
 
 
 def _lock(application_id: int) -> Application:
@@ -592,7 +598,7 @@ def payment_mark_paid(*, payment_id: int, by) -> Payment:
         application = Application.objects.select_related("partnership", "cohort__programme").get(
             pk=payment.application_id
         )
-        _ensure_reviewer(by, application, decides=False)
+        _ensure_finance(by)
         if payment.status == Payment.Status.PAID:
             return payment
         if payment.status != Payment.Status.RELEASED:

@@ -20,7 +20,7 @@ from partnerships.models import (
     School,
     SchoolLead,
 )
-from portal.roles import ADMINS_GROUP, LEADS_GROUP, REVIEWERS_GROUP, STAFF_GROUP
+from portal.roles import ADMINS_GROUP, FINANCE_GROUP, LEADS_GROUP, REVIEWERS_GROUP, STAFF_GROUP
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -110,6 +110,13 @@ def _enrols():
 
 class StaffFactory(UserFactory):
     group = _joins(STAFF_GROUP)
+    otp_device = _enrols()
+
+
+class FinanceFactory(UserFactory):
+    """The finance team (issue 19): payments and bank details of every programme, no decisions."""
+
+    group = _joins(FINANCE_GROUP)
     otp_device = _enrols()
 
 

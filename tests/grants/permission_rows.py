@@ -30,6 +30,11 @@ REVIEWERS_HOME = expect(
 PROGRAMME_STAFF_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200
 )
+# Payments (issue 19): staff read their programmes' payments; finance (and admins) act on any.
+PAYMENTS_GET = {**STAFF_ONLY_GET, "finance": 200}
+FINANCE_POST = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=302, finance=302
+)
 
 
 def _worded(w):
@@ -203,11 +208,11 @@ ROWS = [
         data=lambda w: {"comment": "Add the spend per line."},
     ),
     Row("grants:cohort_budget", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
-    Row("grants:payment_list", STAFF_ONLY_GET),
-    Row("grants:payments_csv", STAFF_ONLY_GET),
+    Row("grants:payment_list", PAYMENTS_GET),
+    Row("grants:payments_csv", PAYMENTS_GET),
     Row(
         "grants:payment_mark_paid",
-        STAFF_POST,
+        FINANCE_POST,
         args=lambda w: [_approved(w).payments.get(sequence=1).pk],
         method="post",
         data=lambda w: {"confirm": "yes"},
