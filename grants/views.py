@@ -21,7 +21,15 @@ from django.views.decorators.http import require_POST
 
 from grants import forms as f
 from grants import services
-from grants.models import Application, ApplicationMessage, AuditEvent, EndOfGrantReport, Payment, Score
+from grants.models import (
+    Application,
+    ApplicationMessage,
+    Attachment,
+    AuditEvent,
+    EndOfGrantReport,
+    Payment,
+    Score,
+)
 from grants.selectors import (
     AWARDED_STATES,
     applications_for,
@@ -305,6 +313,9 @@ def _render_detail(request, application, bound_forms=None):
         "confirmed_eligible": len(counted),
         "phase_mix": Counter(m.school.get_phase_display() for m in counted).most_common(),
         "budget_lines": application.budget_lines.all(),
+        "files": Attachment.objects.filter(
+            application=application, superseded_at__isnull=True, report__isnull=True
+        ).select_related("attachment_type", "school"),
         "payments": application.payments.all(),
         "events": AuditEvent.objects.filter(application=application).select_related("actor"),
         "report": report,
