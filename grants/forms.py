@@ -367,3 +367,27 @@ class ProgrammeTemplateForm(forms.Form):
                 for field, errors in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, errors)
         return data
+
+
+# --- Files (issue 20) --------------------------------------------------------------------------
+
+
+class AttachmentForm(forms.Form):
+    """One upload. The file is checked by grants.attachments (content, size, totals); the field
+    is not required here so that a missing file gets the service's plain message."""
+
+    attachment_type = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    school = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    file = forms.FileField(label="File", required=False, max_length=10_000, allow_empty_file=True)
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(
+        label="Evidence file",
+        required=False,
+        max_length=10_000,
+        allow_empty_file=True,
+        help_text="A photo of students' work, an attendance sheet, a session plan: PDF, Word, Excel, CSV, "
+        "PNG or JPEG.",
+    )
+    caption = forms.CharField(label="What it shows", required=False, max_length=10_000)

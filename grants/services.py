@@ -17,10 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import CPDActivity
-from grants import notifications
+from grants import attachments, notifications
 from grants.models import (
     Application,
     ApplicationMessage,
@@ -317,6 +318,7 @@ def application_save_draft(
 class Missing:
     step: int
     message: str
+    url: str = ""
 
 
 def application_missing(application: Application) -> list[Missing]:
@@ -340,6 +342,8 @@ def application_missing(application: Application) -> list[Missing]:
     for name, label in DECLARATIONS.items():
         if not getattr(application, name):
             missing.append(Missing(5, f"Declaration not ticked: “{label}”."))
+    files_url = reverse("grants:application_files", args=[application.pk])
+    missing.extend(Missing(0, f"Files: {problem}", files_url) for problem in attachments.missing(application))
     programme = application.cohort.programme
     confirmed = confirmed_eligible_memberships(application.partnership).count()
     if confirmed < programme.min_schools:
@@ -403,6 +407,7 @@ def _submit(application_id: int, by, *, from_state: str, action: str, check_wind
         if missing:
             raise ValidationError([m.message for m in missing])
         application.submitted_at = timezone.now()
+        attachments.freeze(application, now=application.submitted_at)
         fields = ["submitted_at"]
         if not application.reference:
             application.reference = _reference(application)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grants import programme_emails, review_views, views
+from grants import file_views, programme_emails, review_views, views
 
 app_name = "grants"
 
@@ -19,6 +19,10 @@ urlpatterns = [
     path("applications/<int:pk>/review/", views.application_review, name="application_review"),
     path("applications/<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
     path("applications/<int:pk>/report/", views.report_edit, name="report_edit"),
+    # Files (issue 20): every stored file is served through attachment_download only
+    path("applications/<int:pk>/files/", file_views.application_files, name="application_files"),
+    path("files/<int:pk>/", file_views.attachment_download, name="attachment_download"),
+    path("files/<int:pk>/remove-evidence/", file_views.evidence_remove, name="evidence_remove"),
     # Staff
     path("review/", views.review_queue, name="review_queue"),
     path(

@@ -29,6 +29,7 @@ from grants.history import REVIEW_ONLY_ACTIONS, describe
 from grants.models import (
     Application,
     ApplicationMessage,
+    Attachment,
     AuditEvent,
     EndOfGrantReport,
     Payment,
@@ -315,6 +316,9 @@ def _render_detail(request, application, bound_forms=None):
         "confirmed_eligible": len(counted),
         "phase_mix": Counter(m.school.get_phase_display() for m in counted).most_common(),
         "budget_lines": application.budget_lines.all(),
+        "files": Attachment.objects.filter(
+            application=application, superseded_at__isnull=True, report__isnull=True
+        ).select_related("attachment_type", "school"),
         "payments": application.payments.all(),
         "events": _history(application, staff_view),
         "report": report,

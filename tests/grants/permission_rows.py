@@ -109,6 +109,27 @@ def _panel_data(w):
     return {f"decision_{a.pk}": "approve", f"amount_{a.pk}": "4000.00"}
 
 
+def _file_type(w):
+    return factories.attachment_type(w.programme, name="Budget spreadsheet", formats=["pdf"])
+
+
+def _attachment(w):
+    """A clean file on Alice's draft application, uploaded through the service."""
+    from grants import attachments
+
+    return attachments.attachment_upload(
+        application_id=w.application.pk, by=w.owner_lead, type_id=_file_type(w).pk, upload=factories.upload()
+    )
+
+
+def _evidence(w):
+    from grants import attachments
+
+    a = _approved(w)
+    report = EndOfGrantReport.objects.create(application=a, outcomes="So far.")
+    return attachments.evidence_upload(report_id=report.pk, by=w.owner_lead, upload=factories.upload())
+
+
 def _step_data(w):
     return {"partnership": w.partnership.pk, "aims": "Better science.", "local_stem_issue": "Low uptake."}
 
@@ -169,6 +190,19 @@ ROWS = [
     Row("grants:application_withdraw", OWNER_POST, args=lambda w: [w.application.pk], method="post"),
     Row("grants:report_edit", OWNER_ONLY, args=lambda w: [_approved(w).pk]),
     Row("grants:report_edit", OWNER_POST, args=lambda w: [_approved(w).pk], method="post", data=_report_data),
+    # Files (issue 20): the download is scoped like the application page; a guessed id is a 404
+    Row("grants:application_files", OWNER_ONLY, args=lambda w: [w.application.pk]),
+    Row(
+        "grants:application_files",
+        OWNER_POST,
+        args=lambda w: [w.application.pk],
+        method="post",
+        data=lambda w: {"attachment_type": _file_type(w).pk, "file": factories.upload(), "upload": ""},
+        note="upload a PDF",
+    ),
+    Row("grants:attachment_download", VISIBLE, args=lambda w: [_attachment(w).pk]),
+    Row("grants:attachment_download", VISIBLE, args=lambda w: [_evidence(w).pk], note="report evidence"),
+    Row("grants:evidence_remove", OWNER_POST, args=lambda w: [_evidence(w).pk], method="post"),
     Row("grants:review_queue", STAFF_ONLY_GET),
     Row(
         "grants:application_request_changes",
