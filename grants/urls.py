@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grants import review_views, views
+from grants import file_views, programme_emails, review_views, views
 
 app_name = "grants"
 
@@ -19,6 +19,10 @@ urlpatterns = [
     path("applications/<int:pk>/review/", views.application_review, name="application_review"),
     path("applications/<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
     path("applications/<int:pk>/report/", views.report_edit, name="report_edit"),
+    # Files (issue 20): every stored file is served through attachment_download only
+    path("applications/<int:pk>/files/", file_views.application_files, name="application_files"),
+    path("files/<int:pk>/", file_views.attachment_download, name="attachment_download"),
+    path("files/<int:pk>/remove-evidence/", file_views.evidence_remove, name="evidence_remove"),
     # Staff
     path("review/", views.review_queue, name="review_queue"),
     path(
@@ -34,6 +38,23 @@ urlpatterns = [
     path("payments/", views.payment_list, name="payment_list"),
     path("payments/released.csv", views.payments_csv, name="payments_csv"),
     path("payments/<int:payment_pk>/paid/", views.payment_mark_paid, name="payment_mark_paid"),
+    # Staff: a programme's e-mail wording
+    path("programmes/<int:programme_pk>/emails/", programme_emails.programme_emails, name="programme_emails"),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/",
+        programme_emails.programme_email,
+        name="programme_email",
+    ),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/reset/",
+        programme_emails.programme_email_reset,
+        name="programme_email_reset",
+    ),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/versions/<int:version>/",
+        programme_emails.programme_email_version,
+        name="programme_email_version",
+    ),
     # Review (issue 17)
     path("reviews/", review_views.my_reviews, name="my_reviews"),
     path("reviews/<int:assignment_pk>/", review_views.review_page, name="review_page"),

@@ -29,6 +29,7 @@ from grants.history import REVIEW_ONLY_ACTIONS, describe
 from grants.models import (
     Application,
     ApplicationMessage,
+    Attachment,
     AuditEvent,
     EndOfGrantReport,
     Payment,
@@ -45,10 +46,10 @@ from grants.selectors import (
     payments_for,
 )
 from partnerships.eligibility import ineligibility_reasons, shortfall
-from partnerships.models import School
+from partnerships.models import Cohort, School
 from partnerships.selectors import cohorts_for, led_partnerships_for
 from portal.csvexport import csv_response
-from portal.decorators import lead_required, staff_required
+from portal.decorators import finance_required, lead_required, payments_required, staff_required
 from portal.money import format_gbp
 from portal.roles import Role, role_of
 
@@ -315,6 +316,9 @@ def _render_detail(request, application, bound_forms=None):
         "confirmed_eligible": len(counted),
         "phase_mix": Counter(m.school.get_phase_display() for m in counted).most_common(),
         "budget_lines": application.budget_lines.all(),
+        "files": Attachment.objects.filter(
+            application=application, superseded_at__isnull=True, report__isnull=True
+        ).select_related("attachment_type", "school"),
         "payments": application.payments.all(),
         "events": _history(application, staff_view),
         "report": report,
@@ -732,8 +736,15 @@ def cohort_budget_view(request, cohort_pk):
     )
 
 
+def _payment_cohorts(user):
+    """The cohorts a payments page can filter by: every cohort for finance, else the user's."""
+    if role_of(user) == Role.FINANCE:
+        return Cohort.objects.select_related("programme")
+    return cohorts_for(user)
+
+
 def _filtered_payments(request):
-    form = f.PaymentFilterForm(request.GET or None, cohorts=cohorts_for(request.user))
+    form = f.PaymentFilterForm(request.GET or None, cohorts=_payment_cohorts(request.user))
     payments = payments_for(request.user).select_related(
         "application__partnership__lead_school", "application__cohort__programme"
     )
@@ -747,7 +758,7 @@ def _filtered_payments(request):
     return form, payments.order_by("application__reference", "sequence")
 
 
-@staff_required
+@payments_required
 def payment_list(request):
     form, payments = _filtered_payments(request)
     status = 200 if payments is not None else 400
@@ -757,7 +768,7 @@ def payment_list(request):
     return render(request, "grants/payment_list.html", {"form": form, "page": page}, status=status)
 
 
-@staff_required
+@payments_required
 def payments_csv(request):
     """Released instalments not yet paid, for finance."""
     form, payments = _filtered_payments(request)
@@ -796,7 +807,7 @@ def payments_csv(request):
     return csv_response("released-payments.csv", header, rows)
 
 
-@staff_required
+@finance_required
 @require_POST
 def payment_mark_paid(request, payment_pk):
     payment = get_object_or_404(

@@ -37,6 +37,10 @@ ROLES = (
     # nothing unless a row's args assign them: they reach only their own review pages. By default
     # refused (403) wherever a lead or staff member with no stake is refused, else as other_lead.
     "reviewer",
+    # Finance (issue 19): payments and payee details of every programme, never a decision. A row
+    # that does not name it expects what someone who is neither a lead nor staff gets: a page
+    # for leads only or for staff only is 403, a school's objects 404 (see `expect`).
+    "finance",
 )
 CORE_ROLES = ROLES[:6]
 CLAIMANTS = ("partner_contact", "rejected_claimant")
@@ -53,6 +57,8 @@ def expect(**statuses: int) -> dict[str, int]:
         "reviewer",
         403 if 403 in (statuses["other_lead"], statuses["other_staff"]) else statuses["other_lead"],
     )
+    lead, staff = statuses["other_lead"], statuses["other_staff"]
+    statuses.setdefault("finance", 403 if lead != staff and 403 in (lead, staff) else lead)
     return statuses
 
 
@@ -112,6 +118,7 @@ class World:
             "other_staff": factories.StaffFactory(username="staff_erin"),
             "staff": factories.StaffFactory(username="staff_carol"),
             "admin": factories.AdminFactory(username="admin_dan"),
+            "finance": factories.FinanceFactory(username="finance_fay"),
         }
         factories.link_lead(self.users["owner_lead"], self.school_a)
         factories.link_lead(self.users["other_lead"], self.school_b)

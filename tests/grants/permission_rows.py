@@ -30,6 +30,20 @@ REVIEWERS_HOME = expect(
 PROGRAMME_STAFF_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200
 )
+# Payments (issue 19): staff read their programmes' payments; finance (and admins) act on any.
+PAYMENTS_GET = {**STAFF_ONLY_GET, "finance": 200}
+FINANCE_POST = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=302, finance=302
+)
+
+
+def _worded(w):
+    """The programme's own wording of the approval message (version 1)."""
+    from messaging import programme_templates
+
+    return programme_templates.template_save(
+        programme_id=w.programme.pk, kind="approved", subject="Approved: $name", body="Well done.", by=w.staff
+    )
 
 
 def _submitted(w) -> Application:
@@ -95,6 +109,27 @@ def _panel_data(w):
     return {f"decision_{a.pk}": "approve", f"amount_{a.pk}": "4000.00"}
 
 
+def _file_type(w):
+    return factories.attachment_type(w.programme, name="Budget spreadsheet", formats=["pdf"])
+
+
+def _attachment(w):
+    """A clean file on Alice's draft application, uploaded through the service."""
+    from grants import attachments
+
+    return attachments.attachment_upload(
+        application_id=w.application.pk, by=w.owner_lead, type_id=_file_type(w).pk, upload=factories.upload()
+    )
+
+
+def _evidence(w):
+    from grants import attachments
+
+    a = _approved(w)
+    report = EndOfGrantReport.objects.create(application=a, outcomes="So far.")
+    return attachments.evidence_upload(report_id=report.pk, by=w.owner_lead, upload=factories.upload())
+
+
 def _step_data(w):
     return {"partnership": w.partnership.pk, "aims": "Better science.", "local_stem_issue": "Low uptake."}
 
@@ -155,6 +190,19 @@ ROWS = [
     Row("grants:application_withdraw", OWNER_POST, args=lambda w: [w.application.pk], method="post"),
     Row("grants:report_edit", OWNER_ONLY, args=lambda w: [_approved(w).pk]),
     Row("grants:report_edit", OWNER_POST, args=lambda w: [_approved(w).pk], method="post", data=_report_data),
+    # Files (issue 20): the download is scoped like the application page; a guessed id is a 404
+    Row("grants:application_files", OWNER_ONLY, args=lambda w: [w.application.pk]),
+    Row(
+        "grants:application_files",
+        OWNER_POST,
+        args=lambda w: [w.application.pk],
+        method="post",
+        data=lambda w: {"attachment_type": _file_type(w).pk, "file": factories.upload(), "upload": ""},
+        note="upload a PDF",
+    ),
+    Row("grants:attachment_download", VISIBLE, args=lambda w: [_attachment(w).pk]),
+    Row("grants:attachment_download", VISIBLE, args=lambda w: [_evidence(w).pk], note="report evidence"),
+    Row("grants:evidence_remove", OWNER_POST, args=lambda w: [_evidence(w).pk], method="post"),
     Row("grants:review_queue", STAFF_ONLY_GET),
     Row(
         "grants:application_request_changes",
@@ -194,11 +242,11 @@ ROWS = [
         data=lambda w: {"comment": "Add the spend per line."},
     ),
     Row("grants:cohort_budget", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
-    Row("grants:payment_list", STAFF_ONLY_GET),
-    Row("grants:payments_csv", STAFF_ONLY_GET),
+    Row("grants:payment_list", PAYMENTS_GET),
+    Row("grants:payments_csv", PAYMENTS_GET),
     Row(
         "grants:payment_mark_paid",
-        STAFF_POST,
+        FINANCE_POST,
         args=lambda w: [_approved(w).payments.get(sequence=1).pk],
         method="post",
         data=lambda w: {"confirm": "yes"},
@@ -271,5 +319,27 @@ ROWS = [
             "criteria-0-weight": "2",
             "criteria-0-descriptors": "Weak\nFair\nStrong",
         },
+    ),
+    # A programme's e-mail wording: staff of that programme (other_staff: 404), admins
+    Row("grants:programme_emails", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk]),
+    Row("grants:programme_email", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk, "approved"]),
+    Row(
+        "grants:programme_email",
+        STAFF_POST,
+        args=lambda w: [w.programme.pk, "approved"],
+        method="post",
+        data=lambda w: {"action": "save", "subject": "Good news: $name", "body": "Well done, $school."},
+        note="save",
+    ),
+    Row(
+        "grants:programme_email_reset",
+        STAFF_POST,
+        args=lambda w: [_worded(w).programme_id, "approved"],
+        method="post",
+    ),
+    Row(
+        "grants:programme_email_version",
+        PROGRAMME_STAFF_GET,
+        args=lambda w: [w.programme.pk, "approved", _worded(w).version],
     ),
 ]

@@ -419,7 +419,7 @@ def test_staff_page_shows_schools_budget_scores_and_history(carol, application_i
     assert "Phase mix" in body
     assert "£5,000.00" in body
     assert "4/5" in body
-    assert "submitted" in body
+    assert "Submitted" in body
 
 
 # --- Queue, budget, payments --------------------------------------------------------------------
@@ -511,11 +511,14 @@ def test_csv_quotes_text_a_spreadsheet_would_run(carol, application_in):
     assert rows[0]["partnership"] == "'=HYPERLINK(evil)"
 
 
-def test_marking_a_scheduled_payment_paid_shows_a_message_and_changes_nothing(carol, application_in):
+def test_marking_a_scheduled_payment_paid_shows_a_message_and_changes_nothing(
+    client, finance_fay, application_in
+):
+    client.force_login(finance_fay)
     application = application_in(S.APPROVED)
     scheduled = application.payments.get(status=Payment.Status.SCHEDULED)
 
-    response = carol.post(reverse("grants:payment_mark_paid", args=[scheduled.pk]), follow=True)
+    response = client.post(reverse("grants:payment_mark_paid", args=[scheduled.pk]), follow=True)
 
     assert "has not been released yet" in response.content.decode()
     scheduled.refresh_from_db()
