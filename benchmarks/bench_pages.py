@@ -70,6 +70,20 @@ def page_specs(meta: dict) -> list[dict]:
             "query": f"?cohort={c['cohort']}&status=submitted&page=2",
         },
         {
+            "key": "review_queue_search",
+            "label": "Staff review queue, searched by school name, sorted by score (issue 17)",
+            "user": c["staff"],
+            "name": "grants:review_queue",
+            "query": "?q=school&round=all&sort=-score",
+        },
+        {
+            "key": "panel",
+            "label": "Panel of the largest cohort (issue 17)",
+            "user": c["staff"],
+            "name": "grants:panel",
+            "kwargs": {"cohort_pk": c["cohort"]},
+        },
+        {
             "key": "lead_application",
             "label": "Lead's application page",
             "user": c["lead"],

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from grants import review
+from grants import conflicts, review
 from grants.models import Application, Review
 from grants.selectors import cohort_budget
 
@@ -25,6 +25,7 @@ class PanelRow:
     normalised: Decimal | None  # mean as a share of the scale, for ranking across rubric versions
     spread: Decimal | None
     disagree: bool
+    conflicted: bool = False  # the viewer has a conflict: scores hidden, no decision offered
     rank: int = 0
     running_total: Decimal = Decimal(0)
     above_line: bool = False
@@ -42,7 +43,7 @@ def _reviewer_name(user) -> str:
     return user.get_full_name() or user.username
 
 
-def panel_for(cohort) -> Panel:
+def panel_for(cohort, viewer=None) -> Panel:
     threshold = review.settings_for(cohort.programme).disagreement_threshold
     current = (
         Review.objects.filter(is_current=True)
@@ -51,10 +52,14 @@ def panel_for(cohort) -> Panel:
     )
     applications = (
         Application.objects.filter(cohort=cohort, status__in=PANEL_STATES)
-        .select_related("partnership__lead_school")
+        .select_related("partnership__lead_school", "cohort")
         .prefetch_related(Prefetch("reviews", queryset=current, to_attr="current_reviews"))
         .order_by("submitted_at", "pk")
     )
+    applications = list(applications)
+    conflicted = set()
+    if viewer is not None:
+        conflicted = {app_id for (_, app_id) in conflicts.conflicts_for_many([viewer.pk], applications)}
     rows = []
     for a in applications:
         reviews = a.current_reviews
@@ -79,7 +84,7 @@ def panel_for(cohort) -> Panel:
         else:
             mean = normalised = spread = None
             disagree = False
-        rows.append(PanelRow(a, scores, mean, normalised, spread, disagree))
+        rows.append(PanelRow(a, scores, mean, normalised, spread, disagree, conflicted=a.pk in conflicted))
     # Highest first; applications without reviews last, then by submission.
     rows.sort(key=lambda r: (r.normalised is None, -(r.normalised or 0)))
     budget = cohort_budget(cohort)

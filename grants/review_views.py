@@ -6,8 +6,10 @@ funding line and decisions for many applications at once, each confirmed first."
 
 from collections import Counter
 from decimal import Decimal, InvalidOperation
+from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,15 +19,29 @@ from grants import conflicts, review, services
 from grants import review_forms as rf
 from grants.models import Application, Review, ReviewerAssignment
 from grants.panel import panel_for
-from grants.selectors import applications_for, has_conflict_of_interest, may_review
+from grants.selectors import applications_for, cohort_budget, has_conflict_of_interest, may_review
 from grants.views import _add_errors, _application, dry_run
 from partnerships.models import Membership
 from partnerships.selectors import cohorts_for, programmes_for
-from portal.decorators import role_required, staff_required
+from portal.decorators import staff_required
 from portal.money import format_gbp
-from portal.roles import Role
+from portal.roles import Role, is_in_reviewers_group, role_of
 
-reviewer_required = role_required(Role.REVIEWER, Role.STAFF, Role.ADMIN)
+
+def reviewer_required(view):
+    """Reviewers (the Reviewers group, whatever else the person is: a teacher who leads a school
+    may review for another programme), programme staff and admins."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not (is_in_reviewers_group(request.user) or role_of(request.user) in (Role.STAFF, Role.ADMIN)):
+            raise PermissionDenied("This page is for reviewers and programme staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 S = Application.Status
 
 
@@ -367,7 +383,7 @@ def panel(request, cohort_pk):
 
 
 def _panel_context(request, cohort, errors=None, values=None):
-    data = panel_for(cohort)
+    data = panel_for(cohort, viewer=request.user)
     settings = review.settings_for(cohort.programme)
     return {
         "cohort": cohort,
@@ -434,7 +450,7 @@ def panel_decide(request, cohort_pk):
             request, "grants/panel.html", _panel_context(request, cohort, errors, values), status=400
         )
     total = sum((amount for _, d, amount in chosen if d == "approve"), Decimal(0))
-    budget = panel_for(cohort).budget
+    budget = cohort_budget(cohort)
     if request.POST.get("confirm") != "yes":
         try:
             with dry_run():  # the confirmation is shown only for decisions that would all go through

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import CPDActivity
-from grants import attachments, notifications
+from grants import attachments, conflicts, notifications
 from grants.models import (
     Application,
     ApplicationMessage,
@@ -99,10 +99,10 @@ def _ensure_lead(by, partnership) -> None:
 def _ensure_reviewer(by, application, *, decides: bool = True) -> None:
     if not may_review(by, application):
         raise PermissionDenied("Only staff of this programme, or an admin, can do this.")
-    if decides and has_conflict_of_interest(by, application):
+    if decides and (has_conflict_of_interest(by, application) or conflicts.is_conflicted(by, application)):
         raise PermissionDenied(
-            "You act for a school in this partnership, so you may not score or decide its application "
-            "(conflict of interest)."
+            "You act for a school in this partnership, or one of its trust or federation, so you may not "
+            "score or decide its application (conflict of interest)."
         )
 
 

@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from grants import conflicts, queue, services
 from grants import forms as f
-from grants import queue, services
 from grants import review_forms as rf
 from grants.history import REVIEW_ONLY_ACTIONS, describe
 from grants.models import (
@@ -329,12 +329,15 @@ def _render_detail(request, application, bound_forms=None):
         "under_review": application.status in (S.SUBMITTED, S.CHANGES_REQUESTED),
     }
     if staff_view:
-        conflict = has_conflict_of_interest(user, application)
+        conflict = has_conflict_of_interest(user, application) or conflicts.is_conflicted(user, application)
         context.update(
             {
                 "conflict": conflict,
                 "may_decide": may_review(user, application) and not conflict,
-                "reviews": Review.objects.filter(application=application, is_current=True)
+                # A conflicted staff member sees no reviewer's scores or comments.
+                "reviews": Review.objects.none()
+                if conflict
+                else Review.objects.filter(application=application, is_current=True)
                 .select_related("reviewer", "rubric")
                 .prefetch_related("scores__criterion"),
                 "assignments": ReviewerAssignment.objects.filter(

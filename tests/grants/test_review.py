@@ -5,12 +5,13 @@ sees (blind review), the panel's ranking and funding line, and the queue as offi
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from grants import conflicts, review
+from grants import conflicts, review, services
 from grants.models import (
     Application,
     AuditEvent,
@@ -21,6 +22,7 @@ from grants.models import (
     ReviewerAssignment,
     ReviewSettings,
 )
+from portal.roles import REVIEWERS_GROUP
 from tests import factories
 
 S = Application.Status
@@ -606,3 +608,49 @@ def test_queue_and_panel_query_counts_do_not_grow_with_applications(
     _reviewed(cohort, programme, rubric, staff_carol, [[(2, 2), (5, 5)]] * 12, Decimal("1000.00"))
 
     assert (_count(carol, queue_url), _count(carol, panel_url)) == few
+
+
+# --- Staff with a conflict, and reviewers who are also leads ---------------------------------------
+
+
+def test_staff_from_a_school_of_the_same_trust_cannot_decide_and_see_no_scores(
+    client, submitted, programme, staff_carol, rubric, cohort
+):
+    school = partner_school(submitted)
+    school.trust_code = "7001"
+    school.save()
+    trusted = factories.StaffFactory(username="tom")
+    programme.staff.add(trusted)
+    factories.link_lead(trusted, factories.SchoolFactory(trust_code="7001", local_authority="Leeds"))
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    review.review_submit(
+        application_id=submitted.pk,
+        by=ann,
+        scores=scores_for(rubric, 4, 4, comment="Secret."),
+        recommendation="fund",
+    )
+    logged_in(client, trusted)
+
+    with pytest.raises(PermissionDenied):
+        services.application_approve(application_id=submitted.pk, by=trusted, amount=Decimal("100.00"))
+    detail = client.get(reverse("grants:application_detail", args=[submitted.pk])).content.decode()
+    panel = client.get(reverse("grants:panel", args=[cohort.pk])).content.decode()
+    assert "Secret." not in detail
+    assert "Ann Reviewer" not in panel
+    assert "Hidden: you have a conflict of interest" in panel
+    assert client.get(reverse("grants:application_reviewers", args=[submitted.pk])).status_code == 403
+
+
+def test_a_school_lead_who_also_reviews_reaches_their_reviews(
+    client, submitted, programme, staff_carol, school_b
+):
+    teacher = factories.LeadFactory(username="teacher")
+    factories.link_lead(teacher, school_b)
+    teacher.groups.add(Group.objects.get(name=REVIEWERS_GROUP))
+    ProgrammeReviewer.objects.create(programme=programme, user=teacher)
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=teacher.pk, by=staff_carol)
+    logged_in(client, teacher)
+
+    assert client.get(reverse("grants:my_reviews")).status_code == 200
+    assert client.get(reverse("grants:review_page", args=[mine.pk])).status_code == 200

@@ -325,7 +325,9 @@ def test_rejecting_asks_for_confirmation_first(carol, application_in):
     assert application.status == S.REJECTED
 
 
-def test_marking_paid_asks_for_confirmation_first(carol, application_in):
+def test_marking_paid_asks_for_confirmation_first(client, finance_fay, application_in):
+    carol = client
+    carol.force_login(finance_fay)
     application = application_in(S.APPROVED)
     released = application.payments.get(status=Payment.Status.RELEASED)
     url = reverse("grants:payment_mark_paid", args=[released.pk])
