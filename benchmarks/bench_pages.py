@@ -132,6 +132,19 @@ def _ensure_summaries(meta: dict) -> None:
             build(cohort_id)
 
 
+def _pass_second_factor(client, user) -> None:
+    """Staff and admins must pass a second factor (portal/two_factor.py): give the bench user a
+    confirmed authenticator (in the bench data only) and mark the session as having used it, as
+    tests/conftest.py does for force_login."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="national")
@@ -186,7 +199,9 @@ def main(argv=None) -> None:
             continue
         if spec["user"] not in clients:
             client = Client()
-            client.force_login(User.objects.get(username=spec["user"]))
+            user = User.objects.get(username=spec["user"])
+            client.force_login(user)
+            _pass_second_factor(client, user)
             clients[spec["user"]] = client
         client = clients[spec["user"]]
         response = client.get(path)
