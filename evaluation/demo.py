@@ -1,4 +1,4 @@
-"""Demo data: the first ENTHUSE Partnerships cohort (2014–16) as published — 38 approved
+"""Demo data: the first ENTHUSE Partnerships cohort (2014–16) as published — 38 funded, completed
 partnerships of 248 distinct schools, 201 primary and 47 secondary — with plausible CPD
 activities, teachers' feedback, awards and payments; then every cohort's summary, built
 in-process. Called by `seed_demo`; idempotent (a second run adds nothing).
@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from clusters.models import CPDActivity, Feedback
 from evaluation import tasks
-from grants.models import Application, BudgetLine, Payment
+from grants.models import Application, BudgetLine, EndOfGrantReport, Payment
+from grants.services import BARRIER_TAGS, FACILITATOR_TAGS
 from partnerships.models import (
     Cohort,
     Funding,
@@ -188,7 +189,7 @@ def _seed_partnerships(cohort, indexes):
                 reference=_reference(i),
                 partnership=partnership,
                 cohort=cohort,
-                status=Application.Status.APPROVED,
+                status=Application.Status.COMPLETED,  # fully paid, final report accepted
                 aims="Sustained CPD in practical science for every teacher in the partnership.",
                 local_stem_issue=partnership.local_stem_issue,
                 planned_teacher_cpd="Termly twilight sessions and team-teaching led by the lead school.",
@@ -238,6 +239,21 @@ def _seed_partnerships(cohort, indexes):
             )
     BudgetLine.objects.bulk_create(budget_lines)
     Payment.objects.bulk_create(payments)
+    reports = []
+    for application in applications:
+        rng = random.Random(2016_000 + application.pk)
+        reports.append(
+            EndOfGrantReport(
+                application=application,
+                status=EndOfGrantReport.Status.ACCEPTED,
+                outcomes="Teachers in every school now run practical science lessons together.",
+                barriers=rng.sample(sorted(BARRIER_TAGS), 2),
+                facilitators=rng.sample(sorted(FACILITATOR_TAGS), 2),
+                submitted_at=at(date(2016, 7, 15)),
+                decided_at=at(date(2016, 9, 23)),
+            )
+        )
+    EndOfGrantReport.objects.bulk_create(reports)
     _seed_activities(partnerships, plans)
 
 

@@ -1,4 +1,4 @@
-"""The demo ENTHUSE Partnerships 2014–16 cohort: 38 approved partnerships of 248 distinct
+"""The demo ENTHUSE Partnerships 2014–16 cohort: 38 completed partnerships (fully paid) of 248 distinct
 schools (201 primary, 47 secondary), whether the register is empty or imported."""
 
 import io
@@ -14,7 +14,7 @@ from django.db.models import Count, Q, Sum
 from clusters.models import CPDActivity, Feedback
 from evaluation import demo
 from evaluation.models import CohortSummary
-from grants.models import Application, Payment
+from grants.models import Application, EndOfGrantReport, Payment
 from partnerships import eligibility, services
 from partnerships.models import Cohort, Funding, Membership, Partnership, Phase, School
 from partnerships.selectors import search_schools
@@ -77,7 +77,7 @@ def test_demo_cohort_belongs_to_enthuse_partnerships(users):
     assert cohort.name == "2014–16"
 
 
-def test_every_demo_partnership_has_five_confirmed_schools_and_an_approved_award_within_the_cap(users):
+def test_every_demo_partnership_has_five_confirmed_schools_and_a_completed_award_within_the_cap(users):
     cohort = seed(users)
 
     partnerships = Partnership.objects.filter(cohort=cohort).annotate(
@@ -86,7 +86,9 @@ def test_every_demo_partnership_has_five_confirmed_schools_and_an_approved_award
     assert partnerships.count() == 38
     assert min(p.confirmed for p in partnerships) >= 5
     applications = Application.objects.filter(cohort=cohort)
-    assert applications.filter(status=Application.Status.APPROVED).count() == 38
+    assert applications.filter(status=Application.Status.COMPLETED).count() == 38
+    assert set(partnerships.values_list("status", flat=True)) == {Partnership.Status.COMPLETED}
+    assert EndOfGrantReport.objects.filter(application__in=applications, status="accepted").count() == 38
     assert not applications.filter(awarded__gt=Decimal("12000.00")).exists()
     assert not applications.filter(awarded__isnull=True).exists()
 
@@ -198,7 +200,7 @@ def test_one_register_school_too_few_falls_back_to_synthetic_schools(users):
 
 
 def test_seed_builds_every_cohorts_summary(users, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
 
     seed(users)
 
