@@ -168,6 +168,9 @@ class ImportReport:
     # Schools that may have stopped counting (closed, or their type, funding or phase changed):
     # their partnerships' minimum is re-checked after the import (services.schools_changed).
     changed_standing: list[int] = field(default_factory=list)
+    # Memberships of open partnerships moved to a closed school's successor, and those left (why).
+    memberships_moved: int = 0
+    memberships_left: list[str] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -330,6 +333,12 @@ def import_gias(
             if report.changed_standing and not dry_run:
                 from partnerships import services  # services sits above the importer
 
+                # A school closed by this file whose successor is known: its open memberships move
+                # first, so the minimum is re-checked only where a school really left.
+                followed = services.memberships_follow_successors(
+                    school_ids=report.changed_standing, source=f"GIAS register {name}"
+                )
+                report.memberships_moved, report.memberships_left = len(followed.moved), followed.left
                 services.schools_changed(
                     school_ids=report.changed_standing,
                     reason=f"The GIAS register import ({name}) closed or changed a school.",

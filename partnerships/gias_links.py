@@ -36,6 +36,9 @@ class LinksReport:
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     new_links: list[str] = field(default_factory=list)  # the first few, for the refresh report
+    # Memberships of open partnerships moved to a closed school's successor, and those left (why).
+    memberships_moved: int = 0
+    memberships_left: list[str] = field(default_factory=list)
     encoding: str = ""
 
     def summary(self) -> str:
@@ -47,12 +50,15 @@ class LinksReport:
 
 def relation_for(link_type: str) -> str:
     """GIAS link types start with the direction: "Successor", "Successor - amalgamated",
-    "Predecessor - Split School" …; "Merged - …", "Sixth Form Centre Link" and "Other" have none."""
+    "Predecessor - Split School" …; "Merged - …" links are followed like successors (lineage);
+    "Sixth Form Centre Link" and "Other" have no direction."""
     kind = link_type.strip().lower()
     if kind.startswith("successor"):
         return SchoolLink.Relation.SUCCESSOR
     if kind.startswith("predecessor"):
         return SchoolLink.Relation.PREDECESSOR
+    if kind.startswith("merged"):
+        return SchoolLink.Relation.MERGED
     return SchoolLink.Relation.OTHER
 
 
@@ -119,6 +125,11 @@ def import_links(path, *, source: str = "", dry_run: bool = False, progress=None
                 raise GiasLinksFileError(f"{name} is empty: it has a header but no rows.")
             if dry_run:
                 transaction.set_rollback(True)
+            else:
+                from partnerships import services  # services sits above the importer (as in gias.py)
+
+                followed = services.memberships_follow_successors(source=f"links file {name}")
+                report.memberships_moved, report.memberships_left = len(followed.moved), followed.left
     return report
 
 
