@@ -145,10 +145,27 @@ def application_leads(application) -> QuerySet[User]:
     return school_contacts(application.partnership.lead_school_id)
 
 
+def conflicted_users(application) -> QuerySet[User]:
+    """Who has a conflict of interest on `application`, as has_conflict_of_interest decides it
+    for one person: they act for the lead school or for a partner school that did not decline.
+    (Declared conflicts are issue 17's: add them here, the one place recipients are excluded.)"""
+    partner_schools = (
+        Membership.objects.filter(partnership_id=application.partnership_id)
+        .exclude(status=Membership.Status.DECLINED)
+        .values("school_id")
+    )
+    return User.objects.filter(
+        Q(school_links__school_id=application.partnership.lead_school_id)
+        | Q(school_links__school_id__in=partner_schools)
+    )
+
+
 def programme_staff(application) -> QuerySet[User]:
-    """The staff of the application's programme: every submission goes to these."""
+    """The staff of the application's programme: every submission and applicant's message goes to
+    these, except staff with a conflict of interest on it (they are neither notified nor e-mailed)."""
     return (
         User.objects.filter(is_active=True, programmes__id=application.cohort.programme_id)
+        .exclude(pk__in=conflicted_users(application).values("pk"))
         .distinct()
         .order_by("pk")
     )
