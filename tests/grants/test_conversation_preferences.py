@@ -89,4 +89,3 @@ def test_conflicted_staff_hear_nothing_of_a_submission(application_in, conflicte
 
     assert told("application_submitted") == ["staff_carol"]
     assert conflicted_staff.email not in [address for m in mail.outbox for address in m.to]
-
