@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.db.models import Avg, Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from grants import conflicts
 from grants.models import Application, Payment, Score
 from partnerships.models import Cohort, Membership, SchoolLead
 from partnerships.selectors import partnerships_for, school_contacts
@@ -149,27 +150,11 @@ def application_leads(application) -> QuerySet[User]:
     return school_contacts(application.partnership.lead_school_id)
 
 
-def conflicted_users(application) -> QuerySet[User]:
-    """Who has a conflict of interest on `application`, as has_conflict_of_interest decides it
-    for one person: they act for the lead school or for a partner school that did not decline.
-    (Declared conflicts are issue 17's: add them here, the one place recipients are excluded.)"""
-    partner_schools = (
-        Membership.objects.filter(partnership_id=application.partnership_id)
-        .exclude(status=Membership.Status.DECLINED)
-        .values("school_id")
-    )
-    return User.objects.filter(
-        Q(school_links__school_id=application.partnership.lead_school_id)
-        | Q(school_links__school_id__in=partner_schools)
-    )
-
-
 def programme_staff(application) -> QuerySet[User]:
     """The staff of the application's programme: every submission and applicant's message goes to
-    these, except staff with a conflict of interest on it (they are neither notified nor e-mailed)."""
-    return (
-        User.objects.filter(is_active=True, programmes__id=application.cohort.programme_id)
-        .exclude(pk__in=conflicted_users(application).values("pk"))
-        .distinct()
-        .order_by("pk")
-    )
+    these, except staff with a conflict of interest on it (grants.conflicts: linked to one of its
+    schools, its trust or federation, or a declared conflict; an override with a reason counts as
+    cleared). Those are neither notified nor e-mailed about it."""
+    staff = User.objects.filter(is_active=True, programmes__id=application.cohort.programme_id).distinct()
+    conflicted = conflicts.conflicted_user_ids(application, list(staff.values_list("pk", flat=True)))
+    return staff.exclude(pk__in=conflicted).order_by("pk")

@@ -116,6 +116,7 @@ def test_changes_requested_reply_resubmit_and_approval_reach_the_lead(
         carol.goto(f"/grants/applications/{application.pk}/")
         expect(carol.locator("#conversation")).to_contain_text(REPLY)
         carol.get_by_role("button", name="Approve", exact=True).click()
+        carol.get_by_role("button", name="Yes, approve").click()
         expect(status_badge(carol)).to_have_text("Approved")
         carol.shot("approved")
 
