@@ -91,13 +91,17 @@ def test_conflicted_staff_hear_nothing_of_a_submission(application_in, conflicte
     assert conflicted_staff.email not in [address for m in mail.outbox for address in m.to]
 
 
-def test_staff_who_declared_a_conflict_hear_nothing_of_the_applicants_message(submitted, lead_alice, programme):
+def test_staff_who_declared_a_conflict_hear_nothing_of_the_applicants_message(
+    submitted, lead_alice, programme
+):
     from grants.models import ConflictDeclaration
     from tests import factories
 
     declared = factories.StaffFactory(username="staff_dee")
     programme.staff.add(declared)
-    ConflictDeclaration.objects.create(application=submitted, reviewer=declared, reason="My sister teaches there.")
+    ConflictDeclaration.objects.create(
+        application=submitted, reviewer=declared, reason="My sister teaches there."
+    )
 
     services.message_post(application_id=submitted.pk, by=lead_alice, body="When will we hear back?")
 
