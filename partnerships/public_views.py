@@ -10,23 +10,16 @@ from django.views.decorators.http import require_GET
 
 from partnerships import eligibility, ratelimit, selectors
 from partnerships.forms import SchoolSearchForm
-from partnerships.models import Cohort, Funding, Phase, Programme
+from partnerships.models import Cohort, Funding, Programme
 
 CHECK_PAGE_SIZE = 10
-
-
-def _lower(text: str) -> str:
-    """Lower-case a label for the middle of a sentence, keeping an acronym ("FE college")."""
-    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
 
 
 def programme_rules(programme: Programme) -> list[str]:
     """The programme's rules in plain words, as the checker applies them."""
     rules = []
     if programme.eligible_phases:
-        phases = [_lower(Phase(p).label) for p in programme.eligible_phases]
-        listed = phases[0] if len(phases) == 1 else ", ".join(phases[:-1]) + " and " + phases[-1]
-        rules.append(f"Open to {listed} schools.")
+        rules.append(f"Open to {eligibility.phase_list(programme.eligible_phases)} schools.")
     else:
         rules.append("Open to schools of every phase.")
     if programme.state_funded_only:

@@ -61,7 +61,7 @@ def test_the_checker_gives_every_reason(client, open_cohort):
     body = client.get(reverse("public:eligibility_check"), {"q": "Old Mill"}).content.decode()
 
     assert "this school is independent" in body
-    assert "this school is 16 plus" in body
+    assert "this is a 16 plus school" in body
     assert "Sign up as a lead" not in body
 
 
