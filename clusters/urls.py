@@ -18,5 +18,10 @@ urlpatterns = [
     ),
     path("activities/<int:pk>/edit/", views.activity_edit, name="activity_edit"),
     path("activities/<int:pk>/delete/", views.activity_delete, name="activity_delete"),
+    path("<int:pk>/plan/", views.cluster_plan, name="cluster_plan"),
+    path("<int:pk>/plan/add/", views.plan_item_add, name="plan_item_add"),
+    path("<int:pk>/needs/<int:urn>/", views.needs_questionnaire, name="needs_questionnaire"),
+    path("<int:pk>/needs/<int:urn>/autosave/", views.needs_autosave, name="needs_autosave"),
+    path("<int:pk>/needs/<int:urn>/review/", views.needs_review, name="needs_review"),
     path("activities/<int:pk>/feedback/", views.feedback_create, name="feedback_create"),
 ]

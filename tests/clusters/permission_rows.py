@@ -9,6 +9,13 @@ def cluster_with_alices_school(w):
     return cluster
 
 
+def alices_needs(w):
+    """Alice's school's needs analysis in a cluster that also holds Bob's school."""
+    cluster = cluster_with_alices_school(w)
+    factories.ClusterMembershipFactory(cluster=cluster, school=w.school_b)
+    return [cluster.pk, w.school_a.urn]
+
+
 def clusters_cohort(w):
     """A cohort of a clusters programme that Carol (the world's staff) runs."""
     programme = factories.ProgrammeFactory(kind="clusters")
@@ -93,4 +100,33 @@ ROWS = [
         method="post",
     ),
     Row("clusters:feedback_create", VISIBLE_TO_MEMBERS_AND_STAFF, args=partnership_activity),
+    # Needs analysis and CPD plan (issue 18): a school's questionnaire is its verified lead's and
+    # the programme's staff's; another school's lead (even in the same cluster) gets a 404.
+    Row(
+        "clusters:cluster_plan",
+        VISIBLE_TO_MEMBERS_AND_STAFF,
+        args=lambda w: [cluster_with_alices_school(w).pk],
+    ),
+    Row(
+        "clusters:plan_item_add",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=400, admin=400),
+        args=lambda w: [cluster_with_alices_school(w).pk],
+        method="post",
+        note="empty form",
+    ),
+    Row("clusters:needs_questionnaire", VISIBLE_TO_MEMBERS_AND_STAFF, args=alices_needs),
+    Row(
+        "clusters:needs_questionnaire",
+        expect(anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=302, admin=302),
+        args=alices_needs,
+        method="post",
+        note="save an empty draft",
+    ),
+    Row("clusters:needs_autosave", VISIBLE_TO_MEMBERS_AND_STAFF, args=alices_needs, method="post"),
+    Row(
+        "clusters:needs_review",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=302, admin=302),
+        args=alices_needs,
+        method="post",
+    ),
 ]
