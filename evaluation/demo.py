@@ -39,6 +39,7 @@ REFERENCE_PREFIX = "ENT1416-"
 GRANT_CAP = Decimal("12000.00")
 PARTNERSHIPS = 38
 SYNTHETIC_URN_BASE = 900000
+SYNTHETIC_TYPE = "Academy (synthetic demo school)"
 
 # (schools, of which secondary) per partnership: 20 of seven and 18 of six schools = 248;
 # the first nine have two secondary schools, the rest one = 47 secondary, 201 primary.
@@ -84,6 +85,10 @@ ENRICHMENT_TITLES = ["STEM Ambassador careers talk", "Visit to the science centr
 
 
 def seed(*, users, stdout):
+    # Placeholder schools an earlier demo made before they were flagged synthetic are marked now.
+    School.objects.filter(
+        urn__gte=SYNTHETIC_URN_BASE, establishment_type=SYNTHETIC_TYPE, is_synthetic=False
+    ).update(is_synthetic=True)
     programme, _ = Programme.objects.get_or_create(
         slug=PROGRAMME_SLUG,
         defaults={
@@ -321,7 +326,7 @@ def _register_schools(cohort, phase, needed) -> list[School] | None:
     cohort and not demo leads' schools, grouped by area; None when there are too few."""
     in_cohort = Membership.objects.filter(cohort=cohort).exclude(status=Membership.Status.DECLINED)
     pool = list(
-        School.objects.filter(is_open=True, funding=Funding.STATE, phase=phase)
+        School.objects.filter(is_open=True, funding=Funding.STATE, phase=phase, is_synthetic=False)
         .exclude(urn__gte=SYNTHETIC_URN_BASE)
         .exclude(pk__in=in_cohort.values("school_id"))
         .exclude(lead_links__isnull=False)
@@ -346,7 +351,7 @@ def _synthetic_schools(indexes) -> tuple[list[School], list[School]]:
                 urn=urn,
                 name=f"{authority} {phase.label} {urn} (synthetic)",
                 phase=phase,
-                establishment_type="Academy (synthetic demo school)",
+                establishment_type=SYNTHETIC_TYPE,
                 funding=Funding.STATE,
                 local_authority=authority,
                 region=region,
@@ -363,6 +368,7 @@ def _synthetic_schools(indexes) -> tuple[list[School], list[School]]:
                 ),
                 is_open=True,
                 opportunity_area=authority if authority in OPPORTUNITY_AREAS else "",
+                is_synthetic=True,  # never searchable, eligible or invitable; badged where shown
             )
     existing = {school.urn: school for school in School.objects.filter(urn__in=wanted)}
     School.objects.bulk_create([school for urn, school in wanted.items() if urn not in existing])

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Length
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from clusters.models import CPDActivity
@@ -102,6 +102,28 @@ class BudgetLine(models.Model):
 
     def __str__(self):
         return f"{self.get_category_display()}: £{self.amount:,.2f}"
+
+
+# What each audit action reads as in histories, CSVs and e-mails (issue 21): `AuditEvent.action`
+# is free text (no choices: adding one is not a migration), so the words live here and are
+# registered with portal.labels in GrantsConfig.ready. tests/portal/test_words.py fails on an
+# action a service records without an entry.
+AUDIT_ACTIONS = {
+    "started": "Started",
+    "submitted": "Submitted",
+    "resubmitted": "Resubmitted after changes",
+    "scored": "Scored",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "changes_requested": "Changes requested",
+    "withdrawn": "Withdrawn",
+    "withdrawn_claim_rejected": "Withdrawn: the lead's claim to the school was refused",
+    "below_minimum": "Fell below the minimum of schools",
+    "payment_paid": "Payment made",
+    "report_submitted": "End-of-grant report submitted",
+    "report_accepted": "End-of-grant report accepted",
+    "report_returned": "End-of-grant report returned",
+}
 
 
 class AuditEvent(models.Model):
@@ -272,3 +294,163 @@ class ApplicationMessage(models.Model):
 
     def __str__(self):
         return f"{'Staff note' if self.staff_only else 'Message'} by {self.author} on {self.application_id}"
+
+
+# --- Files: attachments on applications and evidence on reports (issue 20) -------------------
+
+ATTACHMENT_HARD_MAX_BYTES = 25 * 1024 * 1024  # no attachment type may allow more (a database check)
+
+
+class AttachmentType(models.Model):
+    """A file a programme asks applicants for: required or optional, one per application or one
+    per partner school (a letter of support), the formats it accepts and its size limit."""
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF document"
+        DOCX = "docx", "Word document (.docx)"
+        XLSX = "xlsx", "Excel spreadsheet (.xlsx)"
+        CSV = "csv", "CSV file"
+        PNG = "png", "PNG image"
+        JPEG = "jpeg", "JPEG image"
+
+    programme = models.ForeignKey(
+        "partnerships.Programme", on_delete=models.CASCADE, related_name="attachment_types"
+    )
+    name = models.CharField(max_length=100)
+    help_text = models.CharField(max_length=500, blank=True)
+    required = models.BooleanField(default=False)
+    per_partner_school = models.BooleanField(
+        default=False, help_text="One file for each confirmed partner school (a letter of support)."
+    )
+    formats = models.JSONField(default=list, help_text='Format keys the type accepts, e.g. ["pdf"].')
+    max_bytes = models.PositiveIntegerField(default=10 * 1024 * 1024)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["programme", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "name"], name="attachmenttype_unique_name"),
+            models.CheckConstraint(
+                condition=Q(max_bytes__gt=0, max_bytes__lte=ATTACHMENT_HARD_MAX_BYTES),
+                name="attachmenttype_max_bytes_bounded",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.programme})"
+
+
+def _attachment_path(instance, filename) -> str:
+    # The stored name never carries the uploader's name: a random key and the detected extension.
+    import uuid
+
+    ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"attachments/{instance.application_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class Attachment(models.Model):
+    """One stored file. An application's attachment has a type (and a school, for a per-school
+    type); a report's evidence has a report. A file frozen with a submitted version is never
+    changed or deleted: replacing it marks it superseded and stores a new row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the virus check"
+        CLEAN = "clean", "Ready"
+        QUARANTINED = "quarantined", "Quarantined"
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="attachments")
+    attachment_type = models.ForeignKey(
+        AttachmentType, on_delete=models.PROTECT, null=True, blank=True, related_name="attachments"
+    )
+    school = models.ForeignKey(
+        "partnerships.School", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    report = models.ForeignKey(
+        "grants.EndOfGrantReport", on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    download_name = models.CharField(max_length=120)
+    format = models.CharField(max_length=8, choices=AttachmentType.Format.choices)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    scan_note = models.CharField(max_length=200, blank=True)
+    caption = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        indexes = [models.Index(fields=["application", "superseded_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(size__gt=0, size__lte=ATTACHMENT_HARD_MAX_BYTES), name="attachment_size_bounded"
+            ),
+            models.CheckConstraint(
+                condition=Q(attachment_type__isnull=False, report__isnull=True)
+                | Q(attachment_type__isnull=True, report__isnull=False, school__isnull=True),
+                name="attachment_type_xor_report",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_at__isnull=True) | Q(frozen_at__isnull=False),
+                name="attachment_only_frozen_superseded",
+            ),
+            # One current file per type (and school) of an application.
+            models.UniqueConstraint(
+                F("application"),
+                F("attachment_type"),
+                Coalesce("school", Value(0)),
+                condition=Q(superseded_at__isnull=True, attachment_type__isnull=False),
+                name="attachment_one_current_per_type",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.download_name} ({self.get_status_display()})"
+
+    @property
+    def servable(self) -> bool:
+        return self.status == self.Status.CLEAN
+
+
+# The review models (issue 17) live in their own module; importing them here registers them
+# with the grants app.
+from grants.review_models import (  # noqa: E402
+    ConflictDeclaration,
+    ConflictOverride,
+    CriterionScore,
+    ProgrammeReviewer,
+    Review,
+    ReviewerAssignment,
+    ReviewSettings,
+    Rubric,
+    RubricCriterion,
+)
+
+__all__ = [
+    "MONEY",
+    "Application",
+    "ApplicationMessage",
+    "Attachment",
+    "AttachmentType",
+    "AuditEvent",
+    "BudgetLine",
+    "ConflictDeclaration",
+    "ConflictOverride",
+    "CriterionScore",
+    "EndOfGrantReport",
+    "Payment",
+    "ProgrammeReviewer",
+    "ReportSpend",
+    "Review",
+    "ReviewSettings",
+    "ReviewerAssignment",
+    "Rubric",
+    "RubricCriterion",
+    "Score",
+]

@@ -17,10 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import CPDActivity
-from grants import notifications
+from grants import attachments, notifications
 from grants.models import (
     Application,
     ApplicationMessage,
@@ -35,6 +36,7 @@ from grants.selectors import AWARDED_STATES, MONEY_FIELD, has_conflict_of_intere
 from partnerships.eligibility import confirmed_eligible_memberships
 from partnerships.models import Cohort, Partnership, SchoolLead
 from portal.money import format_gbp, money
+from portal.roles import is_finance
 
 S = Application.Status
 EDITABLE_STATES = (S.DRAFT, S.CHANGES_REQUESTED)
@@ -102,6 +104,11 @@ def _ensure_reviewer(by, application, *, decides: bool = True) -> None:
             "You act for a school in this partnership, so you may not score or decide its application "
             "(conflict of interest)."
         )
+
+
+def _ensure_finance(by) -> None:
+    if not is_finance(by):
+        raise PermissionDenied("Only the finance team can release or pay instalments.")
 
 
 def _lock(application_id: int) -> Application:
@@ -311,6 +318,7 @@ def application_save_draft(
 class Missing:
     step: int
     message: str
+    url: str = ""
 
 
 def application_missing(application: Application) -> list[Missing]:
@@ -334,6 +342,8 @@ def application_missing(application: Application) -> list[Missing]:
     for name, label in DECLARATIONS.items():
         if not getattr(application, name):
             missing.append(Missing(5, f"Declaration not ticked: “{label}”."))
+    files_url = reverse("grants:application_files", args=[application.pk])
+    missing.extend(Missing(0, f"Files: {problem}", files_url) for problem in attachments.missing(application))
     programme = application.cohort.programme
     confirmed = confirmed_eligible_memberships(application.partnership).count()
     if confirmed < programme.min_schools:
@@ -397,6 +407,7 @@ def _submit(application_id: int, by, *, from_state: str, action: str, check_wind
         if missing:
             raise ValidationError([m.message for m in missing])
         application.submitted_at = timezone.now()
+        attachments.freeze(application, now=application.submitted_at)
         fields = ["submitted_at"]
         if not application.reference:
             application.reference = _reference(application)
@@ -592,7 +603,7 @@ def payment_mark_paid(*, payment_id: int, by) -> Payment:
         application = Application.objects.select_related("partnership", "cohort__programme").get(
             pk=payment.application_id
         )
-        _ensure_reviewer(by, application, decides=False)
+        _ensure_finance(by)
         if payment.status == Payment.Status.PAID:
             return payment
         if payment.status != Payment.Status.RELEASED:

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db.models import Count, Q, Sum
 
@@ -14,7 +15,9 @@ from clusters.models import CPDActivity, Feedback
 from evaluation import demo
 from evaluation.models import CohortSummary
 from grants.models import Application, EndOfGrantReport, Payment
+from partnerships import eligibility, services
 from partnerships.models import Cohort, Funding, Membership, Partnership, Phase, School
+from partnerships.selectors import search_schools
 from tests import factories
 
 
@@ -130,6 +133,36 @@ def test_with_an_empty_register_the_demo_creates_clearly_named_synthetic_schools
     schools = School.objects.filter(memberships__cohort=cohort)
     assert not schools.filter(urn__lt=demo.SYNTHETIC_URN_BASE).exists()
     assert all("(synthetic)" in name for name in schools.values_list("name", flat=True))
+
+
+def test_the_demo_placeholder_schools_are_flagged_synthetic_never_eligible_found_or_invitable(
+    users, cohort, school_a
+):
+    demo_cohort = seed(users)
+    placeholders = School.objects.filter(
+        urn__gte=demo.SYNTHETIC_URN_BASE, memberships__cohort=demo_cohort
+    ).distinct()
+    assert placeholders.count() == 248
+    assert not placeholders.filter(is_synthetic=False).exists()
+
+    programme = demo_cohort.programme
+    assert not placeholders.filter(eligibility.eligible_schools_q(programme)).exists()
+    school = placeholders.first()
+    assert "synthetic demo record" in " ".join(eligibility.ineligibility_reasons(school, programme))
+    assert not search_schools(str(school.urn)).exists()
+    lead = users["lead_alice"]
+    partnership = factories.PartnershipFactory(cohort=cohort, lead_school=school_a, created_by=lead)
+    with pytest.raises(ValidationError, match="synthetic demo record"):
+        services.membership_invite(partnership=partnership, school=school, by=lead)
+
+
+def test_placeholders_an_earlier_demo_left_unflagged_are_flagged_on_the_next_run(users):
+    cohort = seed(users)
+    School.objects.filter(urn__gte=demo.SYNTHETIC_URN_BASE).update(is_synthetic=False)  # as before the flag
+
+    seed(users)
+
+    assert not School.objects.filter(memberships__cohort=cohort, is_synthetic=False).exists()
 
 
 def test_with_enough_register_schools_the_demo_draws_from_the_register(users):
