@@ -224,6 +224,13 @@ class Feedback(models.Model):
     expects_more_cpd = models.BooleanField("Expects to take part in more CPD", default=False)
     comments = models.TextField(blank=True, max_length=5000)
     submitted_at = models.DateTimeField(auto_now_add=True)
+    # Answered by survey link: a one-time invitation answers once (the database holds it: one-to-one),
+    # a room's answers are anonymous. Both empty: typed in by staff or a lead.
+    invitation = models.OneToOneField(
+        "SurveyInvitation", on_delete=models.SET_NULL, null=True, blank=True, related_name="feedback"
+    )
+    room = models.ForeignKey("SurveyRoom", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         verbose_name_plural = "feedback"
@@ -235,7 +242,42 @@ class Feedback(models.Model):
                 & Q(overall_usefulness__range=(1, 5)),
                 name="feedback_ratings_1_5",
             ),
+            models.CheckConstraint(
+                condition=Q(invitation__isnull=True) | Q(room__isnull=True),
+                name="feedback_one_way_in",
+            ),
         ]
 
     def __str__(self):
         return f"Feedback on {self.activity}"
+
+
+class SurveyInvitation(models.Model):
+    """One teacher's invitation to the survey of an activity: a signed, expiring link
+    (clusters.surveys) answered once, without an account."""
+
+    activity = models.ForeignKey(CPDActivity, on_delete=models.CASCADE, related_name="survey_invitations")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Survey invitation {self.pk} for {self.activity}"
+
+
+class SurveyRoom(models.Model):
+    """A short code for an anonymous room (the end of a session): many answers, until it expires."""
+
+    activity = models.ForeignKey(CPDActivity, on_delete=models.CASCADE, related_name="survey_rooms")
+    code = models.CharField(max_length=8, unique=True)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Room {self.code} for {self.activity}"

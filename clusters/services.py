@@ -598,12 +598,22 @@ def feedback_submit(
 ) -> Feedback:
     if not may_give_feedback(by, activity):
         raise PermissionDenied("You may not give feedback on this activity.")
-    ratings = {
-        "engaging_ideas": engaging_ideas,
-        "hands_on": hands_on,
-        "sharing_across_schools": sharing_across_schools,
-        "overall_usefulness": overall_usefulness,
-    }
+    ratings = clean_ratings(
+        {
+            "engaging_ideas": engaging_ideas,
+            "hands_on": hands_on,
+            "sharing_across_schools": sharing_across_schools,
+            "overall_usefulness": overall_usefulness,
+        }
+    )
+    return Feedback.objects.create(
+        activity=activity, expects_more_cpd=bool(expects_more_cpd), comments=comments or "", **ratings
+    )
+
+
+def clean_ratings(ratings: dict) -> dict:
+    """Each rating a whole number from 1 to 5, or a ValidationError naming every one that is not."""
+    ratings = dict(ratings)
     errors = {}
     for name, value in ratings.items():
         try:
@@ -614,6 +624,4 @@ def feedback_submit(
             errors[name] = "Give a rating from 1 (not useful) to 5 (very useful)."
     if errors:
         raise ValidationError(errors)
-    return Feedback.objects.create(
-        activity=activity, expects_more_cpd=bool(expects_more_cpd), comments=comments or "", **ratings
-    )
+    return ratings
