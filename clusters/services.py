@@ -125,6 +125,13 @@ def cluster_build(*, cohort: Cohort, name: str, schools, by) -> Cluster:
     return cluster
 
 
+def cluster_started(cluster: Cluster) -> None:
+    """A forming cluster whose CPD plan or delivery has begun is active (the one writer of
+    `Cluster.status` besides creation; never set by hand)."""
+    Cluster.objects.filter(pk=cluster.pk, status=Cluster.Status.FORMING).update(status=Cluster.Status.ACTIVE)
+    cluster.status = Cluster.Status.ACTIVE if cluster.status == Cluster.Status.FORMING else cluster.status
+
+
 def cluster_shortfall(cluster: Cluster) -> int:
     """How many more schools the cluster needs to reach the programme's cluster size."""
     return max(0, cluster.cohort.programme.cluster_size - cluster.memberships.count())
@@ -228,6 +235,7 @@ def cpd_plan_item_add(
         errors["title"] = "Give the plan item a title."
     if errors:
         raise ValidationError(errors)
+    cluster_started(cluster)
     return CPDPlanItem.objects.create(
         cluster=cluster,
         focus_area=focus_area,
@@ -345,6 +353,8 @@ def activity_create(
             partnership=partnership, cluster=cluster, created_by=by, **values
         )
         activity.schools.set(schools)
+        if cluster is not None:
+            cluster_started(cluster)
     return activity
 
 

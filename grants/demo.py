@@ -226,7 +226,7 @@ def _demo_application(cohort, name, state, lines, award, users, stdout) -> Appli
             application_id=application.pk, by=staff, amount=award, comment="A strong, local plan."
         )
         if state == S.COMPLETED:
-            _complete(application, partnership, lead, staff)
+            _complete(application, partnership, lead, staff, users["finance_fay"])
     return Application.objects.get(pk=application.pk)
 
 
@@ -237,8 +237,7 @@ def _partnership(cohort, name, schools) -> Partnership:
         name=name,
         lead_school=lead_school,
         local_stem_issue=TEXT["local_stem_issue"],
-        status=Partnership.Status.ACTIVE,
-    )
+    )  # forming: the grant services move it (approved → active, completed, withdrawn)
     now = timezone.now()
     Membership.objects.create(
         partnership=partnership,
@@ -260,7 +259,7 @@ def _partnership(cohort, name, schools) -> Partnership:
     return partnership
 
 
-def _complete(application, partnership, lead, staff) -> None:
+def _complete(application, partnership, lead, staff, finance) -> None:
     """Activities delivered, the first instalment paid, the report submitted and accepted."""
     today = timezone.localdate()
     activities = []
@@ -283,7 +282,7 @@ def _complete(application, partnership, lead, staff) -> None:
         activity.schools.set(partnership.memberships.values_list("school_id", flat=True))
         activities.append(activity)
     first = application.payments.get(sequence=1)
-    services.payment_mark_paid(payment_id=first.pk, by=staff)
+    services.payment_mark_paid(payment_id=first.pk, by=finance)
     services.report_save(
         application_id=application.pk,
         by=lead,

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from django import forms
 from django.core import validators
+from django.core.exceptions import ValidationError
 
-from grants.models import Application, ApplicationMessage, BudgetLine, Payment, Score
+from grants.models import ApplicationMessage, BudgetLine, Payment, Score
 from grants.reports import IMPACT_ANSWERS, IMPACT_QUESTIONS
 from grants.services import (
     BARRIER_TAGS,
@@ -19,7 +20,7 @@ from grants.services import (
     TEXT_FIELDS,
     TEXT_LIMIT,
 )
-from partnerships.models import Phase
+from messaging import programme_templates
 
 MONEY_ARGS = {"max_digits": 10, "decimal_places": 2}
 
@@ -327,22 +328,6 @@ class ReportForm(PartnershipCheckForm):
 # --- Filters --------------------------------------------------------------------------------
 
 
-class QueueFilterForm(forms.Form):
-    cohort = forms.ModelChoiceField(label="Cohort", queryset=None, required=False, empty_label="All cohorts")
-    status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "All but drafts"), *Application.Status.choices]
-    )
-    region = forms.ChoiceField(label="Region of the lead school", required=False)
-    phase = forms.ChoiceField(
-        label="Phase of the lead school", required=False, choices=[("", "All phases"), *Phase.choices]
-    )
-
-    def __init__(self, *args, cohorts, regions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["cohort"].queryset = cohorts
-        self.fields["region"].choices = [("", "All regions")] + [(r, r) for r in regions]
-
-
 class PaymentFilterForm(forms.Form):
     cohort = forms.ModelChoiceField(label="Cohort", queryset=None, required=False, empty_label="All cohorts")
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "All"), *Payment.Status.choices])
@@ -374,6 +359,36 @@ class StaffMessageForm(MessageForm):
         required=False,
         help_text="Only programme staff see a staff note; nobody is told of it.",
     )
+
+
+class ProgrammeTemplateForm(forms.Form):
+    """A programme's wording of one message kind. The placeholders and syntax are checked by
+    messaging.programme_templates.check, whose errors land next to the field they are about."""
+
+    subject = forms.CharField(max_length=300, strip=False, required=False)
+    body = forms.CharField(
+        label="Opening text", widget=forms.Textarea(attrs={"rows": 8}), strip=False, required=False
+    )
+
+    def __init__(self, *args, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        names = ", ".join(f"${name}" for name in kind.placeholder_names)
+        self.fields["subject"].help_text = f"Placeholders: {names}."
+        self.fields["body"].help_text = (
+            "Separate paragraphs with an empty line. What the message must carry (the comment from "
+            "programme staff, amounts, the link) is added below your text."
+        )
+
+    def clean(self):
+        data = super().clean()
+        if "subject" in data and "body" in data:
+            try:
+                programme_templates.check(self.kind, subject=data["subject"], body=data["body"])
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+        return data
 
 
 # --- Files (issue 20) --------------------------------------------------------------------------

@@ -109,6 +109,30 @@ class BudgetLine(models.Model):
         return f"{self.get_category_display()}: £{self.amount:,.2f}"
 
 
+# What each audit action reads as in histories, CSVs and e-mails (issue 21): `AuditEvent.action`
+# is free text (no choices: adding one is not a migration), so the words live here and are
+# registered with portal.labels in GrantsConfig.ready. tests/portal/test_words.py fails on an
+# action a service records without an entry.
+AUDIT_ACTIONS = {
+    "started": "Started",
+    "submitted": "Submitted",
+    "resubmitted": "Resubmitted after changes",
+    "scored": "Scored",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "changes_requested": "Changes requested",
+    "withdrawn": "Withdrawn",
+    "withdrawn_claim_rejected": "Withdrawn: the lead's claim to the school was refused",
+    "below_minimum": "Fell below the minimum of schools",
+    "payment_paid": "Payment made",
+    "report_submitted": "Report submitted",
+    "report_resubmitted": "Report resubmitted after comments",
+    "report_accepted": "End-of-grant report accepted",
+    "interim_report_accepted": "Interim report accepted",
+    "report_returned": "Report returned with comments",
+}
+
+
 class AuditEvent(models.Model):
     """Append-only: one row per state change or decision, never edited or deleted."""
 
@@ -445,3 +469,41 @@ class Attachment(models.Model):
     @property
     def servable(self) -> bool:
         return self.status == self.Status.CLEAN
+
+
+# The review models (issue 17) live in their own module; importing them here registers them
+# with the grants app.
+from grants.review_models import (  # noqa: E402
+    ConflictDeclaration,
+    ConflictOverride,
+    CriterionScore,
+    ProgrammeReviewer,
+    Review,
+    ReviewerAssignment,
+    ReviewSettings,
+    Rubric,
+    RubricCriterion,
+)
+
+__all__ = [
+    "MONEY",
+    "Application",
+    "ApplicationMessage",
+    "Attachment",
+    "AttachmentType",
+    "AuditEvent",
+    "BudgetLine",
+    "ConflictDeclaration",
+    "ConflictOverride",
+    "CriterionScore",
+    "EndOfGrantReport",
+    "Payment",
+    "ProgrammeReviewer",
+    "ReportSpend",
+    "Review",
+    "ReviewSettings",
+    "ReviewerAssignment",
+    "Rubric",
+    "RubricCriterion",
+    "Score",
+]

@@ -30,10 +30,14 @@ def applications_for(user) -> QuerySet[Application]:
 
 
 def payments_for(user) -> QuerySet[Payment]:
-    """Staff and admins only: the payments of the applications they may review."""
-    if role_of(user) not in (Role.STAFF, Role.ADMIN):
-        return Payment.objects.none()
-    return Payment.objects.filter(application__in=applications_for(user))
+    """Finance and admins: every programme's payments. Programme staff: their programmes' (to
+    read: they neither release nor pay). Nobody else."""
+    role = role_of(user)
+    if role in (Role.FINANCE, Role.ADMIN):
+        return Payment.objects.all()
+    if role == Role.STAFF:
+        return Payment.objects.filter(application__in=applications_for(user))
+    return Payment.objects.none()
 
 
 def is_lead_of(user, partnership) -> bool:

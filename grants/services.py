@@ -5,6 +5,9 @@ request returns the object unchanged.
 
     draft → submitted → (changes_requested → submitted)* → approved | rejected
     draft | submitted → withdrawn;   approved → completed (end-of-grant report accepted)
+
+The partnership's status follows its grant here and nowhere else (`_partnership_follows`):
+approved → active, completed → completed, withdrawn or rejected → withdrawn.
 """
 
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from grants.selectors import AWARDED_STATES, MONEY_FIELD, has_conflict_of_intere
 from partnerships.eligibility import confirmed_eligible_memberships
 from partnerships.models import Cohort, Partnership, SchoolLead
 from portal.money import format_gbp, money
+from portal.roles import is_finance
 
 S = Application.Status
 EDITABLE_STATES = (S.DRAFT, S.CHANGES_REQUESTED)
@@ -102,6 +106,11 @@ def _ensure_reviewer(by, application, *, decides: bool = True) -> None:
         )
 
 
+def _ensure_finance(by) -> None:
+    if not is_finance(by):
+        raise PermissionDenied("Only the finance team can release or pay instalments.")
+
+
 def _lock(application_id: int) -> Application:
     return (
         Application.objects.select_for_update(of=("self",))
@@ -124,8 +133,29 @@ def _move(application, *, to: str, by, action: str, comment: str = "", fields=()
     from_status = application.status
     application.status = to
     application.save(update_fields=["status", "updated_at", *fields])
+    _partnership_follows(application)
     AuditEvent.record(
         application, by=by, action=action, from_status=from_status, to_status=to, comment=comment
+    )
+
+
+# The partnership's status for each application status that moves it.
+PARTNERSHIP_FOLLOWS = {
+    S.APPROVED: Partnership.Status.ACTIVE,
+    S.COMPLETED: Partnership.Status.COMPLETED,
+    S.WITHDRAWN: Partnership.Status.WITHDRAWN,
+    S.REJECTED: Partnership.Status.WITHDRAWN,
+}
+
+
+def _partnership_follows(application) -> None:
+    """Move the partnership to the status its grant implies (an UPDATE, so no hook is sent back:
+    `on_partnership_withdrawn` is never re-entered)."""
+    to = PARTNERSHIP_FOLLOWS.get(application.status)
+    if to is None:
+        return
+    Partnership.objects.filter(pk=application.partnership_id).exclude(status=to).update(
+        status=to, updated_at=timezone.now()
     )
 
 
@@ -574,7 +604,7 @@ def payment_mark_paid(*, payment_id: int, by) -> Payment:
         application = Application.objects.select_related("partnership", "cohort__programme").get(
             pk=payment.application_id
         )
-        _ensure_reviewer(by, application, decides=False)
+        _ensure_finance(by)
         if payment.status == Payment.Status.PAID:
             return payment
         if payment.status != Payment.Status.RELEASED:

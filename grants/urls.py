@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grants import file_views, report_views, views
+from grants import file_views, programme_emails, report_views, review_views, views
 
 app_name = "grants"
 
@@ -54,9 +54,41 @@ urlpatterns = [
     ),
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
     path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
-    path("applications/<int:pk>/score/", views.application_score, name="application_score"),
     path("cohorts/<int:cohort_pk>/budget/", views.cohort_budget_view, name="cohort_budget"),
     path("payments/", views.payment_list, name="payment_list"),
     path("payments/released.csv", views.payments_csv, name="payments_csv"),
     path("payments/<int:payment_pk>/paid/", views.payment_mark_paid, name="payment_mark_paid"),
+    # Staff: a programme's e-mail wording
+    path("programmes/<int:programme_pk>/emails/", programme_emails.programme_emails, name="programme_emails"),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/",
+        programme_emails.programme_email,
+        name="programme_email",
+    ),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/reset/",
+        programme_emails.programme_email_reset,
+        name="programme_email_reset",
+    ),
+    path(
+        "programmes/<int:programme_pk>/emails/<slug:kind>/versions/<int:version>/",
+        programme_emails.programme_email_version,
+        name="programme_email_version",
+    ),
+    # Review (issue 17)
+    path("reviews/", review_views.my_reviews, name="my_reviews"),
+    path("reviews/<int:assignment_pk>/", review_views.review_page, name="review_page"),
+    path("reviews/<int:assignment_pk>/conflict/", review_views.conflict_declare, name="conflict_declare"),
+    path(
+        "applications/<int:pk>/reviewers/", review_views.application_reviewers, name="application_reviewers"
+    ),
+    path(
+        "applications/<int:pk>/reviewers/<int:assignment_pk>/end/",
+        review_views.assignment_end,
+        name="assignment_end",
+    ),
+    path("cohorts/<int:cohort_pk>/auto-assign/", review_views.auto_assign, name="auto_assign"),
+    path("cohorts/<int:cohort_pk>/panel/", review_views.panel, name="panel"),
+    path("cohorts/<int:cohort_pk>/panel/decide/", review_views.panel_decide, name="panel_decide"),
+    path("programmes/<int:programme_pk>/rubric/", review_views.rubric_edit, name="rubric_edit"),
 ]

@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerships import opportunity_areas
@@ -469,6 +469,9 @@ def _import_rows(reader, columns, report: ImportReport, batch_size: int, progres
         fields.append("opportunity_area")
     seen: dict[int, int] = {}  # URN -> line it was first seen on
     batch: list[_Pending] = []
+    copy = _uses_copy()
+    if copy:
+        _incoming_table(create=True)
     previous_end = reader.line_num
     for row in reader:
         line, previous_end = previous_end + 1, reader.line_num
@@ -503,6 +506,8 @@ def _import_rows(reader, columns, report: ImportReport, batch_size: int, progres
         _write_batch(batch, columns, fields, report, full=full)
         if progress:
             progress(report)
+    if copy:
+        _incoming_table(create=False)
 
 
 def _write_batch(
@@ -535,7 +540,7 @@ def _write_batch(
         if school is not None and school.ofsted_source and "ofsted_rating" in values:
             values["ofsted_rating"] = school.ofsted_rating  # Ofsted's own file wins over GIAS's copy
         if school is None:
-            to_create.append(School(**values))
+            to_create.append(values)
         elif all(getattr(school, name) == values[name] for name in fields):
             report.unchanged += 1
         else:
@@ -547,9 +552,84 @@ def _write_batch(
                 setattr(school, name, values[name])
             school.updated_at = now
             to_update.append(school)
-    if to_create:
-        School.objects.bulk_create(to_create)
-    if to_update:
-        School.objects.bulk_update(to_update, [*fields, "updated_at"])
+    if _uses_copy():
+        _copy_upsert(to_create, to_update, fields, now)
+    else:
+        if to_create:
+            School.objects.bulk_create([School(**values) for values in to_create])
+        if to_update:
+            School.objects.bulk_update(to_update, [*fields, "updated_at"])
     report.created += len(to_create)
     report.updated += len(to_update)
+
+
+# --- PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT ------------------
+
+# On PostgreSQL a batch is written with COPY (psycopg2 `copy_expert`) into a temporary table and
+# moved into the register by one `INSERT ... SELECT ... ON CONFLICT (urn) DO UPDATE`: no model
+# instances for new rows, no per-value adaptation, no CASE WHEN per field for updates. Set to
+# False to measure the ORM path (bulk_create / bulk_update, also SQLite's) on PostgreSQL.
+COPY_ON_POSTGRES = True
+INCOMING = "gias_incoming"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    return str(value)  # int, Decimal, date, aware datetime: PostgreSQL reads str() of each
+
+
+def _uses_copy() -> bool:
+    return connection.vendor == "postgresql" and COPY_ON_POSTGRES
+
+
+def _incoming_table(create: bool) -> None:
+    """Create (before the first batch) or drop (after the last) the batches' temporary table:
+    the register's columns, no defaults or constraints, inside the import's transaction."""
+    table = connection.ops.quote_name(School._meta.db_table)
+    with connection.cursor() as cursor:
+        if create:
+            cursor.execute(f"CREATE TEMPORARY TABLE {INCOMING} AS SELECT * FROM {table} WITH NO DATA")
+        else:
+            cursor.execute(f"DROP TABLE {INCOMING}")
+
+
+def _copy_upsert(to_create: list[dict], to_update: list[School], fields: list[str], now) -> None:
+    if not to_create and not to_update:
+        return
+    meta = School._meta
+    columns = [f for f in meta.concrete_fields if not f.primary_key]
+    names = [f.column for f in columns]
+    defaults = {f.attname: f.get_default() for f in columns}
+    defaults["updated_at"] = now
+    buffer = io.StringIO()
+    for values in to_create:
+        row = defaults | values
+        buffer.write("\t".join([_copy_value(row[f.attname]) for f in columns]))
+        buffer.write("\n")
+    for school in to_update:
+        # Only `fields` and updated_at reach an existing row (ON CONFLICT ... SET); the defaults
+        # just make the proposed row valid (NOT NULL is checked before the conflict is).
+        row = defaults | {name: getattr(school, name) for name in fields} | {"urn": school.urn}
+        buffer.write("\t".join([_copy_value(row[f.attname]) for f in columns]))
+        buffer.write("\n")
+    buffer.seek(0)
+    table = connection.ops.quote_name(meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(n) for n in names)
+    updated = [connection.ops.quote_name(meta.get_field(name).column) for name in [*fields, "updated_at"]]
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in updated)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(f"COPY {INCOMING} ({quoted}) FROM STDIN", buffer)
+        cursor.execute(
+            f"WITH incoming AS (DELETE FROM {INCOMING} RETURNING {quoted}) "
+            f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM incoming "
+            f"ON CONFLICT (urn) DO UPDATE SET {updates}"
+        )

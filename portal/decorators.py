@@ -27,3 +27,6 @@ def role_required(*roles: Role):
 staff_required = role_required(Role.STAFF, Role.ADMIN)
 lead_required = role_required(Role.LEAD)
 admin_required = role_required(Role.ADMIN)
+finance_required = role_required(Role.FINANCE, Role.ADMIN)
+# The payments pages: programme staff read their programmes' payments; finance acts on them.
+payments_required = role_required(Role.STAFF, Role.FINANCE, Role.ADMIN)

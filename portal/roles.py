@@ -1,4 +1,4 @@
-"""The three kinds of user and what each may do.
+"""The kinds of user and what each may do.
 
 Groups are created by a data migration (portal/migrations/0001); their permissions
 are (re)applied after every migrate by `sync_role_permissions`, so a model added
@@ -13,12 +13,21 @@ class Role(TextChoices):
     ANONYMOUS = "anonymous", "Visitor"
     LEAD = "lead", "School lead"
     STAFF = "staff", "Programme staff"
+    FINANCE = "finance", "Finance"
     ADMIN = "admin", "Admin"
+    REVIEWER = "reviewer", "Reviewer"
 
 
 LEADS_GROUP = "School leads"
 STAFF_GROUP = "Programme staff"
 ADMINS_GROUP = "Admins"
+# Reviewers (issue 17), possibly from outside the programme team: they see only the applications
+# assigned to them, through their own pages (grants/review_views.py). Programme staff may review too.
+REVIEWERS_GROUP = "Reviewers"
+# Finance (issue 19): payments, payee details and finance exports of every programme; releases
+# and pays instalments; never reviews or decides an application. Programme staff decide and
+# never see full bank details, so one person never both awards and pays (separation of duties).
+FINANCE_GROUP = "Finance"
 
 # Model permissions by group, as "app_label.codename" or "app_label.*" for every one.
 GROUP_PERMISSIONS: dict[str, list[str]] = {
@@ -50,6 +59,16 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "grants.change_payment",
         "grants.view_auditevent",
         "evaluation.view_cohortsummary",
+    ],
+    REVIEWERS_GROUP: [],
+    FINANCE_GROUP: [
+        "partnerships.view_school",
+        "partnerships.view_cohort",
+        "partnerships.view_programme",
+        "grants.view_application",
+        "grants.view_payment",
+        "grants.change_payment",
+        "grants.view_auditevent",
     ],
     ADMINS_GROUP: [
         "partnerships.*",
@@ -95,8 +114,12 @@ def role_of(user: User | AnonymousUser) -> Role:
         return Role.ADMIN
     if STAFF_GROUP in names:
         return Role.STAFF
+    if FINANCE_GROUP in names:
+        return Role.FINANCE
     if LEADS_GROUP in names:
         return Role.LEAD
+    if REVIEWERS_GROUP in names:
+        return Role.REVIEWER
     return Role.ANONYMOUS
 
 
@@ -115,6 +138,15 @@ def is_admin(user) -> bool:
 def is_staff_member(user) -> bool:
     """Programme staff or admin: may see the staff side of the portal."""
     return role_of(user) in (Role.STAFF, Role.ADMIN)
+
+
+def is_in_reviewers_group(user) -> bool:
+    return user.is_authenticated and REVIEWERS_GROUP in _group_names(user)
+
+
+def is_finance(user) -> bool:
+    """Finance or admin: may see bank details, release and pay instalments."""
+    return role_of(user) in (Role.FINANCE, Role.ADMIN)
 
 
 def is_lead(user) -> bool:

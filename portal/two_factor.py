@@ -32,7 +32,7 @@ def must_use_second_factor(user) -> bool:
     """Staff, admins and Django-admin users always; anyone else once they have enrolled."""
     if not user.is_authenticated:
         return False
-    if user.is_staff or user.is_superuser or role_of(user) in (Role.STAFF, Role.ADMIN):
+    if user.is_staff or user.is_superuser or role_of(user) in (Role.STAFF, Role.FINANCE, Role.ADMIN):
         return True
     return user_has_device(user, confirmed=True)
 

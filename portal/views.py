@@ -17,7 +17,9 @@ log = logging.getLogger(__name__)
 LANDING = {
     Role.LEAD: "partnerships:lead_home",
     Role.STAFF: "grants:review_queue",
+    Role.FINANCE: "grants:payment_list",
     Role.ADMIN: "evaluation:dashboard",
+    Role.REVIEWER: "grants:my_reviews",
 }
 
 

@@ -160,6 +160,12 @@ def staff_carol(programme):
 
 
 @pytest.fixture
+def finance_fay(db):
+    """The finance team (issue 19): pays every programme's grants, decides none."""
+    return factories.FinanceFactory(username="finance_fay", first_name="Fay")
+
+
+@pytest.fixture
 def admin_dan(db):
     return factories.AdminFactory(username="admin_dan", first_name="Dan")
 

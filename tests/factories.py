@@ -20,7 +20,7 @@ from partnerships.models import (
     School,
     SchoolLead,
 )
-from portal.roles import ADMINS_GROUP, LEADS_GROUP, STAFF_GROUP
+from portal.roles import ADMINS_GROUP, FINANCE_GROUP, LEADS_GROUP, REVIEWERS_GROUP, STAFF_GROUP
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -56,6 +56,34 @@ class LeadFactory(UserFactory):
     group = _joins(LEADS_GROUP)
 
 
+class ReviewerFactory(UserFactory):
+    """A reviewer from outside the programme team (issue 17): add them to a programme's pool
+    with `grants.models.ProgrammeReviewer`."""
+
+    group = _joins(REVIEWERS_GROUP)
+
+
+def rubric(programme, *, weights=(3, 1), scale_max=5, by=None):
+    """Publish a rubric of len(weights) criteria through the service (by an admin if no one is given)."""
+    from grants import review
+
+    by = by or AdminFactory()
+    return review.rubric_publish(
+        programme_id=programme.pk,
+        by=by,
+        scale_max=scale_max,
+        criteria=[
+            review.CriterionSpec(
+                name=f"Criterion {n}",
+                weight=w,
+                guidance=f"How well does it do {n}?",
+                descriptors=[f"Level {k}" for k in range(1, scale_max + 1)],
+            )
+            for n, w in enumerate(weights, start=1)
+        ],
+    )
+
+
 # Staff and admins must sign in with a second factor (portal/two_factor.py): their factories
 # give them a confirmed authenticator device with this key, so `client.force_login` (patched in
 # tests/conftest.py) and the browser `login()` helper can pass it. `otp_device=False` makes a
@@ -82,6 +110,13 @@ def _enrols():
 
 class StaffFactory(UserFactory):
     group = _joins(STAFF_GROUP)
+    otp_device = _enrols()
+
+
+class FinanceFactory(UserFactory):
+    """The finance team (issue 19): payments and bank details of every programme, no decisions."""
+
+    group = _joins(FINANCE_GROUP)
     otp_device = _enrols()
 
 

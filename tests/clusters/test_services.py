@@ -186,6 +186,19 @@ def test_plan_item_is_tied_to_a_focus_area(cluster, aspire_staff):
         cpd_plan_item_add(cluster=cluster, focus_area="football", title="Nope", by=aspire_staff)
 
 
+def test_a_cluster_becomes_active_when_its_plan_starts_and_not_before(cluster, aspire_staff):
+    assert cluster.status == "forming"
+    with pytest.raises(ValidationError):
+        cpd_plan_item_add(cluster=cluster, focus_area="football", title="Nope", by=aspire_staff)
+    cluster.refresh_from_db()
+    assert cluster.status == "forming"
+
+    cpd_plan_item_add(cluster=cluster, focus_area=FocusArea.LEADERSHIP, title="Coaching", by=aspire_staff)
+
+    cluster.refresh_from_db()
+    assert cluster.status == "active"
+
+
 # --- CPD activities -------------------------------------------------------------------
 
 

@@ -18,9 +18,32 @@ STAFF_POST = expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff
 CONVERSATION_POST = expect(
     anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=302, admin=302
 )
+STAFF_CONFIRM = expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200)
+# The reviewer's own pages: only the assigned reviewer (staff and admins assigned to nothing: 404).
+ASSIGNED_ONLY = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=404, admin=404, reviewer=200
+)
+ASSIGNED_POST = {**ASSIGNED_ONLY, "reviewer": 302}
+REVIEWERS_HOME = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=200, staff=200, admin=200, reviewer=200
+)
 PROGRAMME_STAFF_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200
 )
+# Payments (issue 19): staff read their programmes' payments; finance (and admins) act on any.
+PAYMENTS_GET = {**STAFF_ONLY_GET, "finance": 200}
+FINANCE_POST = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=302, finance=302
+)
+
+
+def _worded(w):
+    """The programme's own wording of the approval message (version 1)."""
+    from messaging import programme_templates
+
+    return programme_templates.template_save(
+        programme_id=w.programme.pk, kind="approved", subject="Approved: $name", body="Well done.", by=w.staff
+    )
 
 
 def _submitted(w) -> Application:
@@ -63,6 +86,27 @@ def _new_partnership(w):
         applications_close_at=timezone.now() + timedelta(days=10),
     )
     return factories.PartnershipFactory(cohort=cohort, lead_school=w.school_a, partners=4)
+
+
+def _assigned(w):
+    """The application submitted, programme P with a rubric, and Rhea (reviewer) assigned to it."""
+    from grants.models import ReviewerAssignment
+
+    a = _submitted(w)
+    w.rubric = factories.rubric(w.programme)
+    return ReviewerAssignment.objects.create(application=a, reviewer=w.reviewer, assigned_by=w.staff)
+
+
+def _review_data(w):
+    data = {"recommendation": "fund", "comment": "Strong plan."}
+    for c in w.rubric.criteria.all():
+        data[f"score_{c.pk}"] = "4"
+    return data
+
+
+def _panel_data(w):
+    a = _submitted(w)
+    return {f"decision_{a.pk}": "approve", f"amount_{a.pk}": "4000.00"}
 
 
 def _file_type(w):
@@ -240,21 +284,22 @@ ROWS = [
         STAFF_POST,
         args=lambda w: [_submitted(w).pk],
         method="post",
+        data=lambda w: {"amount": "4000.00", "confirm": "yes"},
+    ),
+    Row(
+        "grants:application_approve",
+        STAFF_CONFIRM,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
         data=lambda w: {"amount": "4000.00"},
+        note="first post: the confirmation page",
     ),
     Row(
         "grants:application_reject",
         STAFF_POST,
         args=lambda w: [_submitted(w).pk],
         method="post",
-        data=lambda w: {"reason": "Outside the programme's aims."},
-    ),
-    Row(
-        "grants:application_score",
-        STAFF_POST,
-        args=lambda w: [_submitted(w).pk],
-        method="post",
-        data=lambda w: {"criterion": "need", "score": "4", "comment": "Clear need."},
+        data=lambda w: {"reason": "Outside the programme's aims.", "confirm": "yes"},
     ),
     Row("grants:report_accept", STAFF_POST, args=lambda w: [_report_submitted(w).pk], method="post"),
     Row(
@@ -265,12 +310,104 @@ ROWS = [
         data=lambda w: {"comment": "Add the spend per line."},
     ),
     Row("grants:cohort_budget", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
-    Row("grants:payment_list", STAFF_ONLY_GET),
-    Row("grants:payments_csv", STAFF_ONLY_GET),
+    Row("grants:payment_list", PAYMENTS_GET),
+    Row("grants:payments_csv", PAYMENTS_GET),
     Row(
         "grants:payment_mark_paid",
-        STAFF_POST,
+        FINANCE_POST,
         args=lambda w: [_approved(w).payments.get(sequence=1).pk],
         method="post",
+        data=lambda w: {"confirm": "yes"},
+    ),
+    # Review (issue 17)
+    Row("grants:my_reviews", REVIEWERS_HOME),
+    Row("grants:review_page", ASSIGNED_ONLY, args=lambda w: [_assigned(w).pk]),
+    Row(
+        "grants:review_page",
+        ASSIGNED_POST,
+        args=lambda w: [_assigned(w).pk],
+        method="post",
+        data=_review_data,
+    ),
+    Row(
+        "grants:conflict_declare",
+        ASSIGNED_POST,
+        args=lambda w: [_assigned(w).pk],
+        method="post",
+        data=lambda w: {"reason": "I chair the lead school's governors."},
+    ),
+    Row("grants:application_reviewers", PROGRAMME_STAFF_GET, args=lambda w: [_submitted(w).pk]),
+    Row(
+        "grants:application_reviewers",
+        STAFF_POST,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
+        data=lambda w: {"reviewer": w.reviewer.pk},
+    ),
+    Row(
+        "grants:assignment_end",
+        STAFF_POST,
+        args=lambda w: (lambda x: [x.application_id, x.pk])(_assigned(w)),
+        method="post",
+    ),
+    Row(
+        "grants:auto_assign",
+        STAFF_POST,
+        args=lambda w: [w.cohort.pk],
+        method="post",
+        data=lambda w: {"per_application": "1"},
+    ),
+    Row("grants:panel", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
+    Row(
+        "grants:panel_decide",
+        STAFF_CONFIRM,
+        args=lambda w: [w.cohort.pk],
+        method="post",
+        data=_panel_data,
+        note="first post: the confirmation page",
+    ),
+    Row(
+        "grants:panel_decide",
+        STAFF_POST,
+        args=lambda w: [w.cohort.pk],
+        method="post",
+        data=lambda w: {**_panel_data(w), "confirm": "yes"},
+    ),
+    Row("grants:rubric_edit", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:rubric_edit",
+        STAFF_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {
+            "scale_max": "3",
+            "criteria-TOTAL_FORMS": "1",
+            "criteria-INITIAL_FORMS": "0",
+            "criteria-0-name": "Need",
+            "criteria-0-weight": "2",
+            "criteria-0-descriptors": "Weak\nFair\nStrong",
+        },
+    ),
+    # A programme's e-mail wording: staff of that programme (other_staff: 404), admins
+    Row("grants:programme_emails", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk]),
+    Row("grants:programme_email", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk, "approved"]),
+    Row(
+        "grants:programme_email",
+        STAFF_POST,
+        args=lambda w: [w.programme.pk, "approved"],
+        method="post",
+        data=lambda w: {"action": "save", "subject": "Good news: $name", "body": "Well done, $school."},
+        note="save",
+    ),
+    Row(
+        "grants:programme_email_reset",
+        STAFF_POST,
+        args=lambda w: [_worded(w).programme_id, "approved"],
+        method="post",
+    ),
+    Row(
+        "grants:programme_email_version",
+        PROGRAMME_STAFF_GET,
+        args=lambda w: [w.programme.pk, "approved", _worded(w).version],
     ),
 ]

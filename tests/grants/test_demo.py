@@ -15,11 +15,12 @@ S = Application.Status
 
 
 @pytest.fixture
-def users(lead_alice, lead_bob, staff_carol, admin_dan):
+def users(lead_alice, lead_bob, staff_carol, finance_fay, admin_dan):
     return {
         "lead_alice": lead_alice,
         "lead_bob": lead_bob,
         "staff_carol": staff_carol,
+        "finance_fay": finance_fay,
         "admin_dan": admin_dan,
     }
 

@@ -120,11 +120,11 @@ def test_rejection_tells_the_reason(application_in, lead_alice, staff_carol, cla
     assert "Reason:\nOutside scope." in only(emails, lead_alice.email).body
 
 
-def test_a_paid_instalment_is_told_to_the_lead(application_in, lead_alice, staff_carol, claimant):
+def test_a_paid_instalment_is_told_to_the_lead(application_in, lead_alice, finance_fay, claimant):
     application = application_in(S.APPROVED)
     payment = application.payments.get(status=Payment.Status.RELEASED)
 
-    kinds, emails = told(lambda: services.payment_mark_paid(payment_id=payment.pk, by=staff_carol))
+    kinds, emails = told(lambda: services.payment_mark_paid(payment_id=payment.pk, by=finance_fay))
 
     assert kinds == {"payment_paid": {"lead_alice"}}
     email = only(emails, lead_alice.email)

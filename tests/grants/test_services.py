@@ -405,24 +405,43 @@ def test_score_refused_once_decided(application_in, staff_carol):
 # --- Payments ---------------------------------------------------------------------------------
 
 
-def test_released_instalment_marked_paid_once(application_in, staff_carol):
+def test_released_instalment_marked_paid_once(application_in, finance_fay):
     application = application_in(S.APPROVED)
     first = application.payments.get(sequence=1)
 
-    services.payment_mark_paid(payment_id=first.pk, by=staff_carol)
+    services.payment_mark_paid(payment_id=first.pk, by=finance_fay)
     paid_at = Payment.objects.get(pk=first.pk).paid_at
-    services.payment_mark_paid(payment_id=first.pk, by=staff_carol)
+    services.payment_mark_paid(payment_id=first.pk, by=finance_fay)
 
     assert Payment.objects.get(pk=first.pk).status == Payment.Status.PAID
     assert Payment.objects.get(pk=first.pk).paid_at == paid_at
 
 
-def test_scheduled_instalment_cannot_be_marked_paid(application_in, staff_carol):
+def test_scheduled_instalment_cannot_be_marked_paid(application_in, finance_fay):
     application = application_in(S.APPROVED)
     second = application.payments.get(sequence=2)
 
     with pytest.raises(ValidationError, match="not been released"):
-        services.payment_mark_paid(payment_id=second.pk, by=staff_carol)
+        services.payment_mark_paid(payment_id=second.pk, by=finance_fay)
+
+
+def test_programme_staff_cannot_mark_a_payment_paid(application_in, staff_carol):
+    """Staff decide; the finance team pays (separation of duties, issue 19)."""
+    application = application_in(S.APPROVED)
+
+    with pytest.raises(PermissionDenied, match="finance"):
+        services.payment_mark_paid(payment_id=application.payments.get(sequence=1).pk, by=staff_carol)
+
+
+def test_finance_cannot_review_or_decide_an_application(application_in, finance_fay):
+    application = application_in(S.SUBMITTED)
+
+    with pytest.raises(PermissionDenied):
+        services.application_approve(application_id=application.pk, by=finance_fay, amount="4000.00")
+    with pytest.raises(PermissionDenied):
+        services.score_record(application_id=application.pk, by=finance_fay, criterion="need", score=3)
+    with pytest.raises(PermissionDenied):
+        services.application_reject(application_id=application.pk, by=finance_fay, reason="No.")
 
 
 def test_lead_cannot_mark_a_payment_paid(application_in, lead_alice):
@@ -432,9 +451,9 @@ def test_lead_cannot_mark_a_payment_paid(application_in, lead_alice):
         services.payment_mark_paid(payment_id=application.payments.first().pk, by=lead_alice)
 
 
-def test_cohort_budget_shows_awarded_paid_and_remaining(application_in, staff_carol, cohort):
+def test_cohort_budget_shows_awarded_paid_and_remaining(application_in, finance_fay, cohort):
     application = application_in(S.APPROVED)
-    services.payment_mark_paid(payment_id=application.payments.get(sequence=1).pk, by=staff_carol)
+    services.payment_mark_paid(payment_id=application.payments.get(sequence=1).pk, by=finance_fay)
 
     budget = cohort_budget(cohort)
 

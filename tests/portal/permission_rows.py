@@ -29,8 +29,17 @@ ROWS += [
     Row("two_factor_recovery", expect_all(200, anonymous=LOGIN)),
     Row(
         "two_factor_recovery",
-        # Verified staff and admins make new codes (302); a lead without a device is told to set one up.
-        expect(anonymous=LOGIN, owner_lead=400, other_lead=400, other_staff=302, staff=302, admin=302),
+        # Verified staff, finance and admins make new codes (302); a lead without a device is told to
+        # set one up.
+        expect(
+            anonymous=LOGIN,
+            owner_lead=400,
+            other_lead=400,
+            other_staff=302,
+            staff=302,
+            admin=302,
+            finance=302,
+        ),
         method="post",
     ),
 ]

@@ -4,18 +4,18 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 
-from portal.roles import ADMINS_GROUP, GROUP_PERMISSIONS, LEADS_GROUP, STAFF_GROUP
+from portal.roles import ADMINS_GROUP, FINANCE_GROUP, GROUP_PERMISSIONS, LEADS_GROUP, STAFF_GROUP
 from tests.factories import PASSWORD, UserFactory
 
 
-def test_the_three_groups_exist_with_their_permissions(db):
-    for name in (LEADS_GROUP, STAFF_GROUP, ADMINS_GROUP):
+def test_the_groups_exist_with_their_permissions(db):
+    for name in (LEADS_GROUP, STAFF_GROUP, FINANCE_GROUP, ADMINS_GROUP):
         group = Group.objects.get(name=name)
         assert group.permissions.exists(), name
     leads = Group.objects.get(name=LEADS_GROUP)
     assert leads.permissions.filter(codename="add_application").exists()
     assert not leads.permissions.filter(codename="delete_application").exists()
-    assert len(GROUP_PERMISSIONS) == 3
+    assert len(GROUP_PERMISSIONS) == 4
 
 
 def test_nobody_is_granted_editing_of_the_audit_trail(db):
@@ -29,6 +29,7 @@ def test_nobody_is_granted_editing_of_the_audit_trail(db):
     [
         ("lead_alice", "/partnerships/"),
         ("staff_carol", "/grants/review/"),
+        ("finance_fay", "/grants/payments/"),
         ("admin_dan", "/evaluation/"),
     ],
 )

@@ -10,10 +10,10 @@ from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal.roles import ADMINS_GROUP, LEADS_GROUP, STAFF_GROUP
+from portal.roles import ADMINS_GROUP, FINANCE_GROUP, LEADS_GROUP, STAFF_GROUP
 
 DEMO_PASSWORD = "stem-demo-2026"
-# The demo's second factor for staff_carol and admin_dan (portal/two_factor.py): a published key
+# The demo's second factor for staff_carol, finance_fay and admin_dan (portal/two_factor.py): a published key
 # and recovery codes, fine for a demo on one's own machine, never for real users.
 DEMO_TOTP_KEY_BASE32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # b"12345678901234567890"
 DEMO_RECOVERY_CODES = ["11111111", "22222222", "33333333", "44444444", "55555555"]
@@ -23,6 +23,7 @@ DEMO_USERS = [
     ("lead_alice", "Alice Lead", LEADS_GROUP, False),
     ("lead_bob", "Bob Lead", LEADS_GROUP, False),
     ("staff_carol", "Carol Staff", STAFF_GROUP, False),
+    ("finance_fay", "Fay Finance", FINANCE_GROUP, False),
     ("admin_dan", "Dan Admin", ADMINS_GROUP, True),
 ]
 
