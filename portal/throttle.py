@@ -37,6 +37,7 @@ LIMITS = {
     "code": (10, 60 * 60),  # one-time codes asked for or tried, per invitation and per client address
     "password_reset": (10, 60 * 60),  # password-reset requests, per client address
     "password_reset_email": (3, 60 * 60),  # password-reset e-mails to one address
+    "eligibility": (120, 60 * 60),  # public eligibility-checker searches, per client address
 }
 
 
