@@ -21,6 +21,7 @@ from grants.services import (
     TEXT_LIMIT,
 )
 from messaging import programme_templates
+from portal.money import format_gbp
 
 MONEY_ARGS = {"max_digits": 10, "decimal_places": 2}
 
@@ -133,11 +134,13 @@ class BudgetLineForm(forms.Form):
         choices=[("", "Choose…"), *BudgetLine.Category.choices],
         widget=forms.Select(attrs={"class": "form-select"}),
     )
+    # No max_digits: an amount too large to store is answered in the programme's terms ("The cap
+    # is £12,000.00"), not with "no more than 10 digits in total" (issue 21).
     amount = forms.DecimalField(
         label="Amount (£)",
-        min_value=Decimal("0.00"),
-        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0"}),
-        **MONEY_ARGS,
+        decimal_places=2,
+        error_messages={"max_decimal_places": "Enter pounds and pence: at most 2 decimal places."},
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0.01"}),
     )
     note = LimitedTextField(
         label="Note",
@@ -145,6 +148,25 @@ class BudgetLineForm(forms.Form):
         max_length=NOTE_LIMIT,
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
+
+    def __init__(self, *args, cap: Decimal | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cap = cap
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount is None:
+            return amount
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above £0.00, or remove the line.")
+        if amount >= Decimal("100000000"):  # too large to store, or to print as pounds
+            cap = f"The cap is {format_gbp(self.cap)}" if self.cap is not None else "That is too much"
+            raise forms.ValidationError(f"{cap}; this line is more than that.")
+        if self.cap is not None and amount > self.cap:
+            raise forms.ValidationError(
+                f"The cap is {format_gbp(self.cap)}; this line is {format_gbp(amount)}."
+            )
+        return amount
 
 
 class BaseBudgetLineFormSet(forms.BaseFormSet):

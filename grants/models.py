@@ -103,7 +103,7 @@ class BudgetLine(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="budgetline_amount_gte_0")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="budgetline_amount_gt_0")]
 
     def __str__(self):
         return f"{self.get_category_display()}: £{self.amount:,.2f}"

@@ -236,13 +236,22 @@ def _clean_lines(application, budget_lines) -> list[tuple[str, Decimal, str]]:
         if category not in categories:
             errors.append(f"Line {number}: choose a category.")
             continue
+        cap = format_gbp(application.grant_cap)
         try:
             amount = _amount(line.get("amount"), "budget")
         except ValidationError:
-            errors.append(f"Line {number}: enter an amount in pounds and pence, below £100,000,000.00.")
+            raw = str(line.get("amount") or "").replace(",", "").strip()
+            if raw.lstrip("+").replace(".", "", 1).isdigit():  # a number, only too large to store
+                errors.append(f"Line {number}: the cap is {cap}; this line is more than that.")
+            else:
+                errors.append(f"Line {number}: enter an amount in pounds and pence, such as 1250.00.")
             continue
-        if amount < 0:
-            errors.append(f"Line {number}: the amount cannot be negative.")
+        if amount <= 0:
+            # A £0 line says nothing about the plan (issue 21); the database refuses it too
+            # (budgetline_amount_gt_0).
+            errors.append(f"Line {number}: enter an amount above £0.00, or remove the line.")
+        elif amount > application.grant_cap:
+            errors.append(f"Line {number}: the cap is {cap}; this line is {format_gbp(amount)}.")
         if len(note) > NOTE_LIMIT:
             errors.append(f"Line {number}: keep the note to {NOTE_LIMIT} characters.")
         cleaned.append((category, amount, note))

@@ -139,7 +139,9 @@ def _step_forms(application, step, data=None):
             {"category": b.category, "amount": b.amount, "note": b.note}
             for b in application.budget_lines.all()
         ]
-        formset = f.BudgetLineFormSet(data, initial=lines, prefix="lines")
+        formset = f.BudgetLineFormSet(
+            data, initial=lines, prefix="lines", form_kwargs={"cap": application.grant_cap}
+        )
     return form, formset
 
 

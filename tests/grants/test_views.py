@@ -127,9 +127,11 @@ def test_budget_of_12000_01_is_refused_through_the_form_with_a_message(alice, dr
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        (("resources", "-5", ""), "greater than or equal to 0"),
+        (("resources", "-5", ""), "Enter an amount above £0.00, or remove the line."),
+        (("resources", "0", ""), "Enter an amount above £0.00, or remove the line."),
         (("resources", "abc", ""), "Enter a number"),
-        (("resources", "1e30", ""), "no more than 10 digits"),
+        (("resources", "1e30", ""), "The cap is £12,000.00"),
+        (("resources", "1000000000000", ""), "The cap is £12,000.00"),
         (("resources", "", ""), "This field is required"),
         (("", "100", ""), "This field is required"),
         (("sweets", "100", ""), "Select a valid choice"),
@@ -137,8 +139,10 @@ def test_budget_of_12000_01_is_refused_through_the_form_with_a_message(alice, dr
     ],
     ids=[
         "negative",
+        "zero",
         "non-numeric",
         "1e30",
+        "a-trillion",
         "missing-amount",
         "missing-category",
         "bad-category",
