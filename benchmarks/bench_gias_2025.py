@@ -113,11 +113,12 @@ def child(mode: str, path: str, traced: bool) -> dict:
         for run in ("first", "unchanged"):
             if traced:
                 tracemalloc.start()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             report = importer(path)
             seconds = time.perf_counter() - started
             entry = {
                 "seconds": seconds,
+                "cpu_seconds": time.process_time() - cpu_started,  # this process only, not PostgreSQL's
                 "rows": report.rows,
                 "created": report.created,
                 "updated": report.updated,
@@ -188,6 +189,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "FILE"))
     parser.add_argument("--traced", action="store_true")
+    parser.add_argument("--no-traced", action="store_true", help="skip the (slow) tracemalloc runs")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child, args.traced)))
@@ -207,7 +209,7 @@ def main() -> None:
             for mode, path in modes.items():
                 runs[mode].append(run_child(mode, path))
         for mode, path in modes.items():
-            traced = run_child(mode, path, traced=True)
+            traced = None if args.no_traced else run_child(mode, path, traced=True)
             result[mode] = {
                 "first_seconds": [r["first"]["seconds"] for r in runs[mode]],
                 "unchanged_seconds": [r["unchanged"]["seconds"] for r in runs[mode]],
@@ -216,8 +218,12 @@ def main() -> None:
                 "rss_growth_mb": statistics.median(
                     r["unchanged"]["max_rss_mb"] - r["baseline_rss_mb"] for r in runs[mode]
                 ),
-                "peak_traced_mb_first": traced["first"]["peak_mb"],
-                "peak_traced_mb_unchanged": traced["unchanged"]["peak_mb"],
+                "first_cpu_median_s": statistics.median(r["first"]["cpu_seconds"] for r in runs[mode]),
+                "unchanged_cpu_median_s": statistics.median(
+                    r["unchanged"]["cpu_seconds"] for r in runs[mode]
+                ),
+                "peak_traced_mb_first": traced and traced["first"]["peak_mb"],
+                "peak_traced_mb_unchanged": traced and traced["unchanged"]["peak_mb"],
                 "register_md5": runs[mode][0]["register_md5"],
                 "counts_first": {k: runs[mode][0]["first"][k] for k in ("rows", "created", "rejected")},
                 "counts_unchanged": {

@@ -8,6 +8,7 @@ from django.core import validators
 from django.core.exceptions import ValidationError
 
 from grants.models import ApplicationMessage, BudgetLine, Payment, Score
+from grants.reports import IMPACT_ANSWERS, IMPACT_QUESTIONS
 from grants.services import (
     BARRIER_TAGS,
     COMMENT_LIMIT,
@@ -320,9 +321,30 @@ class ReportForm(PartnershipCheckForm):
                 **MONEY_ARGS,
             )
             self.spend_fields.append(name)
+            self.fields[f"variance_{category}"] = LimitedTextField(
+                label=f"Why spend on {BudgetLine.Category(category).label.lower()} differs from the budget",
+                max_length=1000,
+                required=False,
+                help_text="Needed when spend is more than 10% above or below the budget line.",
+            )
+        for question, (audience, label) in IMPACT_QUESTIONS.items():
+            self.fields[f"impact_{question}"] = forms.ChoiceField(
+                label=f"{audience}: {label}",
+                required=False,
+                choices=[("", "Not answered"), *IMPACT_ANSWERS.items()],
+            )
 
     def spend(self) -> dict:
         return {name.removeprefix("spend_"): self.cleaned_data.get(name) for name in self.spend_fields}
+
+    def explanations(self) -> dict:
+        return {
+            name.removeprefix("spend_"): self.cleaned_data.get(f"variance_{name.removeprefix('spend_')}", "")
+            for name in self.spend_fields
+        }
+
+    def impact(self) -> dict:
+        return {q: self.cleaned_data.get(f"impact_{q}", "") for q in IMPACT_QUESTIONS}
 
 
 # --- Filters --------------------------------------------------------------------------------
@@ -413,3 +435,15 @@ class EvidenceForm(forms.Form):
         "PNG or JPEG.",
     )
     caption = forms.CharField(label="What it shows", required=False, max_length=10_000)
+
+
+class BulkAcceptForm(forms.Form):
+    reports = forms.TypedMultipleChoiceField(
+        label="Reports to accept", coerce=int, choices=(), widget=forms.CheckboxSelectMultiple
+    )
+    comment = forms.CharField(label="Comment to the leads (optional)", required=False, max_length=10_000)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, reports, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reports"].choices = [(r.pk, str(r)) for r in reports]

@@ -82,6 +82,11 @@ class Application(models.Model):
     def __str__(self):
         return self.reference or f"Draft application for {self.partnership}"
 
+    @property
+    def final_report(self):
+        """The end-of-grant report, or None (a grant has one report of each kind)."""
+        return self.reports.filter(kind="final").first()
+
 
 class BudgetLine(models.Model):
     class Category(models.TextChoices):
@@ -120,9 +125,11 @@ AUDIT_ACTIONS = {
     "withdrawn_claim_rejected": "Withdrawn: the lead's claim to the school was refused",
     "below_minimum": "Fell below the minimum of schools",
     "payment_paid": "Payment made",
-    "report_submitted": "End-of-grant report submitted",
+    "report_submitted": "Report submitted",
+    "report_resubmitted": "Report resubmitted after comments",
     "report_accepted": "End-of-grant report accepted",
-    "report_returned": "End-of-grant report returned",
+    "interim_report_accepted": "Interim report accepted",
+    "report_returned": "Report returned with comments",
 }
 
 
@@ -199,6 +206,7 @@ class Payment(models.Model):
 
     class Trigger(models.TextChoices):
         ON_APPROVAL = "on_approval", "On approval"
+        ON_INTERIM_REPORT = "on_interim_report", "When the interim report is accepted"
         ON_FINAL_REPORT = "on_final_report", "When the end-of-grant report is accepted"
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="payments")
@@ -227,14 +235,51 @@ class Payment(models.Model):
         return f"Instalment {self.sequence} of {self.application}: £{self.amount:,.2f}"
 
 
+class ReportDefinition(models.Model):
+    """A report a programme asks of every grant it awards (an interim report at the end of year
+    one, a final report): its due date is set at award, this many months after it. A programme
+    with none asks for the final report only, due at the cohort's end (`Cohort.ends_on`)."""
+
+    class Kind(models.TextChoices):
+        INTERIM = "interim", "Interim report"
+        FINAL = "final", "End-of-grant report"
+
+    programme = models.ForeignKey(
+        "partnerships.Programme", on_delete=models.CASCADE, related_name="report_definitions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    title = models.CharField(max_length=100, blank=True)
+    due_months_after_award = models.PositiveSmallIntegerField(default=12)
+
+    class Meta:
+        ordering = ["programme", "due_months_after_award", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "kind"], name="reportdefinition_once_per_kind"),
+            models.CheckConstraint(
+                condition=Q(due_months_after_award__gte=1, due_months_after_award__lte=60),
+                name="reportdefinition_due_1_to_60_months",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title or self.get_kind_display()} ({self.programme})"
+
+
 class EndOfGrantReport(models.Model):
+    """A grantee's report: the final (end-of-grant) report, or an interim one. Reviewed by staff:
+    submitted → accepted, or returned with comments → (revised) submitted → accepted."""
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted"
         RETURNED = "returned", "Returned with comments"
         ACCEPTED = "accepted", "Accepted"
 
-    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="final_report")
+    Kind = ReportDefinition.Kind
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="reports")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FINAL)
+    due_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     activities = models.ManyToManyField(CPDActivity, blank=True, related_name="+")
     teachers_reached = models.PositiveIntegerField(default=0)
@@ -242,19 +287,27 @@ class EndOfGrantReport(models.Model):
     outcomes = models.TextField(blank=True, max_length=10000)
     barriers = models.JSONField(default=list, blank=True)
     facilitators = models.JSONField(default=list, blank=True)
+    # ENTHUSE-style impact questions: {question key: answer key} (grants/reports.py IMPACT_QUESTIONS).
+    impact = models.JSONField(default=dict, blank=True)
     staff_comment = models.TextField(blank=True, max_length=5000)
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "kind"], name="report_once_per_kind"),
+        ]
+
     def __str__(self):
-        return f"End-of-grant report for {self.application}"
+        return f"{self.get_kind_display()} for {self.application}"
 
 
 class ReportSpend(models.Model):
     report = models.ForeignKey(EndOfGrantReport, on_delete=models.CASCADE, related_name="spend")
     category = models.CharField(max_length=20, choices=BudgetLine.Category.choices)
     spent = models.DecimalField(**MONEY)
+    explanation = models.CharField(max_length=1000, blank=True)  # why spend differs from the budget
 
     class Meta:
         constraints = [

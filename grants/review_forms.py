@@ -78,7 +78,7 @@ class ReviewForm(forms.Form):
         fields = {}
         for c in self.criteria:
             fields[f"score_{c.pk}"] = forms.TypedChoiceField(
-                label=f"{c.name} (weight {c.weight})",
+                label=f"Score for {c.name}",
                 coerce=int,
                 choices=[(n, f"{n} — {d}") for n, d in enumerate(c.descriptors, start=1)],
                 widget=forms.RadioSelect,
@@ -160,8 +160,10 @@ class CriterionForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["descriptors"].splitlines() if line.strip()]
 
 
+# Blank extra forms are left out (an untouched form has no cleaned_data), so staff can add up to
+# three criteria per save.
 CriterionFormSet = forms.formset_factory(
-    CriterionForm, extra=1, max_num=20, validate_max=True, can_delete=True
+    CriterionForm, extra=3, max_num=20, validate_max=True, can_delete=True
 )
 
 

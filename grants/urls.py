@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grants import file_views, programme_emails, review_views, views
+from grants import file_views, programme_emails, report_views, review_views, views
 
 app_name = "grants"
 
@@ -18,7 +18,29 @@ urlpatterns = [
     ),
     path("applications/<int:pk>/review/", views.application_review, name="application_review"),
     path("applications/<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
-    path("applications/<int:pk>/report/", views.report_edit, name="report_edit"),
+    # Reports (issue 20): the final report keeps its old address; each kind has its own
+    path("applications/<int:pk>/report/", report_views.report_edit, name="report_edit"),
+    path("applications/<int:pk>/report/accept/", report_views.report_accept, name="report_accept"),
+    path("applications/<int:pk>/report/return/", report_views.report_return, name="report_return"),
+    path("applications/<int:pk>/reports/<str:kind>/", report_views.report_edit, name="report_edit"),
+    path(
+        "applications/<int:pk>/reports/<str:kind>/autosave/",
+        report_views.report_autosave,
+        name="report_autosave",
+    ),
+    path(
+        "applications/<int:pk>/reports/<str:kind>/evidence/",
+        report_views.report_evidence,
+        name="report_evidence",
+    ),
+    path(
+        "applications/<int:pk>/reports/<str:kind>/accept/", report_views.report_accept, name="report_accept"
+    ),
+    path(
+        "applications/<int:pk>/reports/<str:kind>/return/", report_views.report_return, name="report_return"
+    ),
+    path("reports/", report_views.staff_reports, name="staff_reports"),
+    path("reports/accept/", report_views.reports_bulk_accept, name="reports_bulk_accept"),
     # Files (issue 20): every stored file is served through attachment_download only
     path("applications/<int:pk>/files/", file_views.application_files, name="application_files"),
     path("files/<int:pk>/", file_views.attachment_download, name="attachment_download"),
@@ -32,8 +54,6 @@ urlpatterns = [
     ),
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
     path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
-    path("applications/<int:pk>/report/accept/", views.report_accept, name="report_accept"),
-    path("applications/<int:pk>/report/return/", views.report_return, name="report_return"),
     path("cohorts/<int:cohort_pk>/budget/", views.cohort_budget_view, name="cohort_budget"),
     path("payments/", views.payment_list, name="payment_list"),
     path("payments/released.csv", views.payments_csv, name="payments_csv"),

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from grants import forms as f
 from grants import queue, services
+from grants import reports as report_schedule
 from grants import review_forms as rf
 from grants.history import REVIEW_ONLY_ACTIONS, describe
 from grants.models import (
@@ -36,6 +37,7 @@ from grants.models import (
     Review,
     ReviewerAssignment,
 )
+from grants.reports import IMPACT_ANSWERS, IMPACT_QUESTIONS
 from grants.selectors import (
     AWARDED_STATES,
     applications_for,
@@ -314,11 +316,18 @@ def _render_detail(request, application, bound_forms=None):
     for m in memberships:
         m.reasons = ineligibility_reasons(m.school, programme)
     counted = [m for m in memberships if m.status == "confirmed" and not m.reasons]
-    report = (
+    reports = list(
         EndOfGrantReport.objects.filter(application=application)
-        .prefetch_related("spend", "activities")
-        .first()
+        .prefetch_related("spend", "activities", "evidence")
+        .order_by("-kind")  # interim before final
     )
+    for r in reports:
+        r.current_evidence = [e for e in r.evidence.all() if e.superseded_at is None]
+        r.impact_rows = [
+            (IMPACT_QUESTIONS[q][1], IMPACT_ANSWERS.get(a, a))
+            for q, a in r.impact.items()
+            if q in IMPACT_QUESTIONS
+        ]
     context = {
         "application": application,
         "programme": programme,
@@ -331,7 +340,8 @@ def _render_detail(request, application, bound_forms=None):
         ).select_related("attachment_type", "school"),
         "payments": application.payments.all(),
         "events": _history(application, staff_view),
-        "report": report,
+        "reports": reports,
+        "reports_due": report_schedule.reports_of(application),
         "staff_view": staff_view,
         "is_lead": is_lead_of(user, application.partnership),
         "editable": application.status in services.EDITABLE_STATES,
@@ -556,87 +566,6 @@ application_reject = _staff_action(
     "Application rejected. The lead has been told.",
     confirm=_confirm_reject,
 )
-report_accept = _staff_action(
-    f.ReportAcceptForm,
-    "report_accept_form",
-    lambda application, by, data: services.report_accept(
-        application_id=application.pk, by=by, comment=data["comment"]
-    ),
-    "Report accepted: the final instalment is released and the grant is complete.",
-)
-report_return = _staff_action(
-    f.ReportReturnForm,
-    "report_return_form",
-    lambda application, by, data: services.report_return(
-        application_id=application.pk, by=by, comment=data["comment"]
-    ),
-    "Report returned to the lead with your comments.",
-)
-
-
-# --- Lead: end-of-grant report --------------------------------------------------------------
-
-
-@lead_required
-def report_edit(request, pk):
-    application = _application(request, pk)
-    _ensure_lead(request, application)
-    report = EndOfGrantReport.objects.filter(application=application).first()
-    initial = {}
-    if report is not None:
-        initial = {
-            "activities": list(report.activities.values_list("pk", flat=True)),
-            "teachers_reached": report.teachers_reached,
-            "students_reached": report.students_reached,
-            "outcomes": report.outcomes,
-            "barriers": report.barriers,
-            "facilitators": report.facilitators,
-            **{f"spend_{row.category}": row.spent for row in report.spend.all()},
-        }
-    form = f.ReportForm(
-        request.POST if request.method == "POST" else None, application=application, initial=initial
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.report_save(
-                application_id=application.pk,
-                by=request.user,
-                teachers_reached=data["teachers_reached"],
-                students_reached=data["students_reached"],
-                outcomes=data["outcomes"],
-                barriers=data["barriers"],
-                facilitators=data["facilitators"],
-                activity_ids=[a.pk for a in data["activities"]],
-                spend=form.spend(),
-            )
-            if "submit" in request.POST:
-                services.report_submit(application_id=application.pk, by=request.user)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            if "submit" in request.POST:
-                messages.success(request, "Report submitted. Programme staff have been told.")
-                return redirect("grants:application_detail", pk=pk)
-            messages.success(request, "Report saved.")
-            return redirect("grants:report_edit", pk=pk)
-        report = EndOfGrantReport.objects.filter(application=application).first()
-    editable = application.status == S.APPROVED and (
-        report is None or report.status in (EndOfGrantReport.Status.DRAFT, EndOfGrantReport.Status.RETURNED)
-    )
-    return render(
-        request,
-        "grants/report_form.html",
-        {
-            "application": application,
-            "report": report,
-            "form": form,
-            "editable": editable,
-            "missing": services.report_missing(report) if report else [],
-        },
-    )
-
-
 # --- Staff: queue, budget, payments ---------------------------------------------------------
 
 

@@ -179,15 +179,21 @@ KINDS: list[MessageKind] = [
     ),
     MessageKind(
         "report_due",
-        "End-of-grant report due",
-        "Due soon: end-of-grant report for {{ name }}",
+        "A grant report is due",
+        "Due soon: {{ report|default:'end-of-grant report' }} for {{ name }}",
         LEAD_SCHOOL,
     ),
     MessageKind(
         "report_overdue",
-        "End-of-grant report overdue",
-        "Overdue: end-of-grant report for {{ name }}",
+        "A grant report is overdue",
+        "Overdue: {{ report|default:'end-of-grant report' }} for {{ name }}",
         LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "report_overdue_staff",
+        "A grant report is long overdue",
+        "Long overdue: {{ report|default:'end-of-grant report' }} for {{ name }}",
+        STAFF,
     ),
     MessageKind(
         "staff_digest",

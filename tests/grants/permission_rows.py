@@ -130,6 +130,23 @@ def _evidence(w):
     return attachments.evidence_upload(report_id=report.pk, by=w.owner_lead, upload=factories.upload())
 
 
+def _interim(w, status="draft") -> Application:
+    """Approved, with an interim report in its schedule (and an instalment waiting for it)."""
+    a = _approved(w)
+    EndOfGrantReport.objects.create(
+        application=a, kind="interim", status=status, outcomes="So far.", submitted_at=timezone.now()
+    )
+    return a
+
+
+def _interim_submitted_id(w) -> list[int]:
+    return list(
+        EndOfGrantReport.objects.filter(application=_interim(w, "submitted"), kind="interim").values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _step_data(w):
     return {"partnership": w.partnership.pk, "aims": "Better science.", "local_stem_issue": "Low uptake."}
 
@@ -203,6 +220,57 @@ ROWS = [
     Row("grants:attachment_download", VISIBLE, args=lambda w: [_attachment(w).pk]),
     Row("grants:attachment_download", VISIBLE, args=lambda w: [_evidence(w).pk], note="report evidence"),
     Row("grants:evidence_remove", OWNER_POST, args=lambda w: [_evidence(w).pk], method="post"),
+    # Reports on a schedule (issue 20)
+    Row("grants:report_edit", OWNER_ONLY, args=lambda w: [_interim(w).pk, "interim"], note="interim"),
+    Row(
+        "grants:report_edit",
+        OWNER_POST,
+        args=lambda w: [_interim(w).pk, "interim"],
+        method="post",
+        data=_report_data,
+        note="interim",
+    ),
+    Row(
+        "grants:report_autosave",
+        OWNER_ONLY,
+        args=lambda w: [_interim(w).pk, "interim"],
+        method="post",
+        data=_report_data,
+    ),
+    Row(
+        "grants:report_evidence",
+        OWNER_POST,
+        args=lambda w: [_interim(w).pk, "interim"],
+        method="post",
+        data=lambda w: {
+            "file": factories.upload("work.png", factories.PNG_BYTES, "image/png"),
+            "caption": "Work",
+        },
+    ),
+    Row(
+        "grants:report_accept",
+        STAFF_POST,
+        args=lambda w: [_interim(w, "submitted").pk, "interim"],
+        method="post",
+        note="interim",
+    ),
+    Row(
+        "grants:report_return",
+        STAFF_POST,
+        args=lambda w: [_interim(w, "submitted").pk, "interim"],
+        method="post",
+        data=lambda w: {"comment": "Add the attendance sheets."},
+        note="interim",
+    ),
+    Row("grants:staff_reports", STAFF_ONLY_GET),
+    Row(
+        "grants:reports_bulk_accept",
+        # Staff of another programme cannot choose the report: the form says so (400), nothing leaks.
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=400, staff=200, admin=200),
+        method="post",
+        data=lambda w: {"reports": _interim_submitted_id(w)},
+        note="the confirmation step",
+    ),
     Row("grants:review_queue", STAFF_ONLY_GET),
     Row(
         "grants:application_request_changes",

@@ -557,7 +557,13 @@ def test_lead_saves_and_submits_the_report(alice, application_in):
     )
     response = alice.post(
         url,
-        report_data(application, activities=[activity.pk], spend_supply_cover="3900.00", submit="1"),
+        report_data(
+            application,
+            activities=[activity.pk],
+            spend_supply_cover="3900.00",
+            variance_supply_cover="One CPD day needed no cover.",
+            submit="1",
+        ),
     )
 
     assert response.status_code == 302
