@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from clusters import services
+from clusters import services, surveys
 from clusters.models import Cluster, CPDActivity, FocusArea
 from partnerships.eligibility import eligible_schools_q
 from partnerships.models import Cohort, Programme, School
@@ -103,14 +103,23 @@ def seed(*, users, stdout):
                 students_reached=0 if month % 2 == 0 else rng.randint(60, 180),
                 focus_area=focus_area,
             )
-            for _ in range(rng.randint(3, 6)):
-                services.feedback_submit(
-                    activity=activity,
-                    by=admin,
-                    engaging_ideas=rng.choice([3, 4, 5, 5]),
-                    hands_on=rng.choice([3, 4, 4, 5]),
-                    sharing_across_schools=rng.choice([2, 3, 4, 5]),
-                    overall_usefulness=rng.choice([3, 4, 5, 5]),
-                    expects_more_cpd=rng.random() < 0.8,
-                )
+            # The survey by link: two invitations per school, most answered (response rates per school).
+            for school in schools:
+                for invitation in surveys.invitations_create(
+                    activity=activity, by=admin, count=2, school=school
+                ):
+                    if rng.random() < 0.7:
+                        surveys.answer(
+                            invitation=invitation,
+                            ratings={
+                                "engaging_ideas": rng.choice([3, 4, 5, 5]),
+                                "hands_on": rng.choice([3, 4, 4, 5]),
+                                "sharing_across_schools": rng.choice([2, 3, 4, 5]),
+                                "overall_usefulness": rng.choice([3, 4, 5, 5]),
+                            },
+                            expects_more_cpd=rng.random() < 0.8,
+                            comments=rng.choice(
+                                ["", "", "Finding supply cover was hard.", "Great to share across schools."]
+                            ),
+                        )
         stdout.write(f"{cluster.name}: {len(schools)} schools, needs analysis, CPD plan and activities.")

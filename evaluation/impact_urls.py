@@ -15,6 +15,11 @@ urlpatterns = [
     path("cohorts/<int:cohort_id>/plan/change/", views.impact_plan_amend, name="impact_plan_amend"),
     path("cohorts/<int:cohort_id>/plan/freeze/", views.impact_plan_freeze, name="impact_plan_freeze"),
     path("cohorts/<int:cohort_id>/process/", views.process_cohort, name="process_cohort"),
+    path(
+        "cohorts/<int:cohort_id>/process/<slug:table>.csv",
+        views.process_cohort_csv,
+        name="process_cohort_csv",
+    ),
     path("cohorts/<int:cohort_id>/360giving.json", views.export_360giving_json, name="export_360giving_json"),
     path("cohorts/<int:cohort_id>/360giving.xlsx", views.export_360giving_xlsx, name="export_360giving_xlsx"),
 ]

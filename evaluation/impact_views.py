@@ -439,9 +439,39 @@ def process_cohort(request, cohort_id):
             (f"This cohort ({cohort.name})", figures["cohort_ranking"]),
         ],
         "tag_tables": [("Barriers", figures["barriers"]), ("Facilitators", figures["facilitators"])],
+        "dosage": process.school_dosage(cohort),
+        "csv_tables": PROCESS_CSV,
+        "chart": {
+            "labels": [u.name for u in figures["units"]],
+            "delivered": [float(u.cpd_hours) for u in figures["units"]],
+            "planned": [
+                None if u.planned_hours is None else float(u.planned_hours) for u in figures["units"]
+            ],
+        },
         **figures,
     }
     return render(request, "evaluation/process_cohort.html", context)
+
+
+PROCESS_CSV = {
+    "delivery": "Delivery and reach",
+    "schools": "Dosage per school",
+    "feedback": "Ratings per partnership and cluster",
+    "elements": "CPD elements ranked",
+    "barriers": "Barriers",
+    "facilitators": "Facilitators",
+}
+
+
+@staff_required
+def process_cohort_csv(request, cohort_id, table):
+    """Each table of the process page as CSV: the same figures as the page."""
+    cohort = _cohort(request, cohort_id)
+    if table not in PROCESS_CSV:
+        raise Http404("There is no such table.")
+    figures = process.cohort_process(cohort)
+    _, header, rows = process.process_tables(figures, process.school_dosage(cohort))[table]
+    return csv_response(f"process-{cohort.pk}-{table}.csv", header, rows)
 
 
 def _grants(request, cohort_id) -> tuple:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count, Q, Sum
 
-from clusters.models import Cluster, ClusterMembership, CPDActivity, CPDPlanItem, Feedback
+from clusters.models import Cluster, ClusterMembership, CPDActivity, CPDPlanItem, Feedback, SurveyInvitation
 from grants.models import Application, EndOfGrantReport
 from partnerships.models import Cohort, Membership, Partnership
 
@@ -49,6 +49,8 @@ class UnitReport:
     feedback: dict = field(default_factory=dict)
     barriers: Counter = field(default_factory=Counter)
     facilitators: Counter = field(default_factory=Counter)
+    invited: int = 0  # survey invitations sent for its activities
+    answered: int = 0  # of which answered
 
     @property
     def delivered_percent(self) -> int | None:
@@ -167,6 +169,7 @@ def cohort_process(cohort: Cohort) -> dict:
         _fill(report, activity.get(c.id, {}), feedback.get(c.id, {}))
         units.append(report)
 
+    unit_surveys(units)
     barriers, facilitators = Counter(), Counter()
     for unit in units:
         barriers.update(unit.barriers)
@@ -202,3 +205,185 @@ def element_ranking(scope: Q) -> list[dict]:
         if name != "overall_usefulness" and figures[f"avg_{name}"] is not None
     ]
     return sorted(ranked, key=lambda row: -row["mean"])
+
+
+# --- Dosage per school, survey response rates, and the page's tables as CSV (issue 18) ----------
+
+
+def school_dosage(cohort: Cohort) -> list[dict]:
+    """Per cluster school: teacher CPD hours planned (its own plan items plus the cluster-wide
+    ones) and delivered (the cluster's teacher CPD activities it took part in), and its survey
+    invitations sent and answered. Four queries, whatever the cohort's size."""
+    members = list(
+        ClusterMembership.objects.filter(cluster__cohort=cohort)
+        .values("cluster_id", "cluster__name", "school_id", "school__name", "school__urn")
+        .order_by("cluster__name", "school__name")
+    )
+    planned: dict = {}
+    per_cluster: dict = {}
+    for row in (
+        CPDPlanItem.objects.filter(cluster__cohort=cohort)
+        .values("cluster_id", "school_id")
+        .annotate(h=Sum("planned_hours"))
+    ):
+        if row["school_id"] is None:
+            per_cluster[row["cluster_id"]] = per_cluster.get(row["cluster_id"], Decimal(0)) + row["h"]
+        else:
+            planned[(row["cluster_id"], row["school_id"])] = row["h"]
+    delivered = {
+        (row["cpdactivity__cluster_id"], row["school_id"]): row["h"]
+        for row in CPDActivity.schools.through.objects.filter(
+            cpdactivity__cluster__cohort=cohort, cpdactivity__kind=CPDActivity.Kind.TEACHER_CPD
+        )
+        .values("cpdactivity__cluster_id", "school_id")
+        .annotate(h=Sum("cpdactivity__hours"))
+    }
+    surveys = {
+        (row["activity__cluster_id"], row["school_id"]): row
+        for row in SurveyInvitation.objects.filter(activity__cluster__cohort=cohort, school__isnull=False)
+        .values("activity__cluster_id", "school_id")
+        .annotate(invited=Count("pk"), answered=Count("feedback"))
+    }
+    rows = []
+    for m in members:
+        key = (m["cluster_id"], m["school_id"])
+        plan = planned.get(key, Decimal(0)) + per_cluster.get(m["cluster_id"], Decimal(0))
+        done = delivered.get(key, Decimal(0))
+        survey = surveys.get(key, {})
+        rows.append(
+            {
+                "cluster": m["cluster__name"],
+                "school": m["school__name"],
+                "urn": m["school__urn"],
+                "planned": plan,
+                "delivered": done,
+                "percent": round(100 * done / plan) if plan else None,
+                "invited": survey.get("invited", 0),
+                "answered": survey.get("answered", 0),
+            }
+        )
+    return rows
+
+
+def unit_surveys(units: list[UnitReport]) -> None:
+    """Survey invitations sent and answered per partnership and cluster (two queries)."""
+    for parent, kind in (("partnership", "Partnership"), ("cluster", "Cluster")):
+        ids = [u.id for u in units if u.kind == kind]
+        found = {
+            row[f"activity__{parent}"]: row
+            for row in SurveyInvitation.objects.filter(**{f"activity__{parent}_id__in": ids})
+            .values(f"activity__{parent}")
+            .annotate(invited=Count("pk"), answered=Count("feedback"))
+        }
+        for unit in units:
+            if unit.kind == kind:
+                unit.invited = found.get(unit.id, {}).get("invited", 0)
+                unit.answered = found.get(unit.id, {}).get("answered", 0)
+
+
+def _pct(value) -> str:
+    return "" if value is None else str(value)
+
+
+def process_tables(figures: dict, dosage: list[dict]) -> dict[str, tuple[str, list[str], list[list]]]:
+    """Every table of the process page as (caption, header, rows) for its CSV: same figures."""
+    units = figures["units"]
+    tables = {
+        "delivery": (
+            "Delivery and reach per partnership and cluster",
+            [
+                "Kind",
+                "Name",
+                "Status",
+                "Schools",
+                "CPD hours delivered",
+                "CPD hours planned",
+                "Delivered of plan (%)",
+                "Activities",
+                "Schools taking part",
+                "Teachers reached",
+                "Students reached",
+                "Survey invitations",
+                "Survey answers by invitation",
+                "Responses",
+            ],
+            [
+                [
+                    u.kind,
+                    u.name,
+                    u.status,
+                    u.schools,
+                    u.cpd_hours,
+                    "" if u.planned_hours is None else u.planned_hours,
+                    _pct(u.delivered_percent),
+                    u.activities,
+                    u.schools_taking_part,
+                    u.teachers_reached,
+                    u.students_reached,
+                    u.invited,
+                    u.answered,
+                    u.feedback.get("responses") or 0,
+                ]
+                for u in units
+            ],
+        ),
+        "schools": (
+            "Dosage per cluster school: teacher CPD hours planned and delivered, survey response",
+            [
+                "Cluster",
+                "School",
+                "URN",
+                "Hours planned",
+                "Hours delivered",
+                "Delivered of plan (%)",
+                "Survey invitations",
+                "Answered",
+            ],
+            [
+                [
+                    r["cluster"],
+                    r["school"],
+                    r["urn"],
+                    r["planned"],
+                    r["delivered"],
+                    _pct(r["percent"]),
+                    r["invited"],
+                    r["answered"],
+                ]
+                for r in dosage
+            ],
+        ),
+        "feedback": (
+            "Mean rating per CPD element (1–5), per partnership and cluster",
+            ["Kind", "Name", "Responses", *ELEMENTS.values(), "Expect more CPD (%)"],
+            [
+                [
+                    u.kind,
+                    u.name,
+                    u.feedback.get("responses") or 0,
+                    *["" if a is None else a for a in u.element_averages],
+                    _pct(u.expects_more_percent),
+                ]
+                for u in units
+            ],
+        ),
+        "elements": (
+            "CPD elements by mean rating, this cohort",
+            ["Rank", "CPD element", "Mean rating", "Responses"],
+            [
+                [n, r["element"], r["mean"], r["responses"]]
+                for n, r in enumerate(figures["cohort_ranking"], 1)
+            ],
+        ),
+        "barriers": (
+            "Barriers tagged in end-of-grant reports",
+            ["Tag", "Partnerships"],
+            [list(t) for t in figures["barriers"]],
+        ),
+        "facilitators": (
+            "Facilitators tagged in end-of-grant reports",
+            ["Tag", "Partnerships"],
+            [list(t) for t in figures["facilitators"]],
+        ),
+    }
+    return tables

@@ -17,6 +17,9 @@ class GrantsConfig(AppConfig):
         personal_data.register("applications_started", export=privacy.applications_started)
         personal_data.register("audit_events", export=privacy.audit_events)
         personal_data.register("application_messages", export=privacy.application_messages)
+        personal_data.register(
+            "uploads", export=privacy.uploads, shred=privacy.shred_uploads, purge=privacy.purge_files
+        )
 
         hooks.register_membership_guard(services.membership_guard)
         hooks.minimum_at_risk.connect(services.on_minimum_at_risk, dispatch_uid="grants_minimum_at_risk")

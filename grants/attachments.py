@@ -28,9 +28,10 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from grants import filetypes, scanning
-from grants.models import Application, Attachment, AttachmentType, EndOfGrantReport
+from grants.models import Application, Attachment, AttachmentType, EndOfGrantReport, ReviewerAssignment
 from grants.selectors import applications_for, is_lead_of
 from partnerships.models import Membership, School
+from portal.roles import Role, role_of
 
 EDITABLE_STATES = (Application.Status.DRAFT, Application.Status.CHANGES_REQUESTED)
 REPORT_EDITABLE = (EndOfGrantReport.Status.DRAFT, EndOfGrantReport.Status.RETURNED)
@@ -72,7 +73,16 @@ def megabytes(n: int) -> str:
 
 def attachments_for(user) -> QuerySet[Attachment]:
     """The files of the applications the user may see (grants.selectors.applications_for): the
-    same scoping as the pages they belong to. Downloads fetch through this and 404 otherwise."""
+    same scoping as the pages they belong to. Downloads fetch through this and 404 otherwise.
+    A reviewer (issue 17) sees the application files of the applications actively assigned to
+    them, unless the programme reviews blind (files name schools); never report evidence."""
+    if role_of(user) == Role.REVIEWER:
+        assigned = (
+            ReviewerAssignment.objects.filter(reviewer=user, active=True)
+            .exclude(application__cohort__programme__review_settings__blind_review=True)
+            .values("application_id")
+        )
+        return Attachment.objects.filter(application__in=assigned, report__isnull=True)
     return Attachment.objects.filter(application__in=applications_for(user))
 
 

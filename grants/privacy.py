@@ -42,3 +42,85 @@ def application_messages(user) -> list[dict]:
         }
         for m in ApplicationMessage.objects.filter(author=user).select_related("application").order_by("pk")
     ]
+
+
+# --- Files (issue 20) ---------------------------------------------------------------------------
+
+
+def uploads(user) -> list[dict]:
+    """Every file the user uploaded: what it is, where it went, and the portal address to take a
+    copy (while the user may still see the application; a quarantined file is never served)."""
+    from django.urls import reverse
+
+    from grants.models import Attachment
+
+    files = (
+        Attachment.objects.filter(uploaded_by=user)
+        .select_related("application", "attachment_type", "report")
+        .order_by("pk")
+    )
+    return [
+        {
+            "file": a.download_name,
+            "original_name": a.original_name,
+            "application": a.application.reference or f"draft {a.application_id}",
+            "attachment_type": a.attachment_type.name if a.attachment_type else None,
+            "report": a.report.get_kind_display() if a.report else None,
+            "caption": a.caption,
+            "format": a.format,
+            "bytes": a.size,
+            "sha256": a.sha256,
+            "uploaded_at": _when(a.uploaded_at),
+            "status": a.status,
+            "submitted_at": _when(a.frozen_at),
+            "replaced_at": _when(a.superseded_at),
+            "download": reverse("grants:attachment_download", args=[a.pk]) if a.servable else None,
+        }
+        for a in files
+    ]
+
+
+def shred_uploads(user, *, old_email: str) -> None:
+    """Closing or purging an account: a file never submitted is deleted (row now, stored file
+    after commit); a file submitted with an application or report is part of the grant record
+    and kept, its original name (which may name people) replaced by its safe download name."""
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+    from django.db.models import F
+
+    from grants.models import Attachment
+
+    mine = Attachment.objects.filter(uploaded_by=user)
+    drafts = list(mine.filter(frozen_at__isnull=True).values_list("pk", "file"))
+    Attachment.objects.filter(pk__in=[pk for pk, _ in drafts]).delete()
+    for _, name in drafts:
+        transaction.on_commit(lambda name=name: default_storage.delete(name))
+    mine.filter(frozen_at__isnull=False).update(original_name=F("download_name"))
+
+
+def purge_files(*, days: int, dry_run: bool) -> list[str]:
+    """The retention rule for files: a file never submitted, on an application that ended
+    without a grant (withdrawn or rejected) more than `days` ago, is deleted. Submitted files,
+    and every file of an awarded grant, are the grant record and kept."""
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.db import transaction
+    from django.utils import timezone
+
+    from grants.models import Attachment
+
+    cutoff = timezone.now() - timedelta(days=days)
+    stale = Attachment.objects.filter(
+        frozen_at__isnull=True,
+        application__status__in=[Application.Status.WITHDRAWN, Application.Status.REJECTED],
+        application__updated_at__lt=cutoff,
+    )
+    lines = [f"file {a.pk} of application {a.application_id} (never submitted)" for a in stale]
+    if not dry_run:
+        with transaction.atomic():
+            names = list(stale.values_list("file", flat=True))
+            stale.delete()
+            for name in names:
+                transaction.on_commit(lambda name=name: default_storage.delete(name))
+    return lines

@@ -328,6 +328,7 @@ class Missing:
     step: int
     message: str
     url: str = ""
+    field: str = ""  # the form field that fixes it: the checklist links to the step and the field
 
 
 def application_missing(application: Application) -> list[Missing]:
@@ -335,7 +336,7 @@ def application_missing(application: Application) -> list[Missing]:
     missing = []
     for name, label in TEXT_FIELDS.items():
         if not getattr(application, name).strip():
-            missing.append(Missing(FIELD_STEP[name], f"{label}: not written yet."))
+            missing.append(Missing(FIELD_STEP[name], f"{label}: not written yet.", field=name))
     if not application.budget_lines.exists():
         missing.append(Missing(4, "Budget: add at least one budget line."))
     elif application.requested <= 0:
@@ -350,7 +351,7 @@ def application_missing(application: Application) -> list[Missing]:
         )
     for name, label in DECLARATIONS.items():
         if not getattr(application, name):
-            missing.append(Missing(5, f"Declaration not ticked: “{label}”."))
+            missing.append(Missing(5, f"Declaration not ticked: “{label}”.", field=name))
     files_url = reverse("grants:application_files", args=[application.pk])
     missing.extend(Missing(0, f"Files: {problem}", files_url) for problem in attachments.missing(application))
     programme = application.cohort.programme

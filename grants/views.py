@@ -189,6 +189,12 @@ def _changes_comment(application):
     )
 
 
+def _steps_done(application) -> set[int]:
+    missing = services.application_missing(application)
+    open_steps = {m.step for m in missing}
+    return {n for n in f.STEPS if n != 6 and n not in open_steps}  # step 6 is the review itself
+
+
 def _step_context(application, step, form, formset):
     return {
         "changes_requested": _changes_comment(application),
@@ -196,6 +202,8 @@ def _step_context(application, step, form, formset):
         "step": step,
         "step_title": f.STEPS[step][0],
         "steps": [(n, title) for n, (title, _) in f.STEPS.items()],
+        # Done marks on the step tabs: a step with nothing left on the checklist (issue 21).
+        "steps_done": _steps_done(application),
         "form": form,
         "formset": formset,
         "editable": application.status in services.EDITABLE_STATES,

@@ -13,7 +13,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from grants.models import Application
-from messaging.models import Notification
+from messaging.models import MessageTemplate, Notification
 from tests.conftest import login
 from tests.e2e.journeys import Journey, complete_partnership, log_in, status_badge, submitted_application
 
@@ -134,3 +134,35 @@ def test_changes_requested_reply_resubmit_and_approval_reach_the_lead(
         assert journey.problems == []
     finally:
         journey.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_staff_reword_the_approval_on_a_phone(
+    browser, live_server, cohort, school_a, lead_alice, staff_carol
+):
+    partnership = complete_partnership(cohort, school_a)
+    application = submitted_application(partnership, lead_alice)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": WIDTH, "height": 800})
+    page = context.new_page()
+    try:
+        login(page, "staff_carol")
+        page.goto(f"/grants/programmes/{cohort.programme_id}/emails/approved/")
+        built_in = f"Approved: {application.reference} · {partnership.name}"
+        expect(page.get_by_test_id("preview-subject")).to_have_text(built_in)
+        assert fits(page)
+
+        page.get_by_label("Subject").fill("Good news for $scool")
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("#id_subject_error")).to_contain_text("Unknown placeholder $scool")
+        assert not MessageTemplate.objects.exists()
+
+        page.get_by_label("Subject").fill("Good news for $school")
+        page.get_by_role("button", name="Preview").click()
+        expect(page.get_by_test_id("preview-subject")).to_have_text(f"Good news for {school_a.name}")
+        page.get_by_role("button", name="Save as a new version").click()
+        expect(page.get_by_role("link", name="Version 1")).to_be_visible()
+        assert fits(page)
+        assert MessageTemplate.objects.get().subject == "Good news for $school"
+    finally:
+        context.close()

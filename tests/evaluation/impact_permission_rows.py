@@ -53,6 +53,7 @@ ROWS = [
         },
     ),
     Row("evaluation:process_cohort", COHORT_PAGE, args=lambda w: [w.cohort.pk]),
+    Row("evaluation:process_cohort_csv", COHORT_PAGE, args=lambda w: [w.cohort.pk, "delivery"]),
     Row("evaluation:export_360giving_json", COHORT_PAGE, args=awarded_cohort),
     Row("evaluation:export_360giving_xlsx", COHORT_PAGE, args=awarded_cohort),
     Row(

@@ -31,10 +31,18 @@ def by_name(figures):
 
 def test_cluster_cpd_hours_are_compared_with_its_plan(cohort, cluster):
     CPDPlanItem.objects.create(
-        cluster=cluster, focus_area="great_teaching", title="A", planned_hours=Decimal("10")
+        cluster=cluster,
+        focus_area="great_teaching",
+        title="A",
+        planned_hours=Decimal("10"),
+        planned_on=cohort.starts_on,
     )
     CPDPlanItem.objects.create(
-        cluster=cluster, focus_area="leadership", title="B", planned_hours=Decimal("6")
+        cluster=cluster,
+        focus_area="leadership",
+        title="B",
+        planned_hours=Decimal("6"),
+        planned_on=cohort.starts_on,
     )
     factories.CPDActivityFactory(partnership=None, cluster=cluster, hours=Decimal("4.0"))
     factories.CPDActivityFactory(partnership=None, cluster=cluster, hours=Decimal("8.0"))
@@ -181,3 +189,58 @@ def test_page_shows_units_and_ranking(client, staff_carol, cohort, partnership, 
     assert "Fylde Coast" in body
     assert "Oldham cluster" in body
     assert process.ELEMENTS["engaging_ideas"] in body
+
+
+def test_dosage_per_school_and_the_csv_of_every_table(client, staff_carol, cohort, cluster):
+    """Planned (own + cluster-wide items) and delivered hours per school, surveys answered, and a
+    CSV per table with the page's figures."""
+    from clusters import surveys
+
+    first, second = [m.school for m in cluster.memberships.order_by("school__name")[:2]]
+    CPDPlanItem.objects.create(
+        cluster=cluster,
+        focus_area="leadership",
+        title="All",
+        planned_hours=Decimal("4"),
+        planned_on=cohort.starts_on,
+    )
+    CPDPlanItem.objects.create(
+        cluster=cluster,
+        school=first,
+        focus_area="leadership",
+        title="Own",
+        planned_hours=Decimal("4"),
+        planned_on=cohort.starts_on,
+    )
+    activity = factories.CPDActivityFactory(partnership=None, cluster=cluster, hours=Decimal("6.0"))
+    activity.schools.set([first])
+    cohort.programme.staff.add(staff_carol)
+    invitation = surveys.invitations_create(activity=activity, by=staff_carol, count=2, school=first)[0]
+    surveys.answer(
+        invitation=invitation,
+        ratings=dict.fromkeys(process.ELEMENTS, 4),
+        expects_more_cpd=True,
+        comments="",
+    )
+
+    rows = {r["school"]: r for r in process.school_dosage(cohort)}
+
+    assert (rows[first.name]["planned"], rows[first.name]["delivered"], rows[first.name]["percent"]) == (
+        Decimal("8"),
+        Decimal("6.0"),
+        75,
+    )
+    assert (rows[first.name]["invited"], rows[first.name]["answered"]) == (2, 1)
+    assert (rows[second.name]["planned"], rows[second.name]["delivered"]) == (Decimal("4"), Decimal("0"))
+    client.force_login(staff_carol)
+    page = client.get(reverse("evaluation:process_cohort", args=[cohort.pk])).content.decode()
+    assert 'id="chart-delivery"' in page
+    assert "1 of 2" in page
+    csv = client.get(reverse("evaluation:process_cohort_csv", args=[cohort.pk, "schools"]))
+    assert csv["Content-Type"].startswith("text/csv")
+    assert f"Oldham cluster,{first.name},{first.urn},8.0,6.0,75,2,1" in csv.content.decode()
+    for table in ("delivery", "feedback", "elements", "barriers", "facilitators"):
+        assert (
+            client.get(reverse("evaluation:process_cohort_csv", args=[cohort.pk, table])).status_code == 200
+        )
+    assert client.get(reverse("evaluation:process_cohort_csv", args=[cohort.pk, "nope"])).status_code == 404

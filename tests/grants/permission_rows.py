@@ -122,6 +122,13 @@ def _attachment(w):
     )
 
 
+def _attachment_for_reviewer(w):
+    """A file on Alice's application, then the application submitted and Rhea assigned to it."""
+    attachment = _attachment(w)
+    _assigned(w)
+    return attachment
+
+
 def _evidence(w):
     from grants import attachments
 
@@ -219,6 +226,12 @@ ROWS = [
     ),
     Row("grants:attachment_download", VISIBLE, args=lambda w: [_attachment(w).pk]),
     Row("grants:attachment_download", VISIBLE, args=lambda w: [_evidence(w).pk], note="report evidence"),
+    Row(
+        "grants:attachment_download",
+        {**VISIBLE, "reviewer": 200},
+        args=lambda w: [_attachment_for_reviewer(w).pk],
+        note="the assigned reviewer",
+    ),
     Row("grants:evidence_remove", OWNER_POST, args=lambda w: [_evidence(w).pk], method="post"),
     # Reports on a schedule (issue 20)
     Row("grants:report_edit", OWNER_ONLY, args=lambda w: [_interim(w).pk, "interim"], note="interim"),

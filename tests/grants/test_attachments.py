@@ -331,3 +331,23 @@ def test_a_clamd_that_is_not_there_quarantines(draft, lead_alice, budget_type, s
     assert "virus check failed" in attachment.scan_note
     draft = complete(draft, lead_alice)
     assert any("virus check" in m.message for m in services.application_missing(draft))
+
+
+@pytest.mark.parametrize(("blind", "status"), [(False, 200), (True, 404)])
+def test_an_assigned_reviewer_downloads_the_files_unless_the_review_is_blind(
+    client, draft, lead_alice, staff_carol, programme, budget_type, blind, status
+):
+    from grants.review_models import ReviewerAssignment, ReviewSettings
+
+    attachment = _upload(draft, lead_alice, budget_type)
+    complete(draft, lead_alice)
+    services.application_submit(application_id=draft.pk, by=lead_alice)
+    ReviewSettings.objects.create(programme=programme, blind_review=blind)
+    reviewer = factories.ReviewerFactory(username="rhea")
+    client.force_login(reviewer)
+    url = reverse("grants:attachment_download", args=[attachment.pk])
+    assert client.get(url).status_code == 404  # not assigned yet
+
+    ReviewerAssignment.objects.create(application=draft, reviewer=reviewer, assigned_by=staff_carol)
+
+    assert client.get(url).status_code == status

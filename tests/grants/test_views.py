@@ -641,3 +641,19 @@ def test_complete_text_fields_survive_the_review_page(alice, draft, lead_alice):
     body = alice.get(reverse("grants:application_review", args=[draft.pk])).content.decode()
 
     assert COMPLETE_TEXT["timeline"] in body
+
+
+def test_step_tabs_mark_the_steps_with_nothing_missing_and_the_checklist_links_to_the_field(
+    alice, lead_alice, draft
+):
+    services.application_save_draft(
+        application_id=draft.pk, by=lead_alice, fields={"timeline": "Autumn: CPD."}
+    )
+
+    step_page = alice.get(step_url(draft, 1)).content.decode()
+    review = alice.get(reverse("grants:application_review", args=[draft.pk])).content.decode()
+
+    assert '3. Timeline<span class="visually-hidden"> (done)</span>' in step_page
+    assert "1. Aims and the local STEM issue<span" not in step_page  # nothing written yet
+    assert f"{step_url(draft, 1)}#id_aims" in review
+    assert f"{step_url(draft, 5)}#id_" in review

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from partnerships import privacy
+from portal import personal_data
 
 
 class Command(BaseCommand):
@@ -29,6 +30,8 @@ class Command(BaseCommand):
             seen = user.last_login.date().isoformat() if user.last_login else "never logged in"
             self.stdout.write(f"{verb} user {user.pk} ({seen})")
         count = invitations.count()
+        for line in personal_data.purge(days=days, dry_run=dry_run):
+            self.stdout.write(f"{'Would remove' if dry_run else 'Removed'} {line}")
         if not dry_run:
             for user in users:
                 privacy.anonymise_user(user)
