@@ -6,6 +6,8 @@ goes once (messaging/reminders.py, ReminderSent).
 - report_due / report_overdue: the end-of-grant report of an approved grant is due by the
   cohort's `ends_on` (reminded from REPORT_DUE_NOTICE_DAYS before) and overdue after it,
   while it is not submitted or accepted; to the lead school's verified leads.
+- agreement_reminder / agreement_lapsed: a grant agreement not yet accepted, 7 and 1 days before
+  its deadline; after it, the agreement lapses (grants/agreements.py).
 - staff_digest: once a day, to each programme's staff, the applications waiting for review
   (submitted) for more than 10 working days (Monday to Friday).
 """
@@ -16,6 +18,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 
+from grants import agreements
 from grants.models import Application, EndOfGrantReport
 from messaging.reminders import Outcome, notify_users
 from partnerships.selectors import school_contacts
@@ -189,5 +192,6 @@ def send_all_reminders(now=None) -> dict[str, int]:
     results = {
         "window_closing": remind_window_closing(now),
         "end_of_grant_reports": remind_end_of_grant_reports(now),
+        "grant_agreements": agreements.remind_and_lapse(now),
     }
     return {name: outcome.sent for name, outcome in results.items()}

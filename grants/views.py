@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import DecimalField, Q, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,16 +29,14 @@ from grants.selectors import (
     has_conflict_of_interest,
     is_lead_of,
     may_review,
-    payments_for,
 )
 from grants.selectors import (
     review_queue as review_queue_qs,
 )
 from partnerships.eligibility import ineligibility_reasons, shortfall
-from partnerships.models import Cohort, School
+from partnerships.models import School
 from partnerships.selectors import cohorts_for, led_partnerships_for
-from portal.csvexport import csv_response
-from portal.decorators import finance_required, lead_required, payments_required, staff_required
+from portal.decorators import lead_required, staff_required
 from portal.money import format_gbp
 from portal.roles import Role, role_of
 
@@ -590,87 +588,3 @@ def cohort_budget_view(request, cohort_pk):
         "grants/cohort_budget.html",
         {"cohort": cohort, "budget": cohort_budget(cohort), "awards": awards},
     )
-
-
-def _payment_cohorts(user):
-    """The cohorts a payments page can filter by: every cohort for finance, else the user's."""
-    if role_of(user) == Role.FINANCE:
-        return Cohort.objects.select_related("programme")
-    return cohorts_for(user)
-
-
-def _filtered_payments(request):
-    form = f.PaymentFilterForm(request.GET or None, cohorts=_payment_cohorts(request.user))
-    payments = payments_for(request.user).select_related(
-        "application__partnership__lead_school", "application__cohort__programme"
-    )
-    if form.is_bound:
-        if not form.is_valid():
-            return form, None
-        if form.cleaned_data["cohort"]:
-            payments = payments.filter(application__cohort=form.cleaned_data["cohort"])
-        if form.cleaned_data["status"]:
-            payments = payments.filter(status=form.cleaned_data["status"])
-    return form, payments.order_by("application__reference", "sequence")
-
-
-@payments_required
-def payment_list(request):
-    form, payments = _filtered_payments(request)
-    status = 200 if payments is not None else 400
-    page = Paginator(payments if payments is not None else Payment.objects.none(), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "grants/payment_list.html", {"form": form, "page": page}, status=status)
-
-
-@payments_required
-def payments_csv(request):
-    """Released instalments not yet paid, for finance."""
-    form, payments = _filtered_payments(request)
-    if payments is None:
-        return HttpResponse(
-            "Bad filter: " + "; ".join(e for errs in form.errors.values() for e in errs),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    payments = payments.filter(status=Payment.Status.RELEASED)
-    header = [
-        "payment_id",
-        "application_reference",
-        "partnership",
-        "lead_school_urn",
-        "lead_school",
-        "cohort",
-        "instalment",
-        "amount_gbp",
-        "released_at",
-    ]
-    rows = (
-        [
-            p.pk,
-            p.application.reference or "",
-            p.application.partnership.name,
-            p.application.partnership.lead_school.urn,
-            p.application.partnership.lead_school.name,
-            str(p.application.cohort),
-            p.sequence,
-            f"{p.amount:.2f}",
-            timezone.localtime(p.released_at).isoformat() if p.released_at else "",
-        ]
-        for p in payments
-    )
-    return csv_response("released-payments.csv", header, rows)
-
-
-@finance_required
-@require_POST
-def payment_mark_paid(request, payment_pk):
-    payment = get_object_or_404(payments_for(request.user), pk=payment_pk)
-    try:
-        services.payment_mark_paid(payment_id=payment.pk, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Instalment {payment.sequence} marked paid.")
-    return redirect("grants:payment_list")

@@ -451,10 +451,10 @@ def test_cohort_budget_page_shows_awarded_paid_remaining(carol, application_in, 
     assert f"£{cohort.budget - AWARD:,.2f}" in body
 
 
-def test_csv_lists_only_released_payments(carol, application_in, staff_carol):
-    application = application_in(S.APPROVED)
+def test_csv_lists_the_payments_of_the_chosen_state(carol, application_in, staff_carol):
+    application = application_in(S.APPROVED, released=True)
 
-    response = carol.get(reverse("grants:payments_csv"))
+    response = carol.get(reverse("grants:payments_csv"), {"status": "released"})
 
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     released = application.payments.get(status=Payment.Status.RELEASED)
@@ -481,9 +481,12 @@ def test_marking_a_scheduled_payment_paid_shows_a_message_and_changes_nothing(
 ):
     client.force_login(finance_fay)
     application = application_in(S.APPROVED)
-    scheduled = application.payments.get(status=Payment.Status.SCHEDULED)
+    scheduled = application.payments.get(sequence=2)
 
-    response = client.post(reverse("grants:payment_mark_paid", args=[scheduled.pk]), follow=True)
+    response = client.post(
+        reverse("grants:payment_mark_paid", args=[scheduled.pk]),
+        {"record-amount": "1.00", "record-paid_on": "2026-01-01", "record-reference": "BACS-1"},
+    )
 
     assert "has not been released yet" in response.content.decode()
     scheduled.refresh_from_db()
