@@ -10,7 +10,9 @@ TRIGGER_CHOICES = [(t.value, t.label) for t in Payment.Trigger if t != Payment.T
 
 class RecordPaymentForm(forms.Form):
     amount = forms.CharField(label="Amount paid (£)", max_length=20)
-    paid_on = forms.DateField(label="Date paid", widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = forms.DateField(
+        label="Date paid", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     reference = forms.CharField(label="Payment reference (from the finance system)", max_length=100)
 
 
@@ -26,7 +28,9 @@ class InstalmentForm(forms.Form):
     amount = forms.CharField(label="Amount (£)", max_length=20, required=False)
     trigger = forms.ChoiceField(label="Paid", choices=[("", "—"), *TRIGGER_CHOICES], required=False)
     due_on = forms.DateField(
-        label="Date (if paid on a date)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Date (if paid on a date)",
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
 
 
