@@ -100,10 +100,11 @@ def child(mode: str, path: str, traced: bool) -> dict:
     django.setup()
     from django.db import connection, transaction
 
-    from partnerships.gias import import_gias
+    from partnerships import gias
     from partnerships.models import School
 
-    importer = _old_importer() if mode == "old" else import_gias
+    importer = _old_importer() if mode == "old" else gias.import_gias
+    gias.COPY_ON_POSTGRES = mode != "new_orm"  # new_orm: today's importer writing with bulk_create
     School.objects.filter(pk=0).exists()
     result = {"baseline_rss_mb": _rss_mb()}
     with transaction.atomic():
@@ -112,11 +113,12 @@ def child(mode: str, path: str, traced: bool) -> dict:
         for run in ("first", "unchanged"):
             if traced:
                 tracemalloc.start()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             report = importer(path)
             seconds = time.perf_counter() - started
             entry = {
                 "seconds": seconds,
+                "cpu_seconds": time.process_time() - cpu_started,  # this process only, not PostgreSQL's
                 "rows": report.rows,
                 "created": report.created,
                 "updated": report.updated,
@@ -129,6 +131,14 @@ def child(mode: str, path: str, traced: bool) -> dict:
                 entry["peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
                 tracemalloc.stop()
             result[run] = entry
+        # What the register holds (id and updated_at aside), so the two write paths can be compared.
+        columns = [f.column for f in School._meta.concrete_fields if f.column not in ("id", "updated_at")]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT md5(string_agg(row({', '.join(columns)})::text, '|' ORDER BY urn)) "
+                f"FROM {School._meta.db_table}"
+            )
+            result["register_md5"] = cursor.fetchone()[0]
         transaction.set_rollback(True)
     return result
 
@@ -179,6 +189,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "FILE"))
     parser.add_argument("--traced", action="store_true")
+    parser.add_argument("--no-traced", action="store_true", help="skip the (slow) tracemalloc runs")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child, args.traced)))
@@ -192,24 +203,31 @@ def main() -> None:
             "new_file_mb": new_path.stat().st_size / 2**20,
             "load_average_at_start": os.getloadavg()[0],
         }
-        for mode, path in (("old", old_path), ("new", new_path)):
-            runs = []
-            for _ in range(args.repeats):  # interleaving would be fairer; the machine is shared
-                runs.append(run_child(mode, path))
-            traced = run_child(mode, path, traced=True)
+        modes = {"old": old_path, "new_orm": new_path, "new": new_path}
+        runs = {mode: [] for mode in modes}
+        for _ in range(args.repeats):  # interleaved, so a busy spell of the shared machine slows all three
+            for mode, path in modes.items():
+                runs[mode].append(run_child(mode, path))
+        for mode, path in modes.items():
+            traced = None if args.no_traced else run_child(mode, path, traced=True)
             result[mode] = {
-                "first_seconds": [r["first"]["seconds"] for r in runs],
-                "unchanged_seconds": [r["unchanged"]["seconds"] for r in runs],
-                "first_median_s": statistics.median(r["first"]["seconds"] for r in runs),
-                "unchanged_median_s": statistics.median(r["unchanged"]["seconds"] for r in runs),
+                "first_seconds": [r["first"]["seconds"] for r in runs[mode]],
+                "unchanged_seconds": [r["unchanged"]["seconds"] for r in runs[mode]],
+                "first_median_s": statistics.median(r["first"]["seconds"] for r in runs[mode]),
+                "unchanged_median_s": statistics.median(r["unchanged"]["seconds"] for r in runs[mode]),
                 "rss_growth_mb": statistics.median(
-                    r["unchanged"]["max_rss_mb"] - r["baseline_rss_mb"] for r in runs
+                    r["unchanged"]["max_rss_mb"] - r["baseline_rss_mb"] for r in runs[mode]
                 ),
-                "peak_traced_mb_first": traced["first"]["peak_mb"],
-                "peak_traced_mb_unchanged": traced["unchanged"]["peak_mb"],
-                "counts_first": {k: runs[0]["first"][k] for k in ("rows", "created", "rejected")},
+                "first_cpu_median_s": statistics.median(r["first"]["cpu_seconds"] for r in runs[mode]),
+                "unchanged_cpu_median_s": statistics.median(
+                    r["unchanged"]["cpu_seconds"] for r in runs[mode]
+                ),
+                "peak_traced_mb_first": traced and traced["first"]["peak_mb"],
+                "peak_traced_mb_unchanged": traced and traced["unchanged"]["peak_mb"],
+                "register_md5": runs[mode][0]["register_md5"],
+                "counts_first": {k: runs[mode][0]["first"][k] for k in ("rows", "created", "rejected")},
                 "counts_unchanged": {
-                    k: runs[0]["unchanged"][k]
+                    k: runs[mode][0]["unchanged"][k]
                     for k in ("created", "updated", "unchanged", "skipped", "rejected")
                 },
             }

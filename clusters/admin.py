@@ -27,6 +27,7 @@ class ClusterAdmin(admin.ModelAdmin):
     list_display = ["name", "cohort", "status"]
     list_filter = ["status", "cohort"]
     search_fields = ["name"]
+    readonly_fields = ["status"]  # follows the work (clusters.services.cluster_started)
     inlines = [ClusterMembershipInline]
 
 

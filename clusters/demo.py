@@ -56,18 +56,32 @@ def seed(*, users, stdout):
         cluster = services.cluster_build(
             cohort=cohort, name=f"{area} Aspire cluster", schools=schools, by=admin
         )
-        for school in schools:
-            for focus_area in FocusArea.values:
-                services.needs_analysis_record(
-                    cluster=cluster,
-                    school=school,
-                    focus_area=focus_area,
-                    score=rng.choice([1, 2, 2, 3, 3, 4]),
-                    notes=rng.choice(
+        for n, school in enumerate(schools):
+            answers = {
+                focus_area: {
+                    "score": rng.choice([1, 2, 2, 3, 3, 4]),
+                    "notes": rng.choice(
                         ["", "Identified in the initial visit.", "Priority for the head teacher."]
                     ),
-                    by=admin,
-                )
+                }
+                for focus_area in FocusArea.values
+            }
+            services.needs_questionnaire_save(
+                cluster=cluster, school=school, answers=answers, by=admin, submit=True
+            )
+            services.needs_questionnaire_review(
+                cluster=cluster, school=school, by=admin, comment="Discussed at the first cluster meeting."
+            )
+            weakest = min(answers, key=lambda area: answers[area]["score"])
+            services.cpd_plan_item_add(
+                cluster=cluster,
+                school=school,
+                focus_area=weakest,
+                title=f"Bespoke support: {FocusArea(weakest).label.lower()}",
+                planned_hours=Decimal("3.0"),
+                planned_on=date(2019, 2, 4 + n),
+                by=admin,
+            )
         for month, (focus_area, (title, hours)) in enumerate(PLAN.items()):
             services.cpd_plan_item_add(
                 cluster=cluster,

@@ -1,6 +1,6 @@
 from django import forms
 
-from clusters.models import CPDActivity, Feedback
+from clusters.models import CPDActivity, Feedback, FocusArea
 from clusters.services import ACTIVITY_FIELDS, MAX_HOURS
 from partnerships.models import School
 
@@ -89,3 +89,74 @@ class ClusterBuildForm(forms.Form):
             )
             for school in candidates
         ]
+
+
+SCORE_CHOICES = [
+    ("", "Not answered yet"),
+    ("1", "1 – great need"),
+    ("2", "2"),
+    ("3", "3"),
+    ("4", "4"),
+    ("5", "5 – little need"),
+]
+FOCUS_QUESTIONS = {
+    "leadership": "How well do senior leaders plan, support and monitor STEM across the school?",
+    "great_teaching": "How confident and well supported are teachers in practical science and maths?",
+    "science_capital": "How far do lessons draw on pupils' and families' experience of science?",
+    "careers_guidance": "How well do pupils learn about STEM careers and meet people who work in them?",
+}
+
+
+class NeedsQuestionnaireForm(forms.Form):
+    """The four focus areas: a score and notes each. Everything optional here: the service decides
+    what a draft may leave empty and what submitting needs. No HTML maxlength: the service refuses
+    too long notes with the count, never cuts them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for area, label in FocusArea.choices:
+            self.fields[f"{area}_score"] = forms.ChoiceField(
+                label=f"{label}: score",
+                choices=SCORE_CHOICES,
+                required=False,
+                help_text=FOCUS_QUESTIONS[area],
+            )
+            self.fields[f"{area}_notes"] = forms.CharField(
+                label=f"{label}: what you see and what you need",
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                strip=False,
+            )
+
+    def answers(self) -> dict:
+        data = self.cleaned_data
+        return {
+            area: {"score": data.get(f"{area}_score") or None, "notes": data.get(f"{area}_notes") or ""}
+            for area in FocusArea.values
+        }
+
+
+class NeedsReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("accept", "Reviewed: write the plan"), ("return", "Return to the school to change")],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Comment")
+
+
+class PlanItemForm(forms.Form):
+    school = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Every school in the cluster", label="School"
+    )
+    focus_area = forms.ChoiceField(choices=[], label="Focus area")
+    title = forms.CharField(label="Title")
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Description"
+    )
+    planned_hours = forms.DecimalField(label="Planned hours", max_digits=6, decimal_places=1)
+    planned_on = forms.DateField(label="Planned for", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        self.fields["focus_area"].choices = [("", "Choose…"), *FocusArea.choices]

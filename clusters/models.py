@@ -1,8 +1,6 @@
 """Aspire-style clusters of schools, their needs analysis and CPD plan, and the CPD
 activities (of partnerships and clusters alike) with teachers' feedback."""
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -58,20 +56,66 @@ class ClusterMembership(models.Model):
         return f"{self.school} in {self.cluster}"
 
 
+class NeedsQuestionnaire(models.Model):
+    """A school's needs analysis questionnaire over the four focus areas: the school's verified
+    lead fills it in (autosaved as a draft, answers in NeedsAnalysis rows), submits it, and
+    programme staff review it before writing the school's CPD plan items."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        REVIEWED = "reviewed", "Reviewed by staff"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="questionnaires")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    saved_at = models.DateTimeField(auto_now=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True, max_length=5000)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "school"], name="needsquestionnaire_one_per_school"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="needsquestionnaire_submitted_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="reviewed") | Q(reviewed_at__isnull=False),
+                name="needsquestionnaire_reviewed_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Needs analysis of {self.school} in {self.cluster}"
+
+
 class NeedsAnalysis(models.Model):
-    """The initial needs analysis: a score and notes per school and focus area."""
+    """One answer of the needs analysis: a score (1 = greatest need, 5 = strong; empty while the
+    questionnaire is a draft) and notes per school and focus area."""
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="needs")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     focus_area = models.CharField(max_length=20, choices=FocusArea.choices)
-    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    score = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     notes = models.TextField(blank=True, max_length=5000)
 
     class Meta:
         verbose_name_plural = "needs analyses"
         constraints = [
             models.UniqueConstraint(fields=["cluster", "school", "focus_area"], name="needs_unique_per_area"),
-            models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="needs_score_1_5"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=1, score__lte=5), name="needs_score_1_5"
+            ),
         ]
 
     def __str__(self):
@@ -79,16 +123,32 @@ class NeedsAnalysis(models.Model):
 
 
 class CPDPlanItem(models.Model):
+    """A bespoke CPD plan item: for one school of the cluster (or, without a school, for all of
+    them), in one focus area, with the hours planned and the date, inside the cohort's delivery
+    period (PostgreSQL trigger `cpdplanitem_in_delivery_period`, clusters migration 0004)."""
+
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="plan_items")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: every school",
+    )
     focus_area = models.CharField(max_length=20, choices=FocusArea.choices)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=5000)
-    planned_hours = models.DecimalField(max_digits=6, decimal_places=1, default=Decimal("0.0"))
-    planned_on = models.DateField(null=True, blank=True)
+    planned_hours = models.DecimalField(max_digits=6, decimal_places=1)
+    planned_on = models.DateField()
 
     class Meta:
         ordering = ["planned_on", "title"]
-        constraints = [models.CheckConstraint(condition=Q(planned_hours__gte=0), name="cpdplan_hours_gte_0")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(planned_hours__gt=0, planned_hours__lte=1000), name="cpdplan_hours_0_1000"
+            )
+        ]
 
     def __str__(self):
         return self.title
@@ -164,6 +224,13 @@ class Feedback(models.Model):
     expects_more_cpd = models.BooleanField("Expects to take part in more CPD", default=False)
     comments = models.TextField(blank=True, max_length=5000)
     submitted_at = models.DateTimeField(auto_now_add=True)
+    # Answered by survey link: a one-time invitation answers once (the database holds it: one-to-one),
+    # a room's answers are anonymous. Both empty: typed in by staff or a lead.
+    invitation = models.OneToOneField(
+        "SurveyInvitation", on_delete=models.SET_NULL, null=True, blank=True, related_name="feedback"
+    )
+    room = models.ForeignKey("SurveyRoom", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         verbose_name_plural = "feedback"
@@ -175,7 +242,42 @@ class Feedback(models.Model):
                 & Q(overall_usefulness__range=(1, 5)),
                 name="feedback_ratings_1_5",
             ),
+            models.CheckConstraint(
+                condition=Q(invitation__isnull=True) | Q(room__isnull=True),
+                name="feedback_one_way_in",
+            ),
         ]
 
     def __str__(self):
         return f"Feedback on {self.activity}"
+
+
+class SurveyInvitation(models.Model):
+    """One teacher's invitation to the survey of an activity: a signed, expiring link
+    (clusters.surveys) answered once, without an account."""
+
+    activity = models.ForeignKey(CPDActivity, on_delete=models.CASCADE, related_name="survey_invitations")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Survey invitation {self.pk} for {self.activity}"
+
+
+class SurveyRoom(models.Model):
+    """A short code for an anonymous room (the end of a session): many answers, until it expires."""
+
+    activity = models.ForeignKey(CPDActivity, on_delete=models.CASCADE, related_name="survey_rooms")
+    code = models.CharField(max_length=8, unique=True)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Room {self.code} for {self.activity}"

@@ -5,6 +5,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
 
 from clusters.models import (
     Cluster,
@@ -14,6 +16,7 @@ from clusters.models import (
     Feedback,
     FocusArea,
     NeedsAnalysis,
+    NeedsQuestionnaire,
 )
 from partnerships.eligibility import ineligibility_reasons
 from partnerships.models import Cohort, Membership, Partnership, Programme, School
@@ -125,6 +128,13 @@ def cluster_build(*, cohort: Cohort, name: str, schools, by) -> Cluster:
     return cluster
 
 
+def cluster_started(cluster: Cluster) -> None:
+    """A forming cluster whose CPD plan or delivery has begun is active (the one writer of
+    `Cluster.status` besides creation; never set by hand)."""
+    Cluster.objects.filter(pk=cluster.pk, status=Cluster.Status.FORMING).update(status=Cluster.Status.ACTIVE)
+    cluster.status = Cluster.Status.ACTIVE if cluster.status == Cluster.Status.FORMING else cluster.status
+
+
 def cluster_shortfall(cluster: Cluster) -> int:
     """How many more schools the cluster needs to reach the programme's cluster size."""
     return max(0, cluster.cohort.programme.cluster_size - cluster.memberships.count())
@@ -210,32 +220,209 @@ def _hours(value, field: str, *, allow_zero: bool) -> Decimal:
     return hours
 
 
+NOTES_LIMIT = 5000
+QN = NeedsQuestionnaire.Status
+
+
+def may_answer_needs(user, cluster: Cluster, school: School) -> bool:
+    """The school's verified lead, or the programme's staff (recording on its behalf)."""
+    return acts_for(user, school) or runs_programme(user, cluster.cohort.programme)
+
+
+def may_see_needs(user, cluster: Cluster, school: School) -> bool:
+    """The questionnaire is the school's: its verified lead and programme staff, no other school."""
+    return may_answer_needs(user, cluster, school)
+
+
+def needs_questionnaire(cluster: Cluster, school: School) -> NeedsQuestionnaire | None:
+    return NeedsQuestionnaire.objects.filter(cluster=cluster, school=school).first()
+
+
+def _clean_answers(answers: dict, *, complete: bool) -> dict[str, tuple[int | None, str]]:
+    """{focus area: (score or None, notes)}; a score must be 1–5, notes ≤ the limit (never cut)."""
+    errors, cleaned = {}, {}
+    for area in FocusArea.values:
+        given = answers.get(area) or {}
+        raw, notes = given.get("score"), (given.get("notes") or "").strip()
+        score = None
+        if raw not in (None, ""):
+            try:
+                score = _score(raw)
+            except ValidationError:
+                errors[f"{area}_score"] = "Choose a score from 1 to 5."
+        elif complete:
+            errors[f"{area}_score"] = f"Choose a score for {FocusArea(area).label.lower()}."
+        if len(notes) > NOTES_LIMIT:
+            errors[f"{area}_notes"] = (
+                f"Keep this to {NOTES_LIMIT:,} characters: it has {len(notes):,}. Nothing was cut."
+            )
+        cleaned[area] = (score, notes)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def needs_questionnaire_save(
+    *, cluster: Cluster, school: School, answers: dict, by, submit: bool = False
+) -> NeedsQuestionnaire:
+    """Save a school's answers: partial ones as a draft (autosave: nothing typed is lost), or all
+    four scored and submitted for staff review. A submitted or reviewed questionnaire is closed
+    to changes (staff can return it with `needs_questionnaire_review(..., accept=False)`)."""
+    if not may_answer_needs(by, cluster, school):
+        raise PermissionDenied(
+            "Only the school's verified lead or programme staff may answer its needs analysis."
+        )
+    if not ClusterMembership.objects.filter(cluster=cluster, school=school).exists():
+        raise ValidationError({"school": f"{school.name} is not in {cluster.name}."})
+    with transaction.atomic():
+        questionnaire, _ = NeedsQuestionnaire.objects.select_for_update().get_or_create(
+            cluster=cluster, school=school
+        )
+        if questionnaire.status != QN.DRAFT:
+            raise ValidationError(
+                f"This needs analysis is {questionnaire.get_status_display().lower()}: it can no longer be "
+                "changed. Ask programme staff to return it if something is wrong."
+            )
+        cleaned = _clean_answers(answers, complete=submit)
+        for area, (score, notes) in cleaned.items():
+            NeedsAnalysis.objects.update_or_create(
+                cluster=cluster, school=school, focus_area=area, defaults={"score": score, "notes": notes}
+            )
+        fields = ["saved_at"]
+        if submit:
+            questionnaire.status = QN.SUBMITTED
+            questionnaire.submitted_at = timezone.now()
+            questionnaire.submitted_by = by
+            fields += ["status", "submitted_at", "submitted_by"]
+        questionnaire.save(update_fields=fields)
+    return questionnaire
+
+
+def needs_questionnaire_review(
+    *, cluster: Cluster, school: School, by, comment: str = "", accept: bool = True
+) -> NeedsQuestionnaire:
+    """Programme staff mark a submitted questionnaire reviewed, or return it to the lead as a draft."""
+    ensure_runs_programme(by, cluster.cohort.programme, "review a needs analysis")
+    comment = (comment or "").strip()
+    if len(comment) > NOTES_LIMIT:
+        raise ValidationError(
+            {"comment": f"Keep this to {NOTES_LIMIT:,} characters: it has {len(comment):,}."}
+        )
+    with transaction.atomic():
+        questionnaire = (
+            NeedsQuestionnaire.objects.select_for_update().filter(cluster=cluster, school=school).first()
+        )
+        if questionnaire is None or questionnaire.status == QN.DRAFT:
+            raise ValidationError("The school has not submitted its needs analysis yet.")
+        if accept and questionnaire.status == QN.REVIEWED:
+            return questionnaire
+        if accept:
+            questionnaire.status, questionnaire.reviewed_at, questionnaire.reviewed_by = (
+                QN.REVIEWED,
+                timezone.now(),
+                by,
+            )
+        else:
+            if not comment:
+                raise ValidationError({"comment": "Say what the school should change."})
+            questionnaire.status, questionnaire.submitted_at = QN.DRAFT, None
+            questionnaire.reviewed_at = questionnaire.reviewed_by = None
+        questionnaire.review_comment = comment
+        questionnaire.save()
+    return questionnaire
+
+
 def cpd_plan_item_add(
     *,
     cluster: Cluster,
     focus_area: str,
     title: str,
+    planned_hours,
+    planned_on,
+    school: School | None = None,
     description: str = "",
-    planned_hours=Decimal("0"),
-    planned_on=None,
     by,
 ) -> CPDPlanItem:
+    """A bespoke plan item for one school of the cluster (or all of them): hours > 0 and a date
+    inside the cohort's delivery period (also held by a CHECK and a PostgreSQL trigger)."""
     ensure_runs_programme(by, cluster.cohort.programme, "change a cluster's CPD plan")
+    cohort = cluster.cohort
     errors = {}
     if focus_area not in FocusArea.values:
         errors["focus_area"] = "Choose one of the four focus areas."
     if not (title or "").strip():
         errors["title"] = "Give the plan item a title."
+    elif len(title.strip()) > 200:
+        errors["title"] = f"Keep the title to 200 characters: it has {len(title.strip())}."
+    if len(description or "") > NOTES_LIMIT:
+        errors["description"] = f"Keep this to {NOTES_LIMIT:,} characters: it has {len(description):,}."
+    try:
+        hours = _hours(planned_hours, "planned_hours", allow_zero=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if not planned_on:
+        errors["planned_on"] = "Give the date the CPD is planned for."
+    elif not cohort.starts_on <= planned_on <= cohort.ends_on:
+        errors["planned_on"] = (
+            f"The date must lie in {cohort}'s delivery period, "
+            f"{cohort.starts_on:%-d %b %Y} to {cohort.ends_on:%-d %b %Y}."
+        )
+    if school is not None and not ClusterMembership.objects.filter(cluster=cluster, school=school).exists():
+        errors["school"] = f"{school.name} is not in {cluster.name}."
     if errors:
         raise ValidationError(errors)
-    return CPDPlanItem.objects.create(
-        cluster=cluster,
-        focus_area=focus_area,
-        title=title.strip(),
-        description=description or "",
-        planned_hours=_hours(planned_hours, "planned_hours", allow_zero=True),
-        planned_on=planned_on,
-    )
+    with transaction.atomic():
+        cluster_started(cluster)
+        return CPDPlanItem.objects.create(
+            cluster=cluster,
+            school=school,
+            focus_area=focus_area,
+            title=title.strip(),
+            description=description or "",
+            planned_hours=hours,
+            planned_on=planned_on,
+        )
+
+
+def plan_progress(cluster: Cluster, schools) -> list[dict]:
+    """Planned against delivered CPD hours per school and focus area. Planned: the school's own
+    items plus the cluster-wide ones. Delivered: the hours of the cluster's teacher CPD activities
+    in that focus area the school took part in. Two queries, whatever the number of schools."""
+    school_ids = [school.pk for school in schools]
+    planned: dict = {}
+    for row in (
+        CPDPlanItem.objects.filter(cluster=cluster)
+        .filter(Q(school__isnull=True) | Q(school_id__in=school_ids))
+        .values("school_id", "focus_area")
+        .annotate(h=Sum("planned_hours"))
+    ):
+        targets = school_ids if row["school_id"] is None else [row["school_id"]]
+        for school_id in targets:
+            key = (school_id, row["focus_area"])
+            planned[key] = planned.get(key, Decimal(0)) + row["h"]
+    delivered = {
+        (row["schools"], row["focus_area"]): row["h"]
+        for row in CPDActivity.objects.filter(
+            cluster=cluster, kind=CPDActivity.Kind.TEACHER_CPD, schools__in=school_ids
+        )
+        .exclude(focus_area="")
+        .values("schools", "focus_area")
+        .annotate(h=Sum("hours"))
+    }
+    rows = []
+    for school in schools:
+        for area, label in FocusArea.choices:
+            p, d = planned.get((school.pk, area), Decimal(0)), delivered.get((school.pk, area), Decimal(0))
+            rows.append(
+                {
+                    "school": school,
+                    "focus_area": label,
+                    "planned": p,
+                    "delivered": d,
+                    "percent": round(100 * d / p) if p else None,
+                }
+            )
+    return rows
 
 
 # --- CPD activities -------------------------------------------------------------------
@@ -345,6 +532,8 @@ def activity_create(
             partnership=partnership, cluster=cluster, created_by=by, **values
         )
         activity.schools.set(schools)
+        if cluster is not None:
+            cluster_started(cluster)
     return activity
 
 
@@ -409,12 +598,22 @@ def feedback_submit(
 ) -> Feedback:
     if not may_give_feedback(by, activity):
         raise PermissionDenied("You may not give feedback on this activity.")
-    ratings = {
-        "engaging_ideas": engaging_ideas,
-        "hands_on": hands_on,
-        "sharing_across_schools": sharing_across_schools,
-        "overall_usefulness": overall_usefulness,
-    }
+    ratings = clean_ratings(
+        {
+            "engaging_ideas": engaging_ideas,
+            "hands_on": hands_on,
+            "sharing_across_schools": sharing_across_schools,
+            "overall_usefulness": overall_usefulness,
+        }
+    )
+    return Feedback.objects.create(
+        activity=activity, expects_more_cpd=bool(expects_more_cpd), comments=comments or "", **ratings
+    )
+
+
+def clean_ratings(ratings: dict) -> dict:
+    """Each rating a whole number from 1 to 5, or a ValidationError naming every one that is not."""
+    ratings = dict(ratings)
     errors = {}
     for name, value in ratings.items():
         try:
@@ -425,6 +624,4 @@ def feedback_submit(
             errors[name] = "Give a rating from 1 (not useful) to 5 (very useful)."
     if errors:
         raise ValidationError(errors)
-    return Feedback.objects.create(
-        activity=activity, expects_more_cpd=bool(expects_more_cpd), comments=comments or "", **ratings
-    )
+    return ratings

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clusters import views
+from clusters import survey_views, views
 
 app_name = "clusters"
 
@@ -18,5 +18,16 @@ urlpatterns = [
     ),
     path("activities/<int:pk>/edit/", views.activity_edit, name="activity_edit"),
     path("activities/<int:pk>/delete/", views.activity_delete, name="activity_delete"),
+    path("<int:pk>/plan/", views.cluster_plan, name="cluster_plan"),
+    path("<int:pk>/plan/add/", views.plan_item_add, name="plan_item_add"),
+    path("<int:pk>/needs/<int:urn>/", views.needs_questionnaire, name="needs_questionnaire"),
+    path("<int:pk>/needs/<int:urn>/autosave/", views.needs_autosave, name="needs_autosave"),
+    path("<int:pk>/needs/<int:urn>/review/", views.needs_review, name="needs_review"),
+    path("activities/<int:pk>/survey/", survey_views.survey_send, name="survey_send"),
+    path("activities/<int:pk>/survey/invite/", survey_views.survey_invite, name="survey_invite"),
+    path("activities/<int:pk>/survey/room/", survey_views.survey_room_open, name="survey_room_open"),
+    path("survey/", survey_views.survey_room, name="survey_room"),
+    path("survey/room/<str:code>/", survey_views.survey_room_answer, name="survey_room_answer"),
+    path("survey/<str:token>/", survey_views.survey_answer, name="survey_answer"),
     path("activities/<int:pk>/feedback/", views.feedback_create, name="feedback_create"),
 ]

@@ -7,19 +7,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clusters import services
 from clusters.builder import DEFAULT_MAX_SPAN_M, propose_clusters, unclustered_eligible_schools
-from clusters.forms import ActivityForm, ClusterBuildForm, FeedbackForm
-from clusters.models import Cluster, ClusterMembership, FocusArea
+from clusters.forms import (
+    ActivityForm,
+    ClusterBuildForm,
+    FeedbackForm,
+    NeedsQuestionnaireForm,
+    NeedsReviewForm,
+    PlanItemForm,
+)
+from clusters.models import Cluster, ClusterMembership, FocusArea, NeedsAnalysis, NeedsQuestionnaire
 from clusters.selectors import activities_for, clusters_for, managed_activities_for
 from partnerships.eligibility import ineligibility_reasons
 from partnerships.forms import add_service_errors
 from partnerships.models import Phase, Programme, School
-from partnerships.selectors import cohorts_for, led_partnerships_for, partnerships_for
+from partnerships.selectors import cohorts_for, led_partnerships_for, partnerships_for, verified_schools
 from portal.decorators import lead_required, staff_required
 
 PAGE_SIZE = 25
@@ -77,9 +87,15 @@ def cluster_detail(request, pk):
     programme = cluster.cohort.programme
     schools = [m.school for m in cluster.memberships.select_related("school").order_by("school__name")]
     scores = {(n.school_id, n.focus_area): n for n in cluster.needs.all()}
+    staff = services.runs_programme(request.user, programme)
+    own = set() if staff else set(verified_schools(request.user).values_list("pk", flat=True))
     for school in schools:
         school.reasons = ineligibility_reasons(school, programme)
-        school.needs = [scores.get((school.pk, area)) for area in FocusArea.values]
+        # A school's needs analysis is its own: other schools' leads in the cluster do not see it.
+        school.may_see_needs = staff or school.pk in own
+        school.needs = [
+            scores.get((school.pk, area)) if school.may_see_needs else None for area in FocusArea.values
+        ]
     return render(
         request,
         "clusters/cluster_detail.html",
@@ -317,3 +333,169 @@ def cluster_builder(request, cohort_pk):
             "rejected_count": len(_rejected(request, cohort)),
         },
     )
+
+
+# --- Needs analysis questionnaire and the bespoke CPD plan (issue 18) ------------------------
+
+
+def _cluster_school(request, pk, urn):
+    """The cluster (through the user's scope) and one of its schools the user may see the needs
+    analysis of: its verified lead or the programme's staff; anyone else gets a 404."""
+    cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
+    school = get_object_or_404(School.objects.filter(cluster_memberships__cluster=cluster), urn=urn)
+    if not services.may_see_needs(request.user, cluster, school):
+        raise Http404("No such needs analysis.")
+    return cluster, school
+
+
+def _needs_initial(cluster, school) -> dict:
+    initial = {}
+    for needs in NeedsAnalysis.objects.filter(cluster=cluster, school=school):
+        initial[f"{needs.focus_area}_score"] = str(needs.score or "")
+        initial[f"{needs.focus_area}_notes"] = needs.notes
+    return initial
+
+
+@login_required
+def needs_questionnaire(request, pk, urn):
+    cluster, school = _cluster_school(request, pk, urn)
+    questionnaire = services.needs_questionnaire(cluster, school)
+    staff = services.runs_programme(request.user, cluster.cohort.programme)
+    editable = questionnaire is None or questionnaire.status == NeedsQuestionnaire.Status.DRAFT
+    form = NeedsQuestionnaireForm(
+        request.POST if request.method == "POST" else None, initial=_needs_initial(cluster, school)
+    )
+    if request.method == "POST" and form.is_valid():
+        submit = "submit" in request.POST
+        try:
+            services.needs_questionnaire_save(
+                cluster=cluster, school=school, answers=form.answers(), by=request.user, submit=submit
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request, "Submitted: programme staff will review it." if submit else "Saved as a draft."
+            )
+            return redirect("clusters:needs_questionnaire", pk=cluster.pk, urn=school.urn)
+    return render(
+        request,
+        "clusters/needs_questionnaire.html",
+        {
+            "cluster": cluster,
+            "school": school,
+            "questionnaire": questionnaire,
+            "form": form,
+            "editable": editable,
+            "staff": staff,
+            "review_form": NeedsReviewForm() if staff else None,
+            "autosave_url": reverse("clusters:needs_autosave", args=[cluster.pk, school.urn]),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@login_required
+def needs_autosave(request, pk, urn):
+    """The autosave script's endpoint: saves the partial answers as a draft, answers JSON."""
+    cluster, school = _cluster_school(request, pk, urn)
+    form = NeedsQuestionnaireForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"saved": False, "errors": form.errors.get_json_data()}, status=400)
+    try:
+        questionnaire = services.needs_questionnaire_save(
+            cluster=cluster, school=school, answers=form.answers(), by=request.user
+        )
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return JsonResponse({"saved": False, "errors": form.errors.get_json_data()}, status=400)
+    return JsonResponse(
+        {
+            "saved": True,
+            "saved_at": questionnaire.saved_at.isoformat(),
+            "saved_at_display": timezone.localtime(questionnaire.saved_at).strftime("%H:%M:%S"),
+        }
+    )
+
+
+@require_POST
+@staff_required
+def needs_review(request, pk, urn):
+    cluster, school = _cluster_school(request, pk, urn)
+    form = NeedsReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            services.needs_questionnaire_review(
+                cluster=cluster,
+                school=school,
+                by=request.user,
+                comment=form.cleaned_data["comment"],
+                accept=form.cleaned_data["decision"] == "accept",
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"{school.name}'s needs analysis: saved your review.")
+            return redirect("clusters:cluster_plan", pk=cluster.pk)
+    else:
+        messages.error(request, "Choose whether the needs analysis is reviewed or goes back to the school.")
+    return redirect("clusters:needs_questionnaire", pk=cluster.pk, urn=school.urn)
+
+
+def _plan_schools(request, cluster):
+    """Staff see every school of the cluster; a lead only the schools they verifiably act for."""
+    schools = School.objects.filter(cluster_memberships__cluster=cluster).order_by("name")
+    if services.runs_programme(request.user, cluster.cohort.programme):
+        return schools
+    return schools.filter(pk__in=verified_schools(request.user).values("pk"))
+
+
+@login_required
+def cluster_plan(request, pk, form=None):
+    cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
+    schools = list(_plan_schools(request, cluster))
+    staff = services.runs_programme(request.user, cluster.cohort.programme)
+    questionnaires = {q.school_id: q for q in NeedsQuestionnaire.objects.filter(cluster=cluster)}
+    for school in schools:
+        school.questionnaire = questionnaires.get(school.pk)
+    items = (
+        cluster.plan_items.filter(Q(school__isnull=True) | Q(school__in=[s.pk for s in schools]))
+        .select_related("school")
+        .order_by("planned_on", "title")
+    )
+    if staff and form is None:
+        form = PlanItemForm(
+            schools=School.objects.filter(cluster_memberships__cluster=cluster).order_by("name")
+        )
+    return render(
+        request,
+        "clusters/cluster_plan.html",
+        {
+            "cluster": cluster,
+            "schools": schools,
+            "items": items,
+            "progress": services.plan_progress(cluster, schools),
+            "form": form if staff else None,
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@require_POST
+@staff_required
+def plan_item_add(request, pk):
+    cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
+    form = PlanItemForm(
+        request.POST, schools=School.objects.filter(cluster_memberships__cluster=cluster).order_by("name")
+    )
+    if form.is_valid():
+        try:
+            item = services.cpd_plan_item_add(cluster=cluster, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Added “{item.title}” to the plan.")
+            return redirect("clusters:cluster_plan", pk=cluster.pk)
+    return cluster_plan(request, pk, form=form)

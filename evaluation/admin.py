@@ -58,7 +58,7 @@ class MatchedPairInline(admin.TabularInline):
 
 @admin.register(ComparisonGroup)
 class ComparisonGroupAdmin(admin.ModelAdmin):
-    """Computed by evaluation.impact_tasks; read-only here (recompute from the evaluation page)."""
+    """Computed by evaluation.tasks; read-only here (recompute from the evaluation page)."""
 
     list_display = ["cohort", "measure", "state", "computed_at", "uses_synthetic_data"]
     list_filter = ["state", "measure", "uses_synthetic_data"]

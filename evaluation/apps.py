@@ -5,8 +5,8 @@ class EvaluationConfig(AppConfig):
     name = "evaluation"
 
     def ready(self):
-        # Celery's autodiscovery imports only tasks.py; the matching tasks live beside it.
-        from evaluation import impact_signals, impact_tasks, signals  # noqa: F401
+        # Every evaluation task is in evaluation/tasks.py (Celery's autodiscovery imports it).
+        from evaluation import impact_signals, signals
 
         signals.connect()
         impact_signals.connect()

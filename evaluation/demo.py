@@ -1,4 +1,4 @@
-"""Demo data: the first ENTHUSE Partnerships cohort (2014–16) as published — 38 approved
+"""Demo data: the first ENTHUSE Partnerships cohort (2014–16) as published — 38 funded, completed
 partnerships of 248 distinct schools, 201 primary and 47 secondary — with plausible CPD
 activities, teachers' feedback, awards and payments; then every cohort's summary, built
 in-process. Called by `seed_demo`; idempotent (a second run adds nothing).
@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from clusters.models import CPDActivity, Feedback
 from evaluation import tasks
-from grants.models import Application, BudgetLine, Payment
+from grants.models import Application, BudgetLine, EndOfGrantReport, Payment
+from grants.services import BARRIER_TAGS, FACILITATOR_TAGS
 from partnerships.models import (
     Cohort,
     Funding,
@@ -38,6 +39,7 @@ REFERENCE_PREFIX = "ENT1416-"
 GRANT_CAP = Decimal("12000.00")
 PARTNERSHIPS = 38
 SYNTHETIC_URN_BASE = 900000
+SYNTHETIC_TYPE = "Academy (synthetic demo school)"
 
 # (schools, of which secondary) per partnership: 20 of seven and 18 of six schools = 248;
 # the first nine have two secondary schools, the rest one = 47 secondary, 201 primary.
@@ -83,6 +85,10 @@ ENRICHMENT_TITLES = ["STEM Ambassador careers talk", "Visit to the science centr
 
 
 def seed(*, users, stdout):
+    # Placeholder schools an earlier demo made before they were flagged synthetic are marked now.
+    School.objects.filter(
+        urn__gte=SYNTHETIC_URN_BASE, establishment_type=SYNTHETIC_TYPE, is_synthetic=False
+    ).update(is_synthetic=True)
     programme, _ = Programme.objects.get_or_create(
         slug=PROGRAMME_SLUG,
         defaults={
@@ -183,7 +189,7 @@ def _seed_partnerships(cohort, indexes):
                 reference=_reference(i),
                 partnership=partnership,
                 cohort=cohort,
-                status=Application.Status.APPROVED,
+                status=Application.Status.COMPLETED,  # fully paid, final report accepted
                 aims="Sustained CPD in practical science for every teacher in the partnership.",
                 local_stem_issue=partnership.local_stem_issue,
                 planned_teacher_cpd="Termly twilight sessions and team-teaching led by the lead school.",
@@ -234,6 +240,21 @@ def _seed_partnerships(cohort, indexes):
             )
     BudgetLine.objects.bulk_create(budget_lines)
     Payment.objects.bulk_create(payments)
+    reports = []
+    for application in applications:
+        rng = random.Random(2016_000 + application.pk)
+        reports.append(
+            EndOfGrantReport(
+                application=application,
+                status=EndOfGrantReport.Status.ACCEPTED,
+                outcomes="Teachers in every school now run practical science lessons together.",
+                barriers=rng.sample(sorted(BARRIER_TAGS), 2),
+                facilitators=rng.sample(sorted(FACILITATOR_TAGS), 2),
+                submitted_at=at(date(2016, 7, 15)),
+                decided_at=at(date(2016, 9, 23)),
+            )
+        )
+    EndOfGrantReport.objects.bulk_create(reports)
     _seed_activities(partnerships, plans)
 
 
@@ -306,7 +327,7 @@ def _register_schools(cohort, phase, needed) -> list[School] | None:
     cohort and not demo leads' schools, grouped by area; None when there are too few."""
     in_cohort = Membership.objects.filter(cohort=cohort).exclude(status=Membership.Status.DECLINED)
     pool = list(
-        School.objects.filter(is_open=True, funding=Funding.STATE, phase=phase)
+        School.objects.filter(is_open=True, funding=Funding.STATE, phase=phase, is_synthetic=False)
         .exclude(urn__gte=SYNTHETIC_URN_BASE)
         .exclude(pk__in=in_cohort.values("school_id"))
         .exclude(lead_links__isnull=False)
@@ -331,7 +352,7 @@ def _synthetic_schools(indexes) -> tuple[list[School], list[School]]:
                 urn=urn,
                 name=f"{authority} {phase.label} {urn} (synthetic)",
                 phase=phase,
-                establishment_type="Academy (synthetic demo school)",
+                establishment_type=SYNTHETIC_TYPE,
                 funding=Funding.STATE,
                 local_authority=authority,
                 region=region,
@@ -348,6 +369,7 @@ def _synthetic_schools(indexes) -> tuple[list[School], list[School]]:
                 ),
                 is_open=True,
                 opportunity_area=authority if authority in OPPORTUNITY_AREAS else "",
+                is_synthetic=True,  # never searchable, eligible or invitable; badged where shown
             )
     existing = {school.urn: school for school in School.objects.filter(urn__in=wanted)}
     School.objects.bulk_create([school for urn, school in wanted.items() if urn not in existing])

@@ -30,6 +30,8 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from portal.labels import interval, num
+
 ALPHA = 0.05
 
 
@@ -133,11 +135,11 @@ def reading(
     """A plain-English reading of an estimate (uses the wild-bootstrap interval when there is one)."""
     e = estimate if isinstance(estimate, dict) else estimate.as_dict()
     low, high = e["ci_low"], e["ci_high"]
-    ci = f"95% confidence interval {low:+.2f} to {high:+.2f} {unit}"
+    ci = f"95% confidence interval {interval(low, high)} {unit}"
     if low <= 0 <= high:
         return (
             f"No evidence of a difference in {measure_label}: participating schools changed by "
-            f"{e['estimate']:+.2f} {unit} relative to their comparison schools, but the {ci} "
+            f"{num(e['estimate'], signed=True)} {unit} relative to their comparison schools, but the {ci} "
             "includes zero, so the data are consistent with no effect."
         )
     if lower_is_better:
@@ -148,7 +150,7 @@ def reading(
         what = "results"
     return (
         f"Evidence of a difference in {measure_label}: relative to their matched comparison schools, "
-        f"participating schools' {what} {moved} by {abs(e['estimate']):.2f} {unit} ({ci}). This is "
+        f"participating schools' {what} {moved} by {num(abs(e['estimate']))} {unit} ({ci}). This is "
         "an association from a matched comparison, not proof that the programme caused it."
     )
 

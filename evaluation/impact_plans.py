@@ -4,7 +4,7 @@ the comparison groups drawn under them (evaluation.models.AnalysisPlan and PlanD
 - A cohort's plan starts as a draft with the default content (`default_content`), which staff may
   edit until it is frozen.
 - It is frozen at the cohort's first award (evaluation.impact_signals listens for it and queues
-  evaluation.impact_tasks.freeze_plan_on_award), or earlier by staff, or, failing both, when an
+  evaluation.tasks.freeze_plan_on_award), or earlier by staff, or, failing both, when an
   estimate is first asked for (and the page then says so).
 - Freezing records the sha256 of the canonical JSON of the content and how many post-programme
   outcome values were already in the portal; then comparison groups are drawn for every outcome

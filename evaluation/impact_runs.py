@@ -1,9 +1,9 @@
-"""The computations behind the impact page, run by the Celery tasks in evaluation.impact_tasks
+"""The computations behind the impact page, run by the Celery tasks in evaluation.tasks
 (never inside a request): freezing a plan at an award and drawing its comparison groups, and
 estimating one outcome under the cohort's frozen plan. Results are stored on ComparisonGroup
 (and MatchedPair); pages only read them.
 
-Import direction: impact_services → impact_tasks → impact_runs → impact_plans, impact_data,
+Import direction: impact_services → tasks → impact_runs → impact_plans, impact_data,
 impact, matching, outcomes (no cycle)."""
 
 import hashlib

@@ -1,8 +1,8 @@
 """Staff actions on a cohort's impact evaluation: queue estimates, freeze the analysis plan, amend
 it. Each checks who may act, writes under a lock and queues the long work as a Celery task after
-the commit (evaluation.impact_tasks); pages only read what the tasks store.
+the commit (evaluation.tasks); pages only read what the tasks store.
 
-Import direction: impact_services → impact_tasks → impact_runs (no cycle)."""
+Import direction: impact_services → tasks → impact_runs (no cycle)."""
 
 import logging
 from datetime import timedelta
@@ -14,8 +14,8 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from evaluation import impact_data, impact_plans, outcomes
 from evaluation.impact_runs import comparison_group_compute, comparison_group_failed
-from evaluation.impact_tasks import compute_comparison_group, draw_plan
 from evaluation.models import AnalysisPlan, ComparisonGroup
+from evaluation.tasks import compute_comparison_group, draw_plan
 from partnerships.models import Cohort
 from partnerships.selectors import cohorts_for
 

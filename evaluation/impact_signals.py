@@ -1,6 +1,6 @@
 """The award freezes the analysis plan: grants sits below evaluation in the layers and never
 imports it, so evaluation listens to the application's own post_save and, when an application is
-approved, queues evaluation.impact_tasks.freeze_plan_on_award after the commit. The handler runs
+approved, queues evaluation.tasks.freeze_plan_on_award after the commit. The handler runs
 no query; the task is idempotent (a second save of an approved application draws nothing new).
 Connected in EvaluationConfig.ready()."""
 
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from evaluation.impact_tasks import freeze_plan_on_award
+from evaluation.tasks import freeze_plan_on_award
 from grants.models import Application
 
 log = logging.getLogger(__name__)

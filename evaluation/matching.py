@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
+from portal import labels
+
 NUMERIC = {"pupils": "Size (pupils)", "fsm": "% FSM", "baseline": "Pre-programme outcome"}
 CATEGORICAL = {"region": "Region", "ofsted": "Ofsted rating"}
 BALANCE_CATEGORICAL = {"phase": "Phase", **CATEGORICAL}  # phase is matched exactly
@@ -165,7 +167,7 @@ def balance_table(
             spread = float(np.sqrt((p_t * (1 - p_t) + p_c * (1 - p_c)) / 2))
             rows.append(
                 _balance_row(
-                    f"{label}: {level}",
+                    f"{label}: {labels.label(level)}",
                     (
                         (treated_all[column] == level).astype(float),
                         (control_all[column] == level).astype(float),

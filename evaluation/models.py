@@ -152,7 +152,7 @@ class OutcomeValue(models.Model):
 
 class ComparisonGroup(models.Model):
     """A cohort's matched comparison group for one outcome measure, with the balance table and the
-    difference-in-differences estimate, computed by evaluation.impact_tasks.compute_comparison_group.
+    difference-in-differences estimate, computed by evaluation.tasks.compute_comparison_group.
 
     Pages read only this row and its pairs: nothing is recomputed on view. `inputs_fingerprint`
     records the data it was computed from, so a page can say when the inputs have changed since.

@@ -17,12 +17,11 @@ number, an out-of-range value, a repeated or unknown URN is a rejection, reporte
 
 Every value keeps its provenance: the file's name (`source`), the publication and the time of
 the import. Values are matched on school, year and measure: a second import of the same file
-changes nothing. The file is read as UTF-8 or Windows-1252 (portal.csvread), streamed in
-batches, in one transaction: a file that cannot be read as a whole changes nothing
-(OutcomesFileError).
+changes nothing. The file is read as UTF-8 or Windows-1252 by portal.csvread (the reader every
+importer uses: a file that is not text is refused before anything is read), streamed in batches,
+in one transaction: a file that cannot be read as a whole changes nothing (OutcomesFileError).
 """
 
-import csv
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from django.utils import timezone
 from evaluation.models import OUTCOME_YEAR_MAX, OUTCOME_YEAR_MIN, Measure, OutcomeValue
 from evaluation.outcomes import value_in_range
 from partnerships.models import School
-from portal.csvread import NotText, first_bad_line, open_text
+from portal import csvread
 
 BATCH_SIZE = 1000
 REJECTIONS_KEPT = 200
@@ -202,25 +201,17 @@ def import_outcomes_file(
     if not path.is_file():
         raise OutcomesFileError(f"No such file: {path}")
     try:
-        handle, report.encoding = open_text(path)
-    except NotText as exc:
-        raise OutcomesFileError(f"{exc} Nothing was imported.") from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
+        with csvread.read_csv(path, error=_Unreadable) as file:
+            report.encoding = file.encoding
             with transaction.atomic():
-                _Importer(reader, columns_wanted, report, progress).run()
-        except UnicodeDecodeError:
-            line = first_bad_line(path, report.encoding)
-            raise OutcomesFileError(
-                f"{path.name} is not text (line {line} is neither UTF-8 nor Windows-1252). "
-                "Nothing was imported."
-            ) from None
-        except csv.Error as exc:
-            raise OutcomesFileError(
-                f"{path.name} is not a readable CSV file ({exc}). Nothing was imported."
-            ) from None
+                _Importer(file, columns_wanted, report, progress).run()
+    except _Unreadable as exc:
+        raise OutcomesFileError(f"{exc} Nothing was imported.") from None
     return report
+
+
+class _Unreadable(Exception):
+    """The file as a whole cannot be read (portal.csvread): turned into an OutcomesFileError."""
 
 
 class _Reject(Exception):
@@ -228,17 +219,13 @@ class _Reject(Exception):
 
 
 class _Importer:
-    def __init__(self, reader, wanted: dict[str, str], report: OutcomesReport, progress):
-        self.reader, self.wanted, self.report, self.progress = reader, wanted, report, progress
+    def __init__(self, file: csvread.CsvFile, wanted: dict[str, str], report: OutcomesReport, progress):
+        self.file, self.wanted, self.report, self.progress = file, wanted, report, progress
         self.seen: set[int] = set()
         self.now = timezone.now()
 
     def run(self) -> None:
-        header = next(self.reader, None)
-        if not header or not any(cell.strip() for cell in header):
-            raise OutcomesFileError(
-                "The file is empty: expected a header row with URN. Nothing was imported."
-            )
+        header = self.file.header  # an empty file or header: refused by csvread
         positions = {cell.strip().lower(): index for index, cell in enumerate(header)}
         if "urn" not in positions:
             raise OutcomesFileError(
@@ -262,11 +249,9 @@ class _Importer:
             "+".join(header[i].strip() for i in where): measure for measure, where in self.columns.items()
         }
         batch = []
-        for row in self.reader:
-            if not any(cell.strip() for cell in row):
-                continue
+        for line, row in self.file.rows():
             self.report.rows += 1
-            batch.append((self.reader.line_num, row))
+            batch.append((line, row))
             if len(batch) >= BATCH_SIZE:
                 self.save(batch)
                 batch = []

@@ -130,9 +130,9 @@ def cohort_process(cohort: Cohort) -> dict:
     }
     reports = {
         r.application.partnership_id: r
-        for r in EndOfGrantReport.objects.filter(application__partnership_id__in=p_ids).select_related(
-            "application"
-        )
+        for r in EndOfGrantReport.objects.filter(
+            application__partnership_id__in=p_ids, kind=EndOfGrantReport.Kind.FINAL
+        ).select_related("application")
     }
     activity, feedback = _activity_figures("partnership", p_ids), _feedback_figures("partnership", p_ids)
     units = []

@@ -38,13 +38,31 @@ AWARDED_STATUSES = [Application.Status.APPROVED, Application.Status.COMPLETED]
 ZERO_MONEY = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
+# Partnerships whose schools take part: funded ones (award made, or grant completed). The status
+# follows the grant (grants.services), so forming, rejected and withdrawn ones are left out.
+FUNDED_PARTNERSHIP_STATUSES = [Partnership.Status.ACTIVE, Partnership.Status.COMPLETED]
+
+
 def cohort_schools(cohort_id: int) -> QuerySet[School]:
-    """Distinct schools taking part: confirmed partnership members and cluster members."""
+    """Distinct schools taking part: confirmed members of the cohort's funded partnerships, and
+    cluster members."""
     in_partnerships = Membership.objects.filter(
-        cohort_id=cohort_id, status=Membership.Status.CONFIRMED
+        cohort_id=cohort_id,
+        status=Membership.Status.CONFIRMED,
+        partnership__status__in=FUNDED_PARTNERSHIP_STATUSES,
     ).values("school_id")
     in_clusters = ClusterMembership.objects.filter(cohort_id=cohort_id).values("school_id")
     return School.objects.filter(Q(pk__in=in_partnerships) | Q(pk__in=in_clusters))
+
+
+def applying_schools(cohort_id: int) -> QuerySet[School]:
+    """Schools only applying: confirmed members of forming partnerships, not already taking part."""
+    applying = Membership.objects.filter(
+        cohort_id=cohort_id,
+        status=Membership.Status.CONFIRMED,
+        partnership__status=Partnership.Status.FORMING,
+    ).values("school_id")
+    return School.objects.filter(pk__in=applying).exclude(pk__in=cohort_schools(cohort_id).values("pk"))
 
 
 def cohort_activities(cohort_id: int) -> QuerySet[CPDActivity]:
@@ -218,6 +236,7 @@ def compute(cohort_id: int) -> dict:
         "clusters": sum(clusters.values()),
         "clusters_by_status": clusters,
         "schools": sum(row["n"] for row in school_groups),
+        "applying_schools": applying_schools(cohort_id).count(),
         "primary": by_phase[Phase.PRIMARY],
         "secondary": by_phase[Phase.SECONDARY],
         "schools_by_phase": by_phase,

@@ -34,13 +34,14 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from evaluation import summaries
-from evaluation.models import CohortSummary
+from evaluation import impact_plans, impact_runs, summaries
+from evaluation.impact import NotEstimable
+from evaluation.models import CohortSummary, ComparisonGroup
 from partnerships.models import Cohort
 
 log = logging.getLogger(__name__)
@@ -311,3 +312,55 @@ def resolve_cohorts(keys) -> set[int]:
         else:
             raise ValueError(f"Unknown kind of change: {kind!r}")
     return cohort_ids
+
+
+# --- The impact evaluation --------------------------------------------------------------------
+# Freezing a cohort's analysis plan at an award (and drawing its comparison groups), and
+# estimating one outcome under the plan. They call evaluation.impact_runs, and nothing this
+# module imports imports evaluation.impact_services, so the services queue them without a cycle.
+# Their names are those they had in evaluation/impact_tasks.py (merged here), so a message
+# queued before a deploy still finds its task.
+
+IMPACT_BOUNDED = {
+    "bind": True,
+    "acks_late": True,
+    "time_limit": 600,
+    "soft_time_limit": 570,
+    "ignore_result": True,
+}
+# No automatic retries: a retry is an ETA message, which a Redis blip can turn into a dead worker
+# (docs/operations.md). A database error is recorded where staff see it, and the page's
+# "Recompute" (or the next award, for a freeze or draw: both are idempotent) runs it again.
+
+
+@shared_task(name="evaluation.impact_tasks.compute_comparison_group", **IMPACT_BOUNDED)
+def compute_comparison_group(self, group_id: int) -> None:
+    """Estimate and store one cohort × outcome under the frozen plan. Idempotent: a rerun
+    replaces the result."""
+    if not ComparisonGroup.objects.filter(pk=group_id).exists():
+        return
+    try:
+        impact_runs.comparison_group_compute(group_id=group_id)
+    except NotEstimable as exc:
+        impact_runs.comparison_group_failed(group_id=group_id, error=str(exc))
+    except DatabaseError as exc:
+        log.exception("Comparison group %s: database error", group_id)
+        impact_runs.comparison_group_failed(
+            group_id=group_id, error=f"Database error ({type(exc).__name__}); recompute to try again."
+        )
+    except Exception as exc:
+        log.exception("Comparison group %s failed", group_id)
+        impact_runs.comparison_group_failed(group_id=group_id, error=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(name="evaluation.impact_tasks.freeze_plan_on_award", **IMPACT_BOUNDED)
+def freeze_plan_on_award(self, cohort_id: int, application_id: int | None = None) -> None:
+    """An award: freeze the cohort's plan (the first award) and draw comparison schools for the
+    schools not yet drawn. Idempotent: a second run draws nothing new."""
+    impact_runs.freeze_on_award(cohort_id=cohort_id, application_id=application_id)
+
+
+@shared_task(name="evaluation.impact_tasks.draw_plan", **IMPACT_BOUNDED)
+def draw_plan(self, plan_id: int, reason: str) -> None:
+    """Draw comparison schools under a plan version for every participant not yet drawn."""
+    impact_plans.plan_draw_all(plan_id=plan_id, reason=reason)

@@ -3,6 +3,8 @@ from django.contrib import admin
 from grants.models import (
     Application,
     ApplicationMessage,
+    Attachment,
+    AttachmentType,
     AuditEvent,
     BudgetLine,
     EndOfGrantReport,
@@ -101,6 +103,31 @@ class ApplicationMessageAdmin(admin.ModelAdmin):
     list_display = ("application", "author", "staff_only", "created_at")
     list_filter = ("staff_only",)
     search_fields = ("application__reference", "body")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AttachmentType)
+class AttachmentTypeAdmin(admin.ModelAdmin):
+    """The files a programme asks applicants for: staff set them up here."""
+
+    list_display = ("name", "programme", "required", "per_partner_school", "max_bytes", "order")
+    list_filter = ("programme", "required")
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    """Read-only: files come in through the checked upload and go out through the scoped
+    download view only (no file link here)."""
+
+    list_display = ("download_name", "application", "attachment_type", "status", "size", "uploaded_at")
+    list_filter = ("status", "format")
+    search_fields = ("application__reference", "original_name", "sha256")
+    exclude = ("file",)
 
     def has_add_permission(self, request):
         return False

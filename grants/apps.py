@@ -7,8 +7,12 @@ class GrantsConfig(AppConfig):
     def ready(self):
         # The minimum of schools holds in every state (issue 13): partnerships asks grants.
         from grants import privacy, services
+        from grants.models import AUDIT_ACTIONS, Application
         from partnerships import hooks
-        from portal import personal_data
+        from portal import labels, personal_data
+
+        labels.register("audit_action", AUDIT_ACTIONS)
+        labels.register_choices(Application.Status, "application_status")
 
         personal_data.register("applications_started", export=privacy.applications_started)
         personal_data.register("audit_events", export=privacy.audit_events)

@@ -237,8 +237,7 @@ def _partnership(cohort, name, schools) -> Partnership:
         name=name,
         lead_school=lead_school,
         local_stem_issue=TEXT["local_stem_issue"],
-        status=Partnership.Status.ACTIVE,
-    )
+    )  # forming: the grant services move it (approved → active, completed, withdrawn)
     now = timezone.now()
     Membership.objects.create(
         partnership=partnership,

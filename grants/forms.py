@@ -5,8 +5,10 @@ from decimal import Decimal
 
 from django import forms
 from django.core import validators
+from django.core.exceptions import ValidationError
 
-from grants.models import Application, ApplicationMessage, BudgetLine, Payment, Score
+from grants.models import ApplicationMessage, BudgetLine, Payment, Score
+from grants.reports import IMPACT_ANSWERS, IMPACT_QUESTIONS
 from grants.services import (
     BARRIER_TAGS,
     COMMENT_LIMIT,
@@ -18,7 +20,8 @@ from grants.services import (
     TEXT_FIELDS,
     TEXT_LIMIT,
 )
-from partnerships.models import Phase
+from messaging import programme_templates
+from portal.money import format_gbp
 
 MONEY_ARGS = {"max_digits": 10, "decimal_places": 2}
 
@@ -131,11 +134,13 @@ class BudgetLineForm(forms.Form):
         choices=[("", "Choose…"), *BudgetLine.Category.choices],
         widget=forms.Select(attrs={"class": "form-select"}),
     )
+    # No max_digits: an amount too large to store is answered in the programme's terms ("The cap
+    # is £12,000.00"), not with "no more than 10 digits in total" (issue 21).
     amount = forms.DecimalField(
         label="Amount (£)",
-        min_value=Decimal("0.00"),
-        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0"}),
-        **MONEY_ARGS,
+        decimal_places=2,
+        error_messages={"max_decimal_places": "Enter pounds and pence: at most 2 decimal places."},
+        widget=forms.NumberInput(attrs={"class": "form-control", "step": "0.01", "min": "0.01"}),
     )
     note = LimitedTextField(
         label="Note",
@@ -143,6 +148,25 @@ class BudgetLineForm(forms.Form):
         max_length=NOTE_LIMIT,
         widget=forms.TextInput(attrs={"class": "form-control"}),
     )
+
+    def __init__(self, *args, cap: Decimal | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cap = cap
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount is None:
+            return amount
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount above £0.00, or remove the line.")
+        if amount >= Decimal("100000000"):  # too large to store, or to print as pounds
+            cap = f"The cap is {format_gbp(self.cap)}" if self.cap is not None else "That is too much"
+            raise forms.ValidationError(f"{cap}; this line is more than that.")
+        if self.cap is not None and amount > self.cap:
+            raise forms.ValidationError(
+                f"The cap is {format_gbp(self.cap)}; this line is {format_gbp(amount)}."
+            )
+        return amount
 
 
 class BaseBudgetLineFormSet(forms.BaseFormSet):
@@ -297,28 +321,33 @@ class ReportForm(PartnershipCheckForm):
                 **MONEY_ARGS,
             )
             self.spend_fields.append(name)
+            self.fields[f"variance_{category}"] = LimitedTextField(
+                label=f"Why spend on {BudgetLine.Category(category).label.lower()} differs from the budget",
+                max_length=1000,
+                required=False,
+                help_text="Needed when spend is more than 10% above or below the budget line.",
+            )
+        for question, (audience, label) in IMPACT_QUESTIONS.items():
+            self.fields[f"impact_{question}"] = forms.ChoiceField(
+                label=f"{audience}: {label}",
+                required=False,
+                choices=[("", "Not answered"), *IMPACT_ANSWERS.items()],
+            )
 
     def spend(self) -> dict:
         return {name.removeprefix("spend_"): self.cleaned_data.get(name) for name in self.spend_fields}
 
+    def explanations(self) -> dict:
+        return {
+            name.removeprefix("spend_"): self.cleaned_data.get(f"variance_{name.removeprefix('spend_')}", "")
+            for name in self.spend_fields
+        }
+
+    def impact(self) -> dict:
+        return {q: self.cleaned_data.get(f"impact_{q}", "") for q in IMPACT_QUESTIONS}
+
 
 # --- Filters --------------------------------------------------------------------------------
-
-
-class QueueFilterForm(forms.Form):
-    cohort = forms.ModelChoiceField(label="Cohort", queryset=None, required=False, empty_label="All cohorts")
-    status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "All but drafts"), *Application.Status.choices]
-    )
-    region = forms.ChoiceField(label="Region of the lead school", required=False)
-    phase = forms.ChoiceField(
-        label="Phase of the lead school", required=False, choices=[("", "All phases"), *Phase.choices]
-    )
-
-    def __init__(self, *args, cohorts, regions, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["cohort"].queryset = cohorts
-        self.fields["region"].choices = [("", "All regions")] + [(r, r) for r in regions]
 
 
 class PaymentFilterForm(forms.Form):
@@ -352,3 +381,69 @@ class StaffMessageForm(MessageForm):
         required=False,
         help_text="Only programme staff see a staff note; nobody is told of it.",
     )
+
+
+class ProgrammeTemplateForm(forms.Form):
+    """A programme's wording of one message kind. The placeholders and syntax are checked by
+    messaging.programme_templates.check, whose errors land next to the field they are about."""
+
+    subject = forms.CharField(max_length=300, strip=False, required=False)
+    body = forms.CharField(
+        label="Opening text", widget=forms.Textarea(attrs={"rows": 8}), strip=False, required=False
+    )
+
+    def __init__(self, *args, kind, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        names = ", ".join(f"${name}" for name in kind.placeholder_names)
+        self.fields["subject"].help_text = f"Placeholders: {names}."
+        self.fields["body"].help_text = (
+            "Separate paragraphs with an empty line. What the message must carry (the comment from "
+            "programme staff, amounts, the link) is added below your text."
+        )
+
+    def clean(self):
+        data = super().clean()
+        if "subject" in data and "body" in data:
+            try:
+                programme_templates.check(self.kind, subject=data["subject"], body=data["body"])
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errors)
+        return data
+
+
+# --- Files (issue 20) --------------------------------------------------------------------------
+
+
+class AttachmentForm(forms.Form):
+    """One upload. The file is checked by grants.attachments (content, size, totals); the field
+    is not required here so that a missing file gets the service's plain message."""
+
+    attachment_type = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    school = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    file = forms.FileField(label="File", required=False, max_length=10_000, allow_empty_file=True)
+
+
+class EvidenceForm(forms.Form):
+    file = forms.FileField(
+        label="Evidence file",
+        required=False,
+        max_length=10_000,
+        allow_empty_file=True,
+        help_text="A photo of students' work, an attendance sheet, a session plan: PDF, Word, Excel, CSV, "
+        "PNG or JPEG.",
+    )
+    caption = forms.CharField(label="What it shows", required=False, max_length=10_000)
+
+
+class BulkAcceptForm(forms.Form):
+    reports = forms.TypedMultipleChoiceField(
+        label="Reports to accept", coerce=int, choices=(), widget=forms.CheckboxSelectMultiple
+    )
+    comment = forms.CharField(label="Comment to the leads (optional)", required=False, max_length=10_000)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, reports, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reports"].choices = [(r.pk, str(r)) for r in reports]

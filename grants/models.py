@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Length
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from clusters.models import CPDActivity
@@ -82,6 +82,11 @@ class Application(models.Model):
     def __str__(self):
         return self.reference or f"Draft application for {self.partnership}"
 
+    @property
+    def final_report(self):
+        """The end-of-grant report, or None (a grant has one report of each kind)."""
+        return self.reports.filter(kind="final").first()
+
 
 class BudgetLine(models.Model):
     class Category(models.TextChoices):
@@ -98,10 +103,34 @@ class BudgetLine(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="budgetline_amount_gte_0")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="budgetline_amount_gt_0")]
 
     def __str__(self):
         return f"{self.get_category_display()}: £{self.amount:,.2f}"
+
+
+# What each audit action reads as in histories, CSVs and e-mails (issue 21): `AuditEvent.action`
+# is free text (no choices: adding one is not a migration), so the words live here and are
+# registered with portal.labels in GrantsConfig.ready. tests/portal/test_words.py fails on an
+# action a service records without an entry.
+AUDIT_ACTIONS = {
+    "started": "Started",
+    "submitted": "Submitted",
+    "resubmitted": "Resubmitted after changes",
+    "scored": "Scored",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "changes_requested": "Changes requested",
+    "withdrawn": "Withdrawn",
+    "withdrawn_claim_rejected": "Withdrawn: the lead's claim to the school was refused",
+    "below_minimum": "Fell below the minimum of schools",
+    "payment_paid": "Payment made",
+    "report_submitted": "Report submitted",
+    "report_resubmitted": "Report resubmitted after comments",
+    "report_accepted": "End-of-grant report accepted",
+    "interim_report_accepted": "Interim report accepted",
+    "report_returned": "Report returned with comments",
+}
 
 
 class AuditEvent(models.Model):
@@ -183,7 +212,7 @@ class Payment(models.Model):
     class Trigger(models.TextChoices):
         ON_APPROVAL = "on_approval", "On approval"  # awards before issue 19 (no agreement)
         AGREEMENT_ACCEPTED = "agreement_accepted", "When the grant agreement is accepted"
-        INTERIM_REPORT = "interim_report", "When the interim report is accepted"
+        ON_INTERIM_REPORT = "on_interim_report", "When the interim report is accepted"
         ON_FINAL_REPORT = "on_final_report", "When the end-of-grant report is accepted"
         ON_DATE = "on_date", "On a date"
 
@@ -252,14 +281,51 @@ class Payment(models.Model):
         return self.amount - self.paid_amount if self.status == self.Status.RELEASED else Decimal("0.00")
 
 
+class ReportDefinition(models.Model):
+    """A report a programme asks of every grant it awards (an interim report at the end of year
+    one, a final report): its due date is set at award, this many months after it. A programme
+    with none asks for the final report only, due at the cohort's end (`Cohort.ends_on`)."""
+
+    class Kind(models.TextChoices):
+        INTERIM = "interim", "Interim report"
+        FINAL = "final", "End-of-grant report"
+
+    programme = models.ForeignKey(
+        "partnerships.Programme", on_delete=models.CASCADE, related_name="report_definitions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    title = models.CharField(max_length=100, blank=True)
+    due_months_after_award = models.PositiveSmallIntegerField(default=12)
+
+    class Meta:
+        ordering = ["programme", "due_months_after_award", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "kind"], name="reportdefinition_once_per_kind"),
+            models.CheckConstraint(
+                condition=Q(due_months_after_award__gte=1, due_months_after_award__lte=60),
+                name="reportdefinition_due_1_to_60_months",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title or self.get_kind_display()} ({self.programme})"
+
+
 class EndOfGrantReport(models.Model):
+    """A grantee's report: the final (end-of-grant) report, or an interim one. Reviewed by staff:
+    submitted → accepted, or returned with comments → (revised) submitted → accepted."""
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted"
         RETURNED = "returned", "Returned with comments"
         ACCEPTED = "accepted", "Accepted"
 
-    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="final_report")
+    Kind = ReportDefinition.Kind
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="reports")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FINAL)
+    due_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     activities = models.ManyToManyField(CPDActivity, blank=True, related_name="+")
     teachers_reached = models.PositiveIntegerField(default=0)
@@ -267,19 +333,27 @@ class EndOfGrantReport(models.Model):
     outcomes = models.TextField(blank=True, max_length=10000)
     barriers = models.JSONField(default=list, blank=True)
     facilitators = models.JSONField(default=list, blank=True)
+    # ENTHUSE-style impact questions: {question key: answer key} (grants/reports.py IMPACT_QUESTIONS).
+    impact = models.JSONField(default=dict, blank=True)
     staff_comment = models.TextField(blank=True, max_length=5000)
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "kind"], name="report_once_per_kind"),
+        ]
+
     def __str__(self):
-        return f"End-of-grant report for {self.application}"
+        return f"{self.get_kind_display()} for {self.application}"
 
 
 class ReportSpend(models.Model):
     report = models.ForeignKey(EndOfGrantReport, on_delete=models.CASCADE, related_name="spend")
     category = models.CharField(max_length=20, choices=BudgetLine.Category.choices)
     spent = models.DecimalField(**MONEY)
+    explanation = models.CharField(max_length=1000, blank=True)  # why spend differs from the budget
 
     class Meta:
         constraints = [
@@ -321,6 +395,130 @@ class ApplicationMessage(models.Model):
         return f"{'Staff note' if self.staff_only else 'Message'} by {self.author} on {self.application_id}"
 
 
+# --- Files: attachments on applications and evidence on reports (issue 20) -------------------
+
+ATTACHMENT_HARD_MAX_BYTES = 25 * 1024 * 1024  # no attachment type may allow more (a database check)
+
+
+class AttachmentType(models.Model):
+    """A file a programme asks applicants for: required or optional, one per application or one
+    per partner school (a letter of support), the formats it accepts and its size limit."""
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF document"
+        DOCX = "docx", "Word document (.docx)"
+        XLSX = "xlsx", "Excel spreadsheet (.xlsx)"
+        CSV = "csv", "CSV file"
+        PNG = "png", "PNG image"
+        JPEG = "jpeg", "JPEG image"
+
+    programme = models.ForeignKey(
+        "partnerships.Programme", on_delete=models.CASCADE, related_name="attachment_types"
+    )
+    name = models.CharField(max_length=100)
+    help_text = models.CharField(max_length=500, blank=True)
+    required = models.BooleanField(default=False)
+    per_partner_school = models.BooleanField(
+        default=False, help_text="One file for each confirmed partner school (a letter of support)."
+    )
+    formats = models.JSONField(default=list, help_text='Format keys the type accepts, e.g. ["pdf"].')
+    max_bytes = models.PositiveIntegerField(default=10 * 1024 * 1024)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["programme", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "name"], name="attachmenttype_unique_name"),
+            models.CheckConstraint(
+                condition=Q(max_bytes__gt=0, max_bytes__lte=ATTACHMENT_HARD_MAX_BYTES),
+                name="attachmenttype_max_bytes_bounded",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.programme})"
+
+
+def _attachment_path(instance, filename) -> str:
+    # The stored name never carries the uploader's name: a random key and the detected extension.
+    import uuid
+
+    ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"attachments/{instance.application_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class Attachment(models.Model):
+    """One stored file. An application's attachment has a type (and a school, for a per-school
+    type); a report's evidence has a report. A file frozen with a submitted version is never
+    changed or deleted: replacing it marks it superseded and stores a new row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the virus check"
+        CLEAN = "clean", "Ready"
+        QUARANTINED = "quarantined", "Quarantined"
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="attachments")
+    attachment_type = models.ForeignKey(
+        AttachmentType, on_delete=models.PROTECT, null=True, blank=True, related_name="attachments"
+    )
+    school = models.ForeignKey(
+        "partnerships.School", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    report = models.ForeignKey(
+        "grants.EndOfGrantReport", on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    download_name = models.CharField(max_length=120)
+    format = models.CharField(max_length=8, choices=AttachmentType.Format.choices)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    scan_note = models.CharField(max_length=200, blank=True)
+    caption = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+        indexes = [models.Index(fields=["application", "superseded_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(size__gt=0, size__lte=ATTACHMENT_HARD_MAX_BYTES), name="attachment_size_bounded"
+            ),
+            models.CheckConstraint(
+                condition=Q(attachment_type__isnull=False, report__isnull=True)
+                | Q(attachment_type__isnull=True, report__isnull=False, school__isnull=True),
+                name="attachment_type_xor_report",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_at__isnull=True) | Q(frozen_at__isnull=False),
+                name="attachment_only_frozen_superseded",
+            ),
+            # One current file per type (and school) of an application.
+            models.UniqueConstraint(
+                F("application"),
+                F("attachment_type"),
+                Coalesce("school", Value(0)),
+                condition=Q(superseded_at__isnull=True, attachment_type__isnull=False),
+                name="attachment_one_current_per_type",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.download_name} ({self.get_status_display()})"
+
+    @property
+    def servable(self) -> bool:
+        return self.status == self.Status.CLEAN
+
+
+# The review models (issue 17) live in their own module; importing them here registers them
+# with the grants app.
 # Finance (issue 19): schedules, transfers, agreements, payee details. Kept in their own module;
 # imported here so that Django registers them with the grants app.
 from grants.finance_models import (  # noqa: E402
@@ -331,21 +529,43 @@ from grants.finance_models import (  # noqa: E402
     PaymentRecord,
     ScheduleStep,
 )
+from grants.review_models import (  # noqa: E402
+    ConflictDeclaration,
+    ConflictOverride,
+    CriterionScore,
+    ProgrammeReviewer,
+    Review,
+    ReviewerAssignment,
+    ReviewSettings,
+    Rubric,
+    RubricCriterion,
+)
 
 __all__ = [
     "MONEY",
     "AgreementTerms",
     "Application",
     "ApplicationMessage",
+    "Attachment",
+    "AttachmentType",
     "AuditEvent",
     "BudgetLine",
+    "ConflictDeclaration",
+    "ConflictOverride",
+    "CriterionScore",
     "EndOfGrantReport",
     "GrantAgreement",
     "PayeeChange",
     "PayeeDetails",
     "Payment",
     "PaymentRecord",
+    "ProgrammeReviewer",
     "ReportSpend",
+    "Review",
+    "ReviewSettings",
+    "ReviewerAssignment",
+    "Rubric",
+    "RubricCriterion",
     "ScheduleStep",
     "Score",
 ]

@@ -2,7 +2,15 @@
 every decision, the programme's staff of every submission. Each message is written (a
 notification, and an e-mail in the outbox) in the transaction of the decision, so a rolled-back
 change sends nothing and a committed one is sent by the worker, retried until the mail server
-takes it; a failing or hanging mail server never undoes a decision or holds up the request."""
+takes it; a failing or hanging mail server never undoes a decision or holds up the request.
+
+The wording of each message (subject and opening text) is the kind's in messaging/kinds.py, or
+the programme's own (messaging/programme_templates.py); the contexts built here fill its
+placeholders and add what no wording may leave out (`kept`: the comment from staff; the items:
+amount and instalments; the link). `preview_context` builds the same for a programme's
+template preview."""
+
+from types import SimpleNamespace
 
 from django.urls import reverse
 
@@ -11,43 +19,31 @@ from grants import selectors
 from grants.models import Application
 from portal.money import format_gbp
 
-DECISIONS = {
-    "changes_requested": (
-        "Programme staff have asked for changes to your application. Please edit it and submit it again."
-    ),
-    "approved": "Your application has been approved.",
-    "rejected": "Your application has not been approved.",
-    "report_accepted": (
-        "Your end-of-grant report has been accepted; the final instalment has been released and the grant "
-        "is complete."
-    ),
-    "report_returned": (
-        "Programme staff have returned your end-of-grant report with comments. Please edit it and submit "
-        "it again."
-    ),
-}
+DECISIONS = ("changes_requested", "approved", "rejected", "report_accepted", "report_returned")
 
 SUBMISSIONS = {
-    "submitted": ("application_submitted", "A new application has been submitted for review."),
-    "resubmitted": (
-        "application_resubmitted",
-        "An application has been resubmitted after changes were requested.",
-    ),
-    "report_submitted": ("report_submitted", "An end-of-grant report has been submitted for review."),
-    "agreement_declined": (
-        "agreement_declined",
-        "The lead school declined the grant agreement of an approved grant (see the application's history).",
-    ),
-    "below_minimum": (
-        "below_minimum",
-        "An approved grant's partnership has fallen below the programme's minimum of schools (see the "
-        "application's history).",
-    ),
+    "submitted": "application_submitted",
+    "resubmitted": "application_resubmitted",
+    "report_submitted": "report_submitted",
+    "below_minimum": "below_minimum",
+    "agreement_declined": "agreement_declined",
 }
 
 
 def _name(application: Application) -> str:
     return f"{application.reference or 'Draft'} · {application.partnership.name}"
+
+
+def placeholders(application: Application) -> dict:
+    """The placeholders every application message offers (messaging.kinds.APPLICATION)."""
+    return {
+        "name": _name(application),
+        "reference": application.reference or "Draft",
+        "partnership": application.partnership.name,
+        "school": application.partnership.lead_school.name,
+        "programme": application.cohort.programme.name,
+        "cohort": str(application.cohort),
+    }
 
 
 def _load(application_id: int) -> Application:
@@ -66,60 +62,69 @@ def queue_submission(application: Application, *, action: str) -> None:
     send_submission(application_id=application.pk, action=action)
 
 
-def send_decision(*, application_id: int, action: str, comment: str = "", amount=None):
-    application = _load(application_id)
+def decision_context(application: Application, *, action: str, comment: str = "", amount=None) -> dict:
     items = [f"Application: {_name(application)}", f"Programme: {application.cohort}"]
     if amount is not None:
         items.append(f"Amount awarded: {format_gbp(amount)}")
     if action in ("approved", "report_accepted"):
         # A release of an instalment happens only with these two decisions: they tell it.
         items += instalment_items(application)
-    paragraphs = [DECISIONS[action]]
+    kept = []
+    if comment:
+        label = "Reason" if action == "rejected" else "Comment from programme staff"
+        kept.append(f"{label}:\n{comment}")
     link, link_label = reverse("grants:application_detail", args=[application.pk]), "Your application"
-    if action == "approved" and hasattr(application, "agreement"):
-        agreement = application.agreement
-        paragraphs.append(
+    agreement = getattr(application, "agreement", None) if getattr(application, "pk", None) else None
+    if action == "approved" and agreement is not None:
+        kept.append(
             "Your award letter and grant agreement are ready. Read them and accept the agreement by "
             f"{agreement.respond_by:%d %B %Y}: no instalment can be paid before it is accepted."
         )
         link, link_label = reverse("grants:award_letter", args=[application.pk]), "Your award letter"
-    if comment:
-        label = "Reason" if action == "rejected" else "Comment from programme staff"
-        paragraphs.append(f"{label}:\n{comment}")
+    return {
+        **placeholders(application),
+        "kept": kept,
+        "items": items,
+        "comment": comment,
+        "amount": format_gbp(amount) if amount is not None else "",
+        "link": link,
+        "link_label": link_label,
+    }
+
+
+def send_decision(*, application_id: int, action: str, comment: str = "", amount=None):
+    if action not in DECISIONS:
+        raise LookupError(f"No decision {action!r}")
+    application = _load(application_id)
     return messaging.send(
         action,
         selectors.application_leads(application),
-        {
-            "name": _name(application),
-            "paragraphs": paragraphs,
-            "items": items,
-            "comment": comment,
-            "amount": amount,
-            "link": link,
-            "link_label": link_label,
-        },
+        decision_context(application, action=action, comment=comment, amount=amount),
         about=application,
     )
 
 
+def submission_context(application: Application) -> dict:
+    return {
+        **placeholders(application),
+        "requested": format_gbp(application.requested),
+        "items": [
+            f"Application: {_name(application)}",
+            f"Lead school: {application.partnership.lead_school.name}",
+            f"Programme: {application.cohort}",
+            f"Requested: {format_gbp(application.requested)}",
+        ],
+        "link": reverse("grants:application_detail", args=[application.pk]),
+        "link_label": "Review it here",
+    }
+
+
 def send_submission(*, application_id: int, action: str):
     application = _load(application_id)
-    kind, sentence = SUBMISSIONS[action]
     return messaging.send(
-        kind,
+        SUBMISSIONS[action],
         selectors.programme_staff(application),
-        {
-            "name": _name(application),
-            "paragraphs": [sentence],
-            "items": [
-                f"Application: {_name(application)}",
-                f"Lead school: {application.partnership.lead_school.name}",
-                f"Programme: {application.cohort}",
-                f"Requested: {format_gbp(application.requested)}",
-            ],
-            "link": reverse("grants:application_detail", args=[application.pk]),
-            "link_label": "Review it here",
-        },
+        submission_context(application),
         about=application,
     )
 
@@ -135,9 +140,7 @@ ANSWERS = [
 ]
 
 
-def send_receipt(*, application_id: int, resubmitted: bool = False):
-    """To the lead school's verified leads: the reference and a copy of what was submitted."""
-    application = _load(application_id)
+def receipt_context(application: Application, *, resubmitted: bool = False) -> dict:
     lines = [
         f"{line.get_category_display()}: {format_gbp(line.amount)}" + (f" — {line.note}" if line.note else "")
         for line in application.budget_lines.order_by("pk")
@@ -146,23 +149,23 @@ def send_receipt(*, application_id: int, resubmitted: bool = False):
     sections.append(
         {"heading": "Budget", "text": "\n".join([*lines, f"Total: {format_gbp(application.requested)}"])}
     )
+    return {
+        **placeholders(application),
+        "action": "resubmitted" if resubmitted else "submitted",
+        "resubmitted": " (resubmitted)" if resubmitted else "",
+        "sections": sections,
+        "link": reverse("grants:application_detail", args=[application.pk]),
+        "link_label": "Your application",
+    }
+
+
+def send_receipt(*, application_id: int, resubmitted: bool = False):
+    """To the lead school's verified leads: the reference and a copy of what was submitted."""
+    application = _load(application_id)
     return messaging.send(
         "submission_receipt",
         selectors.application_leads(application),
-        {
-            "name": _name(application),
-            "reference": application.reference,
-            "resubmitted": resubmitted,
-            "paragraphs": [
-                f"Your application {application.reference} to {application.cohort} has been "
-                + ("resubmitted" if resubmitted else "submitted")
-                + ". Programme staff will review it; you will hear from us when they decide.",
-                "Below is a copy of what you submitted. Quote the reference if you contact us.",
-            ],
-            "sections": sections,
-            "link": reverse("grants:application_detail", args=[application.pk]),
-            "link_label": "Your application",
-        },
+        receipt_context(application, resubmitted=resubmitted),
         about=application,
     )
 
@@ -175,23 +178,25 @@ def instalment_items(application: Application) -> list[str]:
     ]
 
 
+def payment_context(application: Application, payment) -> dict:
+    return {
+        **placeholders(application),
+        "sequence": payment.sequence,
+        "amount": format_gbp(payment.amount),
+        "items": instalment_items(application),
+        "link": reverse("grants:application_detail", args=[application.pk]),
+        "link_label": "Your grant",
+    }
+
+
 def send_payment(payment, *, kind: str = "payment_paid"):
     """An instalment paid, to the lead school's verified leads. (Releases are told by the decision
     that releases them: approval, the accepted report.)"""
     application = _load(payment.application_id)
-    sentence = f"Instalment {payment.sequence} of your grant, {format_gbp(payment.amount)}, has been paid."
     return messaging.send(
         kind,
         selectors.application_leads(application),
-        {
-            "name": _name(application),
-            "sequence": payment.sequence,
-            "amount": format_gbp(payment.amount),
-            "paragraphs": [sentence],
-            "items": instalment_items(application),
-            "link": reverse("grants:application_detail", args=[application.pk]),
-            "link_label": "Your grant",
-        },
+        payment_context(application, payment),
         about=application,
     )
 
@@ -199,27 +204,57 @@ def send_payment(payment, *, kind: str = "payment_paid"):
 # --- The conversation on an application -------------------------------------------------------
 
 
+def message_context(application: Application, message, *, kind: str) -> dict:
+    to_staff = kind == "application_message_to_staff"
+    return {
+        **placeholders(application),
+        "author": message.author.get_full_name() or message.author.username,
+        "kept": [message.body],
+        "link": reverse("grants:application_detail", args=[application.pk]) + "#conversation",
+        "link_label": "Read and reply" if to_staff else "Read and reply on your application",
+    }
+
+
 def send_message(message, *, kind: str):
     """A message of the conversation: from the lead to the programme's staff, or from staff to
     the lead school's verified leads. (A staff note is never sent: the caller does not call.)"""
     application = _load(message.application_id)
     to_staff = kind == "application_message_to_staff"
-    author = message.author.get_full_name() or message.author.username
     return messaging.send(
         kind,
         selectors.programme_staff(application) if to_staff else selectors.application_leads(application),
-        {
-            "name": _name(application),
-            "author": author,
-            "paragraphs": [
-                f"{author} wrote about the application {_name(application)}:",
-                message.body,
-            ],
-            "link": reverse("grants:application_detail", args=[application.pk]) + "#conversation",
-            "link_label": "Read and reply" if to_staff else "Read and reply on your application",
-        },
+        message_context(application, message, kind=kind),
         about=application,
     )
+
+
+# --- A programme's template preview -------------------------------------------------------------
+
+SAMPLE_COMMENT = "(The comment programme staff write with their decision appears here.)"
+SAMPLE_MESSAGE = "(The message appears here.)"
+
+
+def preview_context(kind: str, application: Application, *, by) -> dict:
+    """The context `kind` would be sent with about `application` (a real one of the programme),
+    with what only the moment of sending knows (a comment, a message) as a marked sample."""
+    if kind in DECISIONS:
+        amount = None
+        if kind == "approved":
+            amount = application.awarded if application.awarded is not None else application.requested
+        comment = SAMPLE_COMMENT if kind != "approved" else ""
+        return decision_context(application, action=kind, comment=comment, amount=amount)
+    if kind in SUBMISSIONS.values():
+        return submission_context(application)
+    if kind == "submission_receipt":
+        return receipt_context(application)
+    if kind == "payment_paid":
+        payment = application.payments.order_by("sequence").first() or SimpleNamespace(
+            sequence=1, amount=application.awarded or application.requested
+        )
+        return payment_context(application, payment)
+    if kind in ("application_message_to_staff", "application_message_to_lead"):
+        return message_context(application, SimpleNamespace(author=by, body=SAMPLE_MESSAGE), kind=kind)
+    raise LookupError(f"No preview for {kind!r}")
 
 
 # --- Finance (issue 19) ------------------------------------------------------------------------

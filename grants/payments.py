@@ -44,7 +44,7 @@ REFERENCE_LIMIT = 100
 ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(max_digits=12, decimal_places=2)
 # Conditions under which an instalment may be released (besides an accepted agreement).
-REPORT_TRIGGERS = (T.INTERIM_REPORT, T.ON_FINAL_REPORT)
+REPORT_TRIGGERS = (T.ON_INTERIM_REPORT, T.ON_FINAL_REPORT)
 
 
 @dataclass(frozen=True)

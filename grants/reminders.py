@@ -3,11 +3,13 @@ goes once (messaging/reminders.py, ReminderSent).
 
 - window_7d / window_1d: the application window closes in 7 days or fewer / 1 day or fewer
   (calendar dates, UK time); to the verified leads of partnerships whose application is a draft.
-- report_due / report_overdue: the end-of-grant report of an approved grant is due by the
-  cohort's `ends_on` (reminded from REPORT_DUE_NOTICE_DAYS before) and overdue after it,
-  while it is not submitted or accepted; to the lead school's verified leads.
 - agreement_reminder / agreement_lapsed: a grant agreement not yet accepted, 7 and 1 days before
   its deadline; after it, the agreement lapses (grants/agreements.py).
+- report_due / report_overdue: each report of an approved grant (interim ones due at the date set
+  at award, the final one then or at the cohort's `ends_on`: grants/reports.py) is reminded from
+  REPORT_DUE_NOTICE_DAYS before and when overdue, while it is not submitted or accepted; to the lead
+  school's verified leads. report_overdue_staff: overdue REPORT_ESCALATE_DAYS or more; to the
+  programme's staff (the staff reports page lists all overdue reports too).
 - staff_digest: once a day, to each programme's staff, the applications waiting for review
   (submitted) for more than 10 working days (Monday to Friday).
 """
@@ -15,16 +17,19 @@ goes once (messaging/reminders.py, ReminderSent).
 from datetime import date, timedelta
 
 from django.contrib.auth.models import User
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from grants import agreements
 from grants.models import Application, EndOfGrantReport
+from grants.selectors import programme_staff
 from messaging.reminders import Outcome, notify_users
 from partnerships.selectors import school_contacts
 
 WINDOW_NOTICE_DAYS = (7, 1)
 REPORT_DUE_NOTICE_DAYS = 30
+REPORT_ESCALATE_DAYS = 14  # overdue this long: programme staff are told
 REVIEW_WAIT_WORKING_DAYS = 10
 
 
@@ -74,48 +79,94 @@ def remind_window_closing(now=None) -> Outcome:
 # --- End-of-grant reports -------------------------------------------------------------------
 
 
+def _waiting_reports(today):
+    """(application, Due) for every report of an approved grant that is due within the notice
+    period or overdue and not submitted or accepted (grants/reports.py works out the due dates)."""
+    from grants import reports
+
+    horizon = today + timedelta(days=REPORT_DUE_NOTICE_DAYS)
+    applications = (
+        Application.objects.filter(status=Application.Status.APPROVED)
+        .filter(Q(cohort__ends_on__lte=horizon) | Q(reports__due_on__lte=horizon))
+        .select_related("partnership", "cohort__programme")
+        .distinct()
+    )
+    for application in applications:
+        for due in reports.reports_of(application):
+            done = due.report is not None and due.report.status in (
+                EndOfGrantReport.Status.SUBMITTED,
+                EndOfGrantReport.Status.ACCEPTED,
+            )
+            if due.due and not done and due.due <= horizon:
+                yield application, due
+
+
+def _key(application, due) -> str:
+    # The final report keeps the key it had before interim reports existed (nothing sent twice).
+    return f"application:{application.pk}" + ("" if due.kind == "final" else f":{due.kind}")
+
+
 def remind_end_of_grant_reports(now=None) -> Outcome:
+    """Leads: a report due within REPORT_DUE_NOTICE_DAYS (report_due), then overdue (report_overdue).
+    Staff: a report overdue by REPORT_ESCALATE_DAYS or more (report_overdue_staff); the staff
+    reports page lists every overdue report as well."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     outcome = Outcome()
-    waiting = (
-        Application.objects.filter(
-            status=Application.Status.APPROVED,
-            cohort__ends_on__lte=today + timedelta(days=REPORT_DUE_NOTICE_DAYS),
-        )
-        .exclude(
-            final_report__status__in=[EndOfGrantReport.Status.SUBMITTED, EndOfGrantReport.Status.ACCEPTED]
-        )
-        .select_related("partnership", "cohort__programme")
-    )
-    for application in waiting:
-        due = application.cohort.ends_on
-        overdue = today > due
+    for application, due in _waiting_reports(today):
+        overdue = today > due.due
         kind = "report_overdue" if overdue else "report_due"
+        what = due.label[0].lower() + due.label[1:]
 
-        def message(_user, application=application, due=due, overdue=overdue):
+        def message(_user, application=application, due=due, overdue=overdue, what=what):
             return {
                 "name": application.reference or application.partnership.name,
+                "report": what,
                 "paragraphs": [
-                    f"The end-of-grant report of “{application.partnership.name}” "
+                    f"The {what} of “{application.partnership.name}” "
                     + (
-                        f"was due on {due:%d %B %Y} and has not been submitted."
+                        f"was due on {due.due:%d %B %Y} and has not been submitted."
                         if overdue
-                        else f"is due by {due:%d %B %Y}."
+                        else f"is due by {due.due:%d %B %Y}."
                     ),
-                    "The final instalment of the grant is paid when the report is accepted.",
+                    "The instalment that depends on it is released when the report is accepted.",
                 ],
-                "link": reverse("grants:report_edit", args=[application.pk]),
-                "link_label": "Your end-of-grant report",
+                "link": reverse(
+                    "grants:report_edit",
+                    args=[application.pk] if due.kind == "final" else [application.pk, due.kind],
+                ),
+                "link_label": f"Your {what}",
             }
 
         notify_users(
             school_contacts(application.partnership.lead_school_id),
             kind=kind,
-            key=f"application:{application.pk}",
+            key=_key(application, due),
             message_for=message,
             outcome=outcome,
         )
+        if overdue and (today - due.due).days >= REPORT_ESCALATE_DAYS:
+
+            def staff_message(_user, application=application, due=due, what=what):
+                return {
+                    "name": application.reference or application.partnership.name,
+                    "report": what,
+                    "paragraphs": [
+                        f"The {what} of “{application.partnership.name}” was due on {due.due:%d %B %Y}: "
+                        f"{(today - due.due).days} days ago. Its lead has been reminded and has not "
+                        "submitted it.",
+                    ],
+                    "link": reverse("grants:staff_reports"),
+                    "link_label": "Reports waiting and overdue",
+                }
+
+            notify_users(
+                programme_staff(application),
+                kind="report_overdue_staff",
+                key=_key(application, due),
+                message_for=staff_message,
+                outcome=outcome,
+            )
     return outcome
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.db.models import Avg, Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
+from grants import conflicts
 from grants.models import Application, Payment, Score
 from partnerships.models import Cohort, Membership, SchoolLead
 from partnerships.selectors import partnerships_for, school_contacts
@@ -150,9 +151,10 @@ def application_leads(application) -> QuerySet[User]:
 
 
 def programme_staff(application) -> QuerySet[User]:
-    """The staff of the application's programme: every submission goes to these."""
-    return (
-        User.objects.filter(is_active=True, programmes__id=application.cohort.programme_id)
-        .distinct()
-        .order_by("pk")
-    )
+    """The staff of the application's programme: every submission and applicant's message goes to
+    these, except staff with a conflict of interest on it (grants.conflicts: linked to one of its
+    schools, its trust or federation, or a declared conflict; an override with a reason counts as
+    cleared). Those are neither notified nor e-mailed about it."""
+    staff = User.objects.filter(is_active=True, programmes__id=application.cohort.programme_id).distinct()
+    conflicted = conflicts.conflicted_user_ids(application, list(staff.values_list("pk", flat=True)))
+    return staff.exclude(pk__in=conflicted).order_by("pk")

@@ -5,6 +5,9 @@ request returns the object unchanged.
 
     draft → submitted → (changes_requested → submitted)* → approved | rejected
     draft | submitted → withdrawn;   approved → completed (end-of-grant report accepted)
+
+The partnership's status follows its grant here and nowhere else (`_partnership_follows`):
+approved → active, completed → completed, withdrawn or rejected → withdrawn.
 """
 
 from dataclasses import dataclass
@@ -14,10 +17,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import CPDActivity
-from grants import agreements, notifications, payments
+from grants import agreements, attachments, notifications, payments, reports
 from grants.models import (
     Application,
     ApplicationMessage,
@@ -129,8 +133,29 @@ def _move(application, *, to: str, by, action: str, comment: str = "", fields=()
     from_status = application.status
     application.status = to
     application.save(update_fields=["status", "updated_at", *fields])
+    _partnership_follows(application)
     AuditEvent.record(
         application, by=by, action=action, from_status=from_status, to_status=to, comment=comment
+    )
+
+
+# The partnership's status for each application status that moves it.
+PARTNERSHIP_FOLLOWS = {
+    S.APPROVED: Partnership.Status.ACTIVE,
+    S.COMPLETED: Partnership.Status.COMPLETED,
+    S.WITHDRAWN: Partnership.Status.WITHDRAWN,
+    S.REJECTED: Partnership.Status.WITHDRAWN,
+}
+
+
+def _partnership_follows(application) -> None:
+    """Move the partnership to the status its grant implies (an UPDATE, so no hook is sent back:
+    `on_partnership_withdrawn` is never re-entered)."""
+    to = PARTNERSHIP_FOLLOWS.get(application.status)
+    if to is None:
+        return
+    Partnership.objects.filter(pk=application.partnership_id).exclude(status=to).update(
+        status=to, updated_at=timezone.now()
     )
 
 
@@ -211,13 +236,22 @@ def _clean_lines(application, budget_lines) -> list[tuple[str, Decimal, str]]:
         if category not in categories:
             errors.append(f"Line {number}: choose a category.")
             continue
+        cap = format_gbp(application.grant_cap)
         try:
             amount = _amount(line.get("amount"), "budget")
         except ValidationError:
-            errors.append(f"Line {number}: enter an amount in pounds and pence, below £100,000,000.00.")
+            raw = str(line.get("amount") or "").replace(",", "").strip()
+            if raw.lstrip("+").replace(".", "", 1).isdigit():  # a number, only too large to store
+                errors.append(f"Line {number}: the cap is {cap}; this line is more than that.")
+            else:
+                errors.append(f"Line {number}: enter an amount in pounds and pence, such as 1250.00.")
             continue
-        if amount < 0:
-            errors.append(f"Line {number}: the amount cannot be negative.")
+        if amount <= 0:
+            # A £0 line says nothing about the plan (issue 21); the database refuses it too
+            # (budgetline_amount_gt_0).
+            errors.append(f"Line {number}: enter an amount above £0.00, or remove the line.")
+        elif amount > application.grant_cap:
+            errors.append(f"Line {number}: the cap is {cap}; this line is {format_gbp(amount)}.")
         if len(note) > NOTE_LIMIT:
             errors.append(f"Line {number}: keep the note to {NOTE_LIMIT} characters.")
         cleaned.append((category, amount, note))
@@ -293,6 +327,7 @@ def application_save_draft(
 class Missing:
     step: int
     message: str
+    url: str = ""
 
 
 def application_missing(application: Application) -> list[Missing]:
@@ -316,6 +351,8 @@ def application_missing(application: Application) -> list[Missing]:
     for name, label in DECLARATIONS.items():
         if not getattr(application, name):
             missing.append(Missing(5, f"Declaration not ticked: “{label}”."))
+    files_url = reverse("grants:application_files", args=[application.pk])
+    missing.extend(Missing(0, f"Files: {problem}", files_url) for problem in attachments.missing(application))
     programme = application.cohort.programme
     confirmed = confirmed_eligible_memberships(application.partnership).count()
     if confirmed < programme.min_schools:
@@ -379,6 +416,7 @@ def _submit(application_id: int, by, *, from_state: str, action: str, check_wind
         if missing:
             raise ValidationError([m.message for m in missing])
         application.submitted_at = timezone.now()
+        attachments.freeze(application, now=application.submitted_at)
         fields = ["submitted_at"]
         if not application.reference:
             application.reference = _reference(application)
@@ -487,6 +525,7 @@ def application_approve(*, application_id: int, by, amount, comment: str = "") -
         # The programme's payment schedule, all scheduled; the agreement comes before any release.
         payments.schedule_apply(application, award=amount)
         agreements.agreement_offer(application, by=by, now=now)
+        reports.schedule_at_award(application, now=now)
         notifications.queue_decision(application, action="approved", comment=comment, amount=amount)
     return application
 
@@ -566,18 +605,31 @@ def payment_mark_paid(*, payment_id: int, by, reference: str = "", paid_on=None)
     return Payment.objects.get(pk=payment_id)
 
 
-# --- End-of-grant report --------------------------------------------------------------------
+# --- Reports: the end-of-grant report and the programme's interim reports (grants/reports.py) ---
+
+REPORT_KINDS = EndOfGrantReport.Kind.values
+VARIANCE_LIMIT = 1_000
+VARIANCE_SHARE = Decimal("0.10")  # spend more than 10 % off a line's budget needs a reason
 
 
-def _report_for_lead(application_id: int, by) -> tuple[Application, EndOfGrantReport | None]:
+def _kind(kind) -> str:
+    if kind not in REPORT_KINDS:
+        raise ValidationError({"kind": "There is no such report."})
+    return kind
+
+
+def _report_for_lead(application_id: int, by, kind="final") -> tuple[Application, EndOfGrantReport | None]:
+    kind = _kind(kind)
     application = _lock(application_id)
     _ensure_lead(by, application.partnership)
     if application.status != S.APPROVED:
         raise ValidationError(
-            "An end-of-grant report can be written only for an approved grant; this application is "
+            "A report can be written only for an approved grant; this application is "
             f"{application.get_status_display().lower()}."
         )
-    report = EndOfGrantReport.objects.select_for_update().filter(application=application).first()
+    report = EndOfGrantReport.objects.select_for_update().filter(application=application, kind=kind).first()
+    if report is None and kind != EndOfGrantReport.Kind.FINAL:
+        raise ValidationError("This programme asks for no such report from this grant.")
     return application, report
 
 
@@ -595,6 +647,7 @@ def report_save(
     *,
     application_id: int,
     by,
+    kind="final",
     teachers_reached=0,
     students_reached=0,
     outcomes: str = "",
@@ -602,10 +655,14 @@ def report_save(
     facilitators=(),
     activity_ids=(),
     spend: dict | None = None,
+    explanations: dict | None = None,
+    impact: dict | None = None,
 ) -> EndOfGrantReport:
-    """Save the lead's end-of-grant report as a draft (or after it was returned)."""
+    """Save the lead's report as a draft (or after it was returned). `spend` is {category:
+    amount}, `explanations` {category: why it differs from the budget}, `impact` {question: answer}
+    (grants/reports.py IMPACT_QUESTIONS)."""
     with transaction.atomic():
-        application, report = _report_for_lead(application_id, by)
+        application, report = _report_for_lead(application_id, by, kind)
         if report is not None and report.status in (
             EndOfGrantReport.Status.SUBMITTED,
             EndOfGrantReport.Status.ACCEPTED,
@@ -622,6 +679,7 @@ def report_save(
             raise ValidationError({"barriers": "Choose barriers from the list."})
         if set(facilitators) - set(FACILITATOR_TAGS):
             raise ValidationError({"facilitators": "Choose facilitators from the list."})
+        impact = reports.clean_impact(impact or {})
         try:
             activity_ids = {int(pk) for pk in activity_ids}
         except (TypeError, ValueError):
@@ -641,23 +699,60 @@ def report_save(
             if amount < 0:
                 raise ValidationError({f"spend_{category}": "Spend cannot be negative."})
             spend_rows[category] = amount
+        why = {}
+        for category, text in (explanations or {}).items():
+            if category not in BudgetLine.Category.values:
+                raise ValidationError({"spend": "Spend must be against a budget category."})
+            text = (text or "").strip()
+            if len(text) > VARIANCE_LIMIT:
+                raise ValidationError(
+                    {
+                        f"variance_{category}": f"Keep this to {VARIANCE_LIMIT:,} characters "
+                        f"(it has {len(text):,})."
+                    }
+                )
+            why[category] = text
         if report is None:
-            report = EndOfGrantReport(application=application)
+            report = EndOfGrantReport(application=application, kind=kind)
         report.teachers_reached = teachers
         report.students_reached = students
         report.outcomes = outcomes
         report.barriers = sorted(set(barriers))
         report.facilitators = sorted(set(facilitators))
+        if impact is not None:
+            report.impact = impact
         report.save()
         report.activities.set(activities)
         if spend is not None:
-            current = {row.category: row.spent for row in report.spend.all()}
-            if current != spend_rows:
+            rows = {c: (a, why.get(c, "")) for c, a in spend_rows.items()}
+            current = {row.category: (row.spent, row.explanation) for row in report.spend.all()}
+            if current != rows:
                 report.spend.all().delete()
                 ReportSpend.objects.bulk_create(
-                    ReportSpend(report=report, category=c, spent=a) for c, a in spend_rows.items()
+                    ReportSpend(report=report, category=c, spent=a, explanation=e)
+                    for c, (a, e) in rows.items()
                 )
     return report
+
+
+def report_start(*, application_id: int, by, kind="final") -> EndOfGrantReport:
+    """The report's draft, started if the lead has not saved it yet (evidence needs a report)."""
+    with transaction.atomic():
+        application, report = _report_for_lead(application_id, by, kind)
+        if report is None:
+            report = EndOfGrantReport.objects.create(application=application, kind=kind)
+    return report
+
+
+def budgeted_by_category(application) -> dict[str, Decimal]:
+    planned: dict[str, Decimal] = {}
+    for line in application.budget_lines.all():
+        planned[line.category] = planned.get(line.category, Decimal("0.00")) + line.amount
+    return planned
+
+
+def needs_explanation(budgeted: Decimal, spent: Decimal) -> bool:
+    return abs(spent - budgeted) > budgeted * VARIANCE_SHARE
 
 
 def report_missing(report: EndOfGrantReport | None) -> list[str]:
@@ -668,16 +763,25 @@ def report_missing(report: EndOfGrantReport | None) -> list[str]:
         missing.append("Outcomes observed: not written yet.")
     if not report.activities.exists():
         missing.append("Activities delivered: link at least one of the partnership's CPD activities.")
-    budgeted = set(report.application.budget_lines.values_list("category", flat=True))
-    reported = set(report.spend.values_list("category", flat=True))
-    for category in sorted(budgeted - reported):
+    budgeted = budgeted_by_category(report.application)
+    reported = {row.category: row for row in report.spend.all()}
+    for category in sorted(set(budgeted) - set(reported)):
         missing.append(f"Spend: enter what was spent on {BudgetLine.Category(category).label.lower()}.")
+    for category, row in sorted(reported.items()):
+        plan = budgeted.get(category, Decimal("0.00"))
+        if needs_explanation(plan, row.spent) and not row.explanation.strip():
+            missing.append(
+                f"Spend on {BudgetLine.Category(category).label.lower()}: {format_gbp(row.spent)} against a "
+                f"budget of {format_gbp(plan)}; say why it differs."
+            )
     return missing
 
 
-def report_submit(*, application_id: int, by) -> EndOfGrantReport:
+def report_submit(*, application_id: int, by, kind="final") -> EndOfGrantReport:
+    """Draft or returned → submitted (a returned report comes back revised: `report_resubmitted`).
+    Its evidence is frozen with it."""
     with transaction.atomic():
-        application, report = _report_for_lead(application_id, by)
+        application, report = _report_for_lead(application_id, by, kind)
         if report is not None and report.status == EndOfGrantReport.Status.SUBMITTED:
             return report
         if report is not None and report.status == EndOfGrantReport.Status.ACCEPTED:
@@ -685,29 +789,40 @@ def report_submit(*, application_id: int, by) -> EndOfGrantReport:
         missing = report_missing(report)
         if missing:
             raise ValidationError(missing)
+        action = (
+            "report_resubmitted" if report.status == EndOfGrantReport.Status.RETURNED else "report_submitted"
+        )
         report.status = EndOfGrantReport.Status.SUBMITTED
         report.submitted_at = timezone.now()
         report.save(update_fields=["status", "submitted_at", "updated_at"])
+        attachments.freeze_evidence(report, now=report.submitted_at)
         AuditEvent.record(
-            application, by=by, action="report_submitted", from_status=S.APPROVED, to_status=S.APPROVED
+            application,
+            by=by,
+            action=action,
+            from_status=S.APPROVED,
+            to_status=S.APPROVED,
+            comment=report.get_kind_display(),
         )
         notifications.queue_submission(application, action="report_submitted")
     return report
 
 
-def _report_for_staff(application_id: int, by) -> tuple[Application, EndOfGrantReport]:
+def _report_for_staff(application_id: int, by, kind="final") -> tuple[Application, EndOfGrantReport]:
+    kind = _kind(kind)
     application = _lock(application_id)
     _ensure_reviewer(by, application)
-    report = EndOfGrantReport.objects.select_for_update().filter(application=application).first()
+    report = EndOfGrantReport.objects.select_for_update().filter(application=application, kind=kind).first()
     if report is None:
-        raise ValidationError("The lead has not written an end-of-grant report yet.")
+        raise ValidationError("The lead has not written this report yet.")
     return application, report
 
 
-def report_accept(*, application_id: int, by, comment: str = "") -> EndOfGrantReport:
-    """Accepting the report releases the final instalment and completes the grant."""
+def report_accept(*, application_id: int, by, comment: str = "", kind="final") -> EndOfGrantReport:
+    """Accepting a report releases the instalments that wait for it (grants.reports.
+    release_payments_for_report); accepting the final report completes the grant."""
     with transaction.atomic():
-        application, report = _report_for_staff(application_id, by)
+        application, report = _report_for_staff(application_id, by, kind)
         if report.status == EndOfGrantReport.Status.ACCEPTED:
             return report
         if report.status != EndOfGrantReport.Status.SUBMITTED or application.status != S.APPROVED:
@@ -721,15 +836,25 @@ def report_accept(*, application_id: int, by, comment: str = "") -> EndOfGrantRe
         report.decided_at = now
         report.staff_comment = comment
         report.save(update_fields=["status", "decided_at", "staff_comment", "updated_at"])
-        payments.release_on(application, trigger=Payment.Trigger.ON_FINAL_REPORT, by=by, now=now)
-        _move(application, to=S.COMPLETED, by=by, action="report_accepted", comment=comment)
+        reports.release_payments_for_report(application, kind=report.kind, by=by, now=now)
+        if report.kind == EndOfGrantReport.Kind.FINAL:
+            _move(application, to=S.COMPLETED, by=by, action="report_accepted", comment=comment)
+        else:
+            AuditEvent.record(
+                application,
+                by=by,
+                action="interim_report_accepted",
+                from_status=application.status,
+                to_status=application.status,
+                comment=comment,
+            )
         notifications.queue_decision(application, action="report_accepted", comment=comment)
     return report
 
 
-def report_return(*, application_id: int, by, comment: str) -> EndOfGrantReport:
+def report_return(*, application_id: int, by, comment: str, kind="final") -> EndOfGrantReport:
     with transaction.atomic():
-        application, report = _report_for_staff(application_id, by)
+        application, report = _report_for_staff(application_id, by, kind)
         if report.status == EndOfGrantReport.Status.RETURNED:
             return report
         if report.status != EndOfGrantReport.Status.SUBMITTED:

@@ -4,13 +4,16 @@ come through grants.selectors (404 otherwise), writes through grants.services, w
 ValidationErrors become form errors."""
 
 from collections import Counter
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import DecimalField, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, JsonResponse
@@ -20,8 +23,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from grants import forms as f
-from grants import services
-from grants.models import Application, ApplicationMessage, AuditEvent, EndOfGrantReport, Payment, Score
+from grants import queue, services
+from grants import reports as report_schedule
+from grants import review_forms as rf
+from grants.history import REVIEW_ONLY_ACTIONS, describe
+from grants.models import (
+    Application,
+    ApplicationMessage,
+    Attachment,
+    AuditEvent,
+    EndOfGrantReport,
+    Payment,
+    Review,
+    ReviewerAssignment,
+)
+from grants.reports import IMPACT_ANSWERS, IMPACT_QUESTIONS
 from grants.selectors import (
     AWARDED_STATES,
     applications_for,
@@ -29,9 +45,6 @@ from grants.selectors import (
     has_conflict_of_interest,
     is_lead_of,
     may_review,
-)
-from grants.selectors import (
-    review_queue as review_queue_qs,
 )
 from partnerships.eligibility import ineligibility_reasons, shortfall
 from partnerships.models import School
@@ -124,7 +137,9 @@ def _step_forms(application, step, data=None):
             {"category": b.category, "amount": b.amount, "note": b.note}
             for b in application.budget_lines.all()
         ]
-        formset = f.BudgetLineFormSet(data, initial=lines, prefix="lines")
+        formset = f.BudgetLineFormSet(
+            data, initial=lines, prefix="lines", form_kwargs={"cap": application.grant_cap}
+        )
     return form, formset
 
 
@@ -291,11 +306,18 @@ def _render_detail(request, application, bound_forms=None):
     for m in memberships:
         m.reasons = ineligibility_reasons(m.school, programme)
     counted = [m for m in memberships if m.status == "confirmed" and not m.reasons]
-    report = (
+    reports = list(
         EndOfGrantReport.objects.filter(application=application)
-        .prefetch_related("spend", "activities")
-        .first()
+        .prefetch_related("spend", "activities", "evidence")
+        .order_by("-kind")  # interim before final
     )
+    for r in reports:
+        r.current_evidence = [e for e in r.evidence.all() if e.superseded_at is None]
+        r.impact_rows = [
+            (IMPACT_QUESTIONS[q][1], IMPACT_ANSWERS.get(a, a))
+            for q, a in r.impact.items()
+            if q in IMPACT_QUESTIONS
+        ]
     context = {
         "application": application,
         "programme": programme,
@@ -303,9 +325,13 @@ def _render_detail(request, application, bound_forms=None):
         "confirmed_eligible": len(counted),
         "phase_mix": Counter(m.school.get_phase_display() for m in counted).most_common(),
         "budget_lines": application.budget_lines.all(),
+        "files": Attachment.objects.filter(
+            application=application, superseded_at__isnull=True, report__isnull=True
+        ).select_related("attachment_type", "school"),
         "payments": application.payments.all(),
-        "events": AuditEvent.objects.filter(application=application).select_related("actor"),
-        "report": report,
+        "events": _history(application, staff_view),
+        "reports": reports,
+        "reports_due": report_schedule.reports_of(application),
         "staff_view": staff_view,
         "is_lead": is_lead_of(user, application.partnership),
         "editable": application.status in services.EDITABLE_STATES,
@@ -318,13 +344,17 @@ def _render_detail(request, application, bound_forms=None):
             {
                 "conflict": conflict,
                 "may_decide": may_review(user, application) and not conflict,
-                "scores": Score.objects.filter(application=application).select_related("reviewer"),
+                "reviews": Review.objects.filter(application=application, is_current=True)
+                .select_related("reviewer", "rubric")
+                .prefetch_related("scores__criterion"),
+                "assignments": ReviewerAssignment.objects.filter(
+                    application=application, active=True
+                ).select_related("reviewer"),
                 "budget": cohort_budget(application.cohort),
                 "request_changes_form": bound_forms.get("request_changes_form") or f.RequestChangesForm(),
                 "approve_form": bound_forms.get("approve_form")
                 or f.ApproveForm(initial={"amount": application.requested}),
                 "reject_form": bound_forms.get("reject_form") or f.RejectForm(),
-                "score_form": bound_forms.get("score_form") or f.ScoreForm(),
                 "report_accept_form": bound_forms.get("report_accept_form") or f.ReportAcceptForm(),
                 "report_return_form": bound_forms.get("report_return_form") or f.ReportReturnForm(),
             }
@@ -343,6 +373,15 @@ def _render_detail(request, application, bound_forms=None):
         else None
     )
     return render(request, "grants/detail.html", context)
+
+
+def _history(application, staff_view) -> list[tuple[AuditEvent, str]]:
+    """The history in words. The applicant's side leaves out the review's own workings (who
+    reviews it, their scores, conflicts): those are for programme staff."""
+    events = AuditEvent.objects.filter(application=application).select_related("actor")
+    if not staff_view:
+        events = events.exclude(action__in=REVIEW_ONLY_ACTIONS)
+    return [(e, describe(e)) for e in events]
 
 
 def _conversation(application, staff_view, is_lead, bound_form=None) -> dict:
@@ -394,23 +433,101 @@ def application_detail(request, pk):
     return _render_detail(request, _application(request, pk))
 
 
-def _staff_action(form_class, form_key, call, done):
+def _staff_action(form_class, form_key, call, done, confirm=None):
+    """A staff decision. With `confirm` (irreversible ones: approve, reject), a valid form first
+    shows a confirmation page saying what will happen; only a post with confirm=yes acts."""
+
     @staff_required
     @require_POST
     def view(request, pk):
         application = _application(request, pk)
         form = form_class(request.POST)
         if form.is_valid():
+            confirming = confirm is not None and request.POST.get("confirm") != "yes"
             try:
-                call(application=application, by=request.user, data=form.cleaned_data)
+                with dry_run(confirming):
+                    call(application=application, by=request.user, data=form.cleaned_data)
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
+                if confirming:  # every check passed and nothing was kept: ask first
+                    asked = confirm(application, form.cleaned_data)
+                    return _confirmation(request, application, form, **asked)
                 messages.success(request, done)
                 return redirect("grants:application_detail", pk=pk)
         return _render_detail(request, application, {form_key: form})
 
     return view
+
+
+class _DryRun(Exception):
+    pass
+
+
+@contextmanager
+def dry_run(enabled: bool = True):
+    """Run a service for its checks only: everything it wrote (and every message it queued on
+    commit) is rolled back. A confirmation page is shown only for a decision that would succeed."""
+    if not enabled:
+        yield
+        return
+    try:
+        with transaction.atomic():
+            yield
+            raise _DryRun
+    except _DryRun:
+        pass
+
+
+def _confirmation(request, application, form, *, title, lines, button, button_class="btn-primary"):
+    return render(
+        request,
+        "grants/confirm.html",
+        {
+            "application": application,
+            "title": title,
+            "lines": lines,
+            "button": button,
+            "button_class": button_class,
+            "fields": [(name, request.POST.get(name, "")) for name in form.fields],
+            "action": request.path,
+            "back": reverse("grants:application_detail", args=[application.pk]),
+        },
+    )
+
+
+def _confirm_approve(application, data):
+    budget = cohort_budget(application.cohort)
+    amount = data["amount"]
+    first = services._instalments(amount, application.cohort.programme.first_instalment_percent)
+    lines = [
+        f"Award {format_gbp(amount)} to {application.partnership.name} ({application.reference}); "
+        f"{format_gbp(application.requested)} was requested.",
+        f"The cohort's remaining budget goes from {format_gbp(budget.remaining)} to "
+        f"{format_gbp(budget.remaining - amount)}.",
+    ]
+    if first and first[0][1] == Payment.Trigger.ON_APPROVAL:
+        lines.append(f"The first instalment of {format_gbp(first[0][0])} is released at once.")
+    lines.append("The lead school's leads are told. An approval cannot be undone here.")
+    return {
+        "title": "Approve this application?",
+        "lines": lines,
+        "button": "Yes, approve",
+        "button_class": "btn-success",
+    }
+
+
+def _confirm_reject(application, data):
+    return {
+        "title": "Reject this application?",
+        "lines": [
+            f"{application.partnership.name} ({application.reference}) will be rejected.",
+            f"The lead school's leads are told, with your reason: “{data['reason']}”",
+            "A rejection cannot be undone here.",
+        ],
+        "button": "Yes, reject",
+        "button_class": "btn-danger",
+    }
 
 
 application_request_changes = _staff_action(
@@ -428,6 +545,7 @@ application_approve = _staff_action(
         application_id=application.pk, by=by, amount=data["amount"], comment=data["comment"]
     ),
     "Application approved; the first instalment is released.",
+    confirm=_confirm_approve,
 )
 application_reject = _staff_action(
     f.RejectForm,
@@ -436,100 +554,8 @@ application_reject = _staff_action(
         application_id=application.pk, by=by, reason=data["reason"]
     ),
     "Application rejected. The lead has been told.",
+    confirm=_confirm_reject,
 )
-application_score = _staff_action(
-    f.ScoreForm,
-    "score_form",
-    lambda application, by, data: services.score_record(
-        application_id=application.pk,
-        by=by,
-        criterion=data["criterion"],
-        score=data["score"],
-        comment=data["comment"],
-    ),
-    "Score recorded.",
-)
-report_accept = _staff_action(
-    f.ReportAcceptForm,
-    "report_accept_form",
-    lambda application, by, data: services.report_accept(
-        application_id=application.pk, by=by, comment=data["comment"]
-    ),
-    "Report accepted: the final instalment is released and the grant is complete.",
-)
-report_return = _staff_action(
-    f.ReportReturnForm,
-    "report_return_form",
-    lambda application, by, data: services.report_return(
-        application_id=application.pk, by=by, comment=data["comment"]
-    ),
-    "Report returned to the lead with your comments.",
-)
-
-
-# --- Lead: end-of-grant report --------------------------------------------------------------
-
-
-@lead_required
-def report_edit(request, pk):
-    application = _application(request, pk)
-    _ensure_lead(request, application)
-    report = EndOfGrantReport.objects.filter(application=application).first()
-    initial = {}
-    if report is not None:
-        initial = {
-            "activities": list(report.activities.values_list("pk", flat=True)),
-            "teachers_reached": report.teachers_reached,
-            "students_reached": report.students_reached,
-            "outcomes": report.outcomes,
-            "barriers": report.barriers,
-            "facilitators": report.facilitators,
-            **{f"spend_{row.category}": row.spent for row in report.spend.all()},
-        }
-    form = f.ReportForm(
-        request.POST if request.method == "POST" else None, application=application, initial=initial
-    )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.report_save(
-                application_id=application.pk,
-                by=request.user,
-                teachers_reached=data["teachers_reached"],
-                students_reached=data["students_reached"],
-                outcomes=data["outcomes"],
-                barriers=data["barriers"],
-                facilitators=data["facilitators"],
-                activity_ids=[a.pk for a in data["activities"]],
-                spend=form.spend(),
-            )
-            if "submit" in request.POST:
-                services.report_submit(application_id=application.pk, by=request.user)
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            if "submit" in request.POST:
-                messages.success(request, "Report submitted. Programme staff have been told.")
-                return redirect("grants:application_detail", pk=pk)
-            messages.success(request, "Report saved.")
-            return redirect("grants:report_edit", pk=pk)
-        report = EndOfGrantReport.objects.filter(application=application).first()
-    editable = application.status == S.APPROVED and (
-        report is None or report.status in (EndOfGrantReport.Status.DRAFT, EndOfGrantReport.Status.RETURNED)
-    )
-    return render(
-        request,
-        "grants/report_form.html",
-        {
-            "application": application,
-            "report": report,
-            "form": form,
-            "editable": editable,
-            "missing": services.report_missing(report) if report else [],
-        },
-    )
-
-
 # --- Staff: queue, budget, payments ---------------------------------------------------------
 
 
@@ -545,24 +571,73 @@ def _register_regions() -> list[str]:
     )
 
 
+QUEUE_SESSION_KEY = "grants:queue-filters"
+
+
 @staff_required
 def review_queue(request):
+    """The queue with the officer's last filters: a visit with no query string gets the filters
+    kept in the session (until "Clear")."""
+    if "clear" in request.GET:
+        request.session.pop(QUEUE_SESSION_KEY, None)
+        return redirect("grants:review_queue")
+    if not request.GET and request.session.get(QUEUE_SESSION_KEY):
+        return redirect(reverse("grants:review_queue") + "?" + request.session[QUEUE_SESSION_KEY])
     regions = cache.get_or_set(REGIONS_CACHE_KEY, _register_regions, REGIONS_CACHE_SECONDS)
     cohorts = cohorts_for(request.user)
-    form = f.QueueFilterForm(request.GET or None, cohorts=cohorts, regions=regions)
+    reviewers = User.objects.filter(
+        pk__in=ReviewerAssignment.objects.filter(
+            application__in=applications_for(request.user), active=True
+        ).values("reviewer_id")
+    ).order_by("last_name", "first_name", "username")
+    form = rf.QueueForm(request.GET or None, cohorts=cohorts, regions=regions, reviewers=reviewers)
     status = 200
-    filters = {}
+    filters = queue.QueueFilters()
     if form.is_bound:
         if form.is_valid():
-            filters = {k: v for k, v in form.cleaned_data.items() if v}
+            d = form.cleaned_data
+            filters = queue.QueueFilters(
+                q=d["q"],
+                cohort=d["cohort"],
+                round=d["round"] or queue.Round.CURRENT,
+                status=d["status"],
+                region=d["region"],
+                phase=d["phase"],
+                reviewer=d["reviewer"],
+                assigned_to_me=d["assigned_to_me"],
+                min_score=float(d["min_score"]) if d["min_score"] is not None else None,
+                sort=d["sort"] or queue.DEFAULT_SORT,
+            )
+            kept = request.GET.copy()
+            kept.pop("page", None)
+            request.session[QUEUE_SESSION_KEY] = kept.urlencode()
         else:
             status = 400
-    qs = review_queue_qs(request.user, **filters) if status == 200 else Application.objects.none()
+    qs = queue.review_queue(request.user, filters) if status == 200 else Application.objects.none()
+    counts = queue.state_counts(request.user, filters) if status == 200 else []
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    sort_links = {}
+    for key in queue.SORTS:
+        params["sort"] = f"-{key}" if filters.sort == key else key
+        sort_links[key] = params.urlencode()
+    params.pop("sort", None)
+    state_links = []
+    for value, label, n in counts:
+        params["status"] = value
+        state_links.append((value, label, n, params.urlencode()))
     return render(
         request,
         "grants/review_queue.html",
-        {"form": form, "page": page, "cohorts": cohorts},
+        {
+            "form": form,
+            "page": page,
+            "cohorts": cohorts,
+            "filters": filters,
+            "sort_links": sort_links,
+            "state_links": state_links,
+        },
         status=status,
     )
 

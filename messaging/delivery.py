@@ -29,8 +29,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from messaging import kinds as registry
-from messaging import outbox
-from messaging.models import MutedProgramme, Notification, Preference
+from messaging import outbox, programme_templates
+from messaging.models import MessageTemplate, MutedProgramme, Notification, Preference
 
 log = logging.getLogger(__name__)
 _muted: ContextVar[bool] = ContextVar("messaging_muted", default=False)
@@ -67,13 +67,25 @@ def greeting_for(user) -> str:
     return f"Dear {user.first_name}," if getattr(user, "first_name", "") else "Hello,"
 
 
-def subject_of(kind: registry.MessageKind, context: dict) -> str:
-    text = Template(kind.subject).render(Context(context, autoescape=False))
+def subject_of(kind: registry.MessageKind, context: dict, template: MessageTemplate | None = None) -> str:
+    if kind.editable:
+        subject, _body = programme_templates.wording(kind, template)
+        text = programme_templates.fill(subject, kind, context)
+    else:
+        text = Template(kind.subject).render(Context(context, autoescape=False))
     return " ".join(text.split())
 
 
-def render(kind: registry.MessageKind, context: dict, *, greeting: str = "Hello,") -> dict:
-    """The message as it is sent: subject, text, HTML, absolute URL."""
+def render(
+    kind: registry.MessageKind,
+    context: dict,
+    *,
+    greeting: str = "Hello,",
+    template: MessageTemplate | None = None,
+) -> dict:
+    """The message as it is sent: subject, text, HTML, absolute URL. A kind programme staff may
+    reword takes its subject and opening text from `template` (a programme's version) or its
+    built-in wording; the sender's `kept` paragraphs follow whatever the wording."""
     full = {
         "greeting": greeting,
         "paragraphs": [],
@@ -83,7 +95,11 @@ def render(kind: registry.MessageKind, context: dict, *, greeting: str = "Hello,
         **context,
     }
     full["url"] = absolute(full.get("link", ""))
-    full["subject"] = subject_of(kind, full)
+    if kind.editable:
+        _subject, body = programme_templates.wording(kind, template)
+        full["paragraphs"] = programme_templates.paragraphs(body, kind, full)
+    full["paragraphs"] = [*full["paragraphs"], *full.get("kept", [])]
+    full["subject"] = subject_of(kind, full, template)
     return {
         "subject": full["subject"],
         "text": render_to_string(kind.text_template, full),
@@ -104,10 +120,10 @@ def _email(rendered: dict, address: str) -> EmailMultiAlternatives:
     return email
 
 
-def _queue(rendered: dict, address: str, *, fail_silently: bool) -> bool:
+def _queue(rendered: dict, address: str, *, fail_silently: bool, template=None) -> bool:
     try:
         with transaction.atomic():
-            return outbox.enqueue(_email(rendered, address)) is not None
+            return outbox.enqueue(_email(rendered, address), template=template) is not None
     except Exception:
         if not fail_silently:
             raise
@@ -127,19 +143,26 @@ def send(kind: str, recipients, context: dict, *, about=None, fail_silently: boo
     seen: set = set()
     recipients = list(recipients)
     chosen = _preferences(message_kind, recipients)
-    quiet = not message_kind.mandatory and programme_muted(programme_of(about))
+    programme_id = programme_of(about)
+    quiet = not message_kind.mandatory and programme_muted(programme_id)
+    template = programme_templates.current(programme_id, kind) if message_kind.editable else None
     for recipient in recipients:
         if isinstance(recipient, str):
             if recipient.lower() in seen:
                 continue
             seen.add(recipient.lower())
             if not _muted.get() and not quiet:
-                sent.emails += _queue(render(message_kind, context), recipient, fail_silently=fail_silently)
+                sent.emails += _queue(
+                    render(message_kind, context, template=template),
+                    recipient,
+                    fail_silently=fail_silently,
+                    template=template,
+                )
             continue
         if recipient.pk in seen:
             continue
         seen.add(recipient.pk)
-        rendered = render(message_kind, context, greeting=greeting_for(recipient))
+        rendered = render(message_kind, context, greeting=greeting_for(recipient), template=template)
         delivery = registry.Delivery.PORTAL if quiet else chosen.get(recipient.pk, message_kind.delivery)
         if not message_kind.address_only:
             link = rendered["context"].get("link", "")
@@ -151,12 +174,13 @@ def send(kind: str, recipients, context: dict, *, about=None, fail_silently: boo
                     body=_notification_body(rendered["context"]),
                     url=link if link and not link.startswith("http") else "",
                     in_digest=delivery == registry.Delivery.DIGEST,
+                    template=template,
                 )
             )
         if delivery != registry.Delivery.IMMEDIATE:
             continue
         if recipient.is_active and recipient.email and not _muted.get():
-            sent.emails += _queue(rendered, recipient.email, fail_silently=fail_silently)
+            sent.emails += _queue(rendered, recipient.email, fail_silently=fail_silently, template=template)
     return sent
 
 

@@ -6,8 +6,9 @@ it is delivered unless the person chose otherwise.
 
 The generic templates (emails/message.txt, emails/message.html) render a context with
 `paragraphs`, optional `items`, `link` (a path in the portal, or an absolute URL) and
-`link_label`; a kind with more to show (a receipt with a copy of what was submitted) names its
-own templates.
+`link_label` (and `kept`: paragraphs after the opening text that no programme wording removes,
+such as the comment from staff); a kind with more to show (a receipt with a copy of what was
+submitted) names its own templates.
 """
 
 from dataclasses import dataclass
@@ -36,7 +37,35 @@ class MessageKind:
     # Sent to an address rather than to an account (sign-up, invitations by e-mail): no
     # notification row, no preferences.
     address_only: bool = False
+    # Programme staff may reword the kinds that have a `body` (messaging/programme_templates.py):
+    # `subject` and `body` are then string.Template texts ($name) using only `placeholders`,
+    # each (name, what it is, an example). The body is the opening text; what a message must
+    # carry (a comment from staff, the amount, a copy of the answers, the link) is added below
+    # it by the sender, so no wording can leave it out.
+    body: str = ""
+    placeholders: tuple = ()
 
+    @property
+    def editable(self) -> bool:
+        return bool(self.body)
+
+    @property
+    def placeholder_names(self) -> list[str]:
+        return [name for name, _what, _example in self.placeholders]
+
+
+# Placeholders every application message offers (grants/notifications.py fills them).
+APPLICATION = (
+    ("name", "The application's reference and partnership", "ENT-2026-0012 · Fylde Coast STEM"),
+    ("reference", "The application's reference", "ENT-2026-0012"),
+    ("partnership", "The partnership's name", "Fylde Coast STEM"),
+    ("school", "The lead school's name", "Alder Primary School"),
+    ("programme", "The programme's name", "ENTHUSE Partnerships"),
+    ("cohort", "The cohort (programme and round)", "ENTHUSE Partnerships 2026"),
+)
+AMOUNT = (("amount", "The amount, in pounds", "£12,000.00"),)
+REQUESTED = (("requested", "The amount requested, in pounds", "£12,000.00"),)
+AUTHOR = (("author", "The name of the person who wrote", "Carol Jones"),)
 
 LEADS = "the school's verified leads"
 LEAD_SCHOOL = "the lead school's verified leads"
@@ -150,15 +179,21 @@ KINDS: list[MessageKind] = [
     ),
     MessageKind(
         "report_due",
-        "End-of-grant report due",
-        "Due soon: end-of-grant report for {{ name }}",
+        "A grant report is due",
+        "Due soon: {{ report|default:'end-of-grant report' }} for {{ name }}",
         LEAD_SCHOOL,
     ),
     MessageKind(
         "report_overdue",
-        "End-of-grant report overdue",
-        "Overdue: end-of-grant report for {{ name }}",
+        "A grant report is overdue",
+        "Overdue: {{ report|default:'end-of-grant report' }} for {{ name }}",
         LEAD_SCHOOL,
+    ),
+    MessageKind(
+        "report_overdue_staff",
+        "A grant report is long overdue",
+        "Long overdue: {{ report|default:'end-of-grant report' }} for {{ name }}",
+        STAFF,
     ),
     MessageKind(
         "staff_digest",
@@ -166,89 +201,134 @@ KINDS: list[MessageKind] = [
         "{{ count }} application{{ count|pluralize }} waiting for review over {{ days }} working days",
         STAFF,
     ),
-    # --- Applications and grants (grants) ----------------------------------------------------
+    # --- Applications and grants (grants): programme staff may reword these ------------------
     MessageKind(
         "submission_receipt",
         "Receipt for your application",
-        "Received: {{ name }}{% if resubmitted %} (resubmitted){% endif %}",
+        "Received: $name$resubmitted",
         LEAD_SCHOOL,
+        body=(
+            "Your application $reference to $cohort has been $action. Programme staff will review it; "
+            "you will hear from us when they decide.\n\n"
+            "Below is a copy of what you submitted. Quote the reference if you contact us."
+        ),
+        placeholders=(
+            *APPLICATION,
+            ("action", "“submitted”, or “resubmitted” after changes", "submitted"),
+            ("resubmitted", "“ (resubmitted)” after changes, otherwise nothing", ""),
+        ),
     ),
     MessageKind(
         "application_submitted",
         "An application was submitted for review",
-        "For review: {{ name }}",
+        "For review: $name",
         STAFF,
+        body="A new application has been submitted for review.",
+        placeholders=(*APPLICATION, *REQUESTED),
     ),
     MessageKind(
         "application_resubmitted",
         "An application was resubmitted",
-        "For review: {{ name }}",
+        "For review: $name",
         STAFF,
+        body="An application has been resubmitted after changes were requested.",
+        placeholders=(*APPLICATION, *REQUESTED),
     ),
     MessageKind(
         "report_submitted",
         "An end-of-grant report was submitted",
-        "For review: {{ name }}",
+        "For review: $name",
         STAFF,
+        body="An end-of-grant report has been submitted for review.",
+        placeholders=(*APPLICATION, *REQUESTED),
     ),
     MessageKind(
         "below_minimum",
         "A grant's partnership fell below the minimum",
-        "For review: {{ name }}",
+        "For review: $name",
         STAFF,
+        body=(
+            "An approved grant's partnership has fallen below the programme's minimum of schools (see the "
+            "application's history)."
+        ),
+        placeholders=(*APPLICATION, *REQUESTED),
     ),
     MessageKind(
         "changes_requested",
         "Changes requested to your application",
-        "Changes requested: {{ name }}",
+        "Changes requested: $name",
         LEAD_SCHOOL,
         mandatory=True,
+        body=(
+            "Programme staff have asked for changes to your application. Please edit it and submit it again."
+        ),
+        placeholders=APPLICATION,
     ),
     MessageKind(
         "approved",
         "Your application was approved",
-        "Approved: {{ name }}",
+        "Approved: $name",
         LEAD_SCHOOL,
         mandatory=True,
+        body="Your application has been approved.",
+        placeholders=(*APPLICATION, *AMOUNT),
     ),
     MessageKind(
         "rejected",
         "Your application was not approved",
-        "Not approved: {{ name }}",
+        "Not approved: $name",
         LEAD_SCHOOL,
         mandatory=True,
+        body="Your application has not been approved.",
+        placeholders=APPLICATION,
     ),
     MessageKind(
         "payment_paid",
         "An instalment of your grant was paid",
-        "Instalment {{ sequence }} paid: {{ name }}",
+        "Instalment $sequence paid: $name",
         LEAD_SCHOOL,
+        body="Instalment $sequence of your grant, $amount, has been paid.",
+        placeholders=(*APPLICATION, *AMOUNT, ("sequence", "The instalment's number", "1")),
     ),
     MessageKind(
         "application_message_to_staff",
         "The applicant wrote in an application's conversation",
-        "New message: {{ name }}",
+        "New message: $name",
         STAFF,
+        body="$author wrote about the application $name:",
+        placeholders=(*APPLICATION, *AUTHOR),
     ),
     MessageKind(
         "application_message_to_lead",
         "Programme staff wrote in your application's conversation",
-        "New message about your application: {{ name }}",
+        "New message about your application: $name",
         LEAD_SCHOOL,
+        body="$author wrote about the application $name:",
+        placeholders=(*APPLICATION, *AUTHOR),
     ),
     MessageKind(
         "report_accepted",
         "Your end-of-grant report was accepted",
-        "End-of-grant report accepted: {{ name }}",
+        "End-of-grant report accepted: $name",
         LEAD_SCHOOL,
         mandatory=True,
+        body=(
+            "Your end-of-grant report has been accepted; the final instalment has been released and the "
+            "grant is complete."
+        ),
+        placeholders=APPLICATION,
     ),
     MessageKind(
         "report_returned",
         "Your end-of-grant report was returned",
-        "End-of-grant report returned: {{ name }}",
+        "End-of-grant report returned: $name",
         LEAD_SCHOOL,
         mandatory=True,
+        body=(
+            "Programme staff have returned your end-of-grant report with comments. Please edit it and submit "
+            "it again."
+        ),
+        placeholders=APPLICATION,
     ),
 ]
 
@@ -297,6 +377,11 @@ REGISTRY: dict[str, MessageKind] = {kind.key: kind for kind in KINDS}
 def choosable() -> list[MessageKind]:
     """The kinds a person may choose how to receive (not mandatory, sent to accounts)."""
     return [kind for kind in KINDS if not kind.mandatory and not kind.address_only]
+
+
+def editable() -> list[MessageKind]:
+    """The kinds programme staff may reword for their programme."""
+    return [kind for kind in KINDS if kind.editable]
 
 
 def get(key: str) -> MessageKind:

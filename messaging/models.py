@@ -31,6 +31,10 @@ class OutboxMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The programme's wording this e-mail was written from (None: the built-in wording).
+    template = models.ForeignKey(
+        "messaging.MessageTemplate", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -63,6 +67,10 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     # Waiting for the person's daily digest e-mail (messaging.digest); cleared when it is queued.
     in_digest = models.BooleanField(default=False)
+    # The programme's wording this notification was written from (None: the built-in wording).
+    template = models.ForeignKey(
+        "messaging.MessageTemplate", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         db_table = "partnerships_notification"
@@ -128,3 +136,43 @@ class MutedProgramme(models.Model):
 
     def __str__(self):
         return f"Programme {self.programme_id} muted by {self.muted_by}"
+
+
+class MessageTemplate(models.Model):
+    """One version of a programme's wording for one message kind (messaging/programme_templates.py).
+    Never changed or deleted: each save adds the next version, and the latest version is the
+    programme's current wording; a reset adds a version that says "the built-in wording" (blank
+    subject and body). The notifications and e-mails sent record the version they were written
+    from. `programme_id` names a partnerships.Programme without a foreign key, as MutedProgramme."""
+
+    programme_id = models.PositiveIntegerField()
+    kind = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True, max_length=10000)
+    is_default = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["programme_id", "kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme_id", "kind", "version"], name="messagetemplate_one_per_version"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="messagetemplate_version_positive"
+            ),
+            # A programme's wording cannot silence a message: it has a subject and a body, or it
+            # is the built-in wording.
+            models.CheckConstraint(
+                condition=models.Q(is_default=True, subject="", body="")
+                | (models.Q(is_default=False) & ~models.Q(subject="") & ~models.Q(body="")),
+                name="messagetemplate_wording_or_default",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for programme {self.programme_id}, version {self.version}"

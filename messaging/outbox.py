@@ -123,12 +123,13 @@ def after_commit(callback) -> None:
     transaction.on_commit(callback, robust=True)
 
 
-def enqueue(email: EmailMessage) -> OutboxMessage | None:
+def enqueue(email: EmailMessage, *, template=None) -> OutboxMessage | None:
     """Put one e-mail in the outbox, in the caller's transaction, and have it sent after commit.
 
     Takes a Django EmailMessage or EmailMultiAlternatives (its text/html alternative becomes the
     HTML part). Returns the row, or None when no recipient is a valid address. Attachments are
-    refused (ValueError): nothing the portal sends has one.
+    refused (ValueError): nothing the portal sends has one. `template` is the programme's
+    wording (a messaging.MessageTemplate version) the e-mail was written from, if any.
     """
     if email.attachments:
         raise ValueError("The outbox sends text and HTML e-mail only; attachments are not supported.")
@@ -160,6 +161,7 @@ def enqueue(email: EmailMessage) -> OutboxMessage | None:
         body_html=html,
         headers=headers,
         next_attempt_at=now,
+        template=template,
     )
     pk = message.pk
     after_commit(lambda: dispatch(pk))

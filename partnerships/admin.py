@@ -112,6 +112,7 @@ class PartnershipAdmin(admin.ModelAdmin):
     list_filter = ["status", "cohort__programme", "cohort"]
     search_fields = ["name", "lead_school__name", "lead_school__urn"]
     raw_id_fields = ["lead_school", "created_by"]
+    readonly_fields = ["status"]  # follows the grant (grants.services._partnership_follows)
     inlines = [MembershipInline]
 
 

@@ -18,15 +18,27 @@ def ineligibility_reasons(school: School, programme: Programme) -> list[str]:
     if programme.state_funded_only and school.funding != Funding.STATE:
         reasons.append("The programme is for state-funded schools; this school is independent.")
     if programme.eligible_phases and school.phase not in programme.eligible_phases:
-        allowed = ", ".join(Phase(p).label.lower() for p in programme.eligible_phases)
-        reasons.append(
-            f"The programme is for {allowed} schools; this school is {school.get_phase_display().lower()}."
-        )
+        allowed = phase_list(programme.eligible_phases)
+        phase = phase_word(school.phase)
+        article = "an" if phase[:1] in "aeiou" or phase.startswith("FE") else "a"
+        reasons.append(f"The programme is for {allowed} schools; this is {article} {phase} school.")
     if programme.eligible_ofsted_ratings and school.ofsted_rating not in programme.eligible_ofsted_ratings:
         reasons.append(_judgement_reason(school, programme))
     if programme.opportunity_areas_only and not school.opportunity_area:
         reasons.append("The programme is for schools in Opportunity Areas; this school is outside them.")
     return reasons
+
+
+def phase_word(phase: str) -> str:
+    """A phase's label for the middle of a sentence: "all-through", "16 plus", "FE college"."""
+    text = Phase(phase).label
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def phase_list(phases) -> str:
+    """ "primary, secondary and FE college" (issue 21: the old list read "primary, secondary, fe college")."""
+    words = [phase_word(p) for p in phases]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 # Which judgement the Ofsted rule reads (shown with the rule on screens and in reasons).

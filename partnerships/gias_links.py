@@ -7,16 +7,14 @@ LinkType): importing the same file twice changes nothing. A file that cannot be 
 raises GiasLinksFileError and changes nothing; a bad row is skipped and reported with its line.
 """
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
 from partnerships.models import SchoolLink
-from portal.csvread import NotText, first_bad_line, open_text
+from portal import csvread
 
 REQUIRED = {"URN": "urn", "LinkURN": "linked_urn", "LinkType": "link_type"}
 OPTIONAL = {"LinkName": "linked_name", "LinkEstablishedDate": "established_on"}
@@ -38,6 +36,9 @@ class LinksReport:
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     new_links: list[str] = field(default_factory=list)  # the first few, for the refresh report
+    # Memberships of open partnerships moved to a closed school's successor, and those left (why).
+    memberships_moved: int = 0
+    memberships_left: list[str] = field(default_factory=list)
     encoding: str = ""
 
     def summary(self) -> str:
@@ -49,12 +50,15 @@ class LinksReport:
 
 def relation_for(link_type: str) -> str:
     """GIAS link types start with the direction: "Successor", "Successor - amalgamated",
-    "Predecessor - Split School" …; "Merged - …", "Sixth Form Centre Link" and "Other" have none."""
+    "Predecessor - Split School" …; "Merged - …" links are followed like successors (lineage);
+    "Sixth Form Centre Link" and "Other" have no direction."""
     kind = link_type.strip().lower()
     if kind.startswith("successor"):
         return SchoolLink.Relation.SUCCESSOR
     if kind.startswith("predecessor"):
         return SchoolLink.Relation.PREDECESSOR
+    if kind.startswith("merged"):
+        return SchoolLink.Relation.MERGED
     return SchoolLink.Relation.OTHER
 
 
@@ -100,55 +104,39 @@ def parse_row(row: list[str], columns: dict[str, int], source: str) -> dict:
     return values
 
 
-def import_links(path: str | Path, *, source: str = "", dry_run: bool = False, progress=None) -> LinksReport:
-    """Import the links file at `path`; return the report. GiasLinksFileError: nothing changed."""
-    path = Path(path)
-    if not path.is_file():
-        raise GiasLinksFileError(f"{path} does not exist or is not a file.")
-    source = source or path.name
+def import_links(path, *, source: str = "", dry_run: bool = False, progress=None) -> LinksReport:
+    """Import the links file (a path or a binary file object); return the report.
+    GiasLinksFileError: nothing changed."""
     report = LinksReport()
-    try:
-        handle, report.encoding = open_text(path)
-    except NotText as exc:
-        raise GiasLinksFileError(str(exc)) from None
-    with handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-            if not header or not any(cell.strip() for cell in header):
-                raise GiasLinksFileError(f"{path.name} is empty: it has no header row.")
-            positions = {name.strip(): index for index, name in enumerate(header)}
-            missing = [name for name in REQUIRED if name not in positions]
-            if missing:
-                raise GiasLinksFileError(
-                    f"{path.name} is missing column(s) {', '.join(missing)}: is this the GIAS links file "
-                    "(links_edubasealldata*.csv)?"
-                )
-            wanted = {**REQUIRED, **OPTIONAL}
-            columns = {key: positions[name] for name, key in wanted.items() if name in positions}
-            with transaction.atomic():
-                _import_rows(reader, columns, source, report, progress)
-                if dry_run:
-                    transaction.set_rollback(True)
-        except UnicodeDecodeError:
-            line = first_bad_line(path, report.encoding)
-            raise GiasLinksFileError(f"{path.name} is not a text file (line {line} is not text).") from None
-        except csv.Error as exc:
+    with csvread.read_csv(path, error=GiasLinksFileError) as file:
+        report.encoding, name, positions = file.encoding, file.name, file.positions
+        source = source or name
+        missing = [column for column in REQUIRED if column not in positions]
+        if missing:
             raise GiasLinksFileError(
-                f"{path.name} is not a readable CSV file (line {reader.line_num}: {exc})."
-            ) from None
-    if report.rows == 0:
-        raise GiasLinksFileError(f"{path.name} is empty: it has a header but no rows.")
+                f"{name} is missing column(s) {', '.join(missing)}: is this the GIAS links file "
+                "(links_edubasealldata*.csv)?"
+            )
+        wanted = {**REQUIRED, **OPTIONAL}
+        columns = {key: positions[column] for column, key in wanted.items() if column in positions}
+        with transaction.atomic():
+            _import_rows(file, columns, source, report, progress)
+            if report.rows == 0:
+                raise GiasLinksFileError(f"{name} is empty: it has a header but no rows.")
+            if dry_run:
+                transaction.set_rollback(True)
+            else:
+                from partnerships import services  # services sits above the importer (as in gias.py)
+
+                followed = services.memberships_follow_successors(source=f"links file {name}")
+                report.memberships_moved, report.memberships_left = len(followed.moved), followed.left
     return report
 
 
-def _import_rows(reader, columns, source, report: LinksReport, progress) -> None:
+def _import_rows(file, columns, source, report: LinksReport, progress) -> None:
     batch, seen = [], {}
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in file.rows():
         report.rows += 1
-        line = reader.line_num
         try:
             values = parse_row(row, columns, source)
         except ValueError as exc:

@@ -3,6 +3,13 @@
 An academy conversion closes the old school and opens the academy under a new URN; GIAS links the
 two ("Successor" on the old URN's row, "Predecessor" on the new one's). Both directions are read
 from `SchoolLink.relation`, so a file that carries only one of the two rows still gives the edge.
+"Merged - …" links are followed like successors (row's URN -> linked URN, or the other way when
+the register shows the row's school open and the linked one closed).
+
+Memberships follow: `partnerships.services.memberships_follow_successors` moves the memberships of
+open partnerships from a closed school to the school it is now (audited as TrustEvents); those of
+completed or withdrawn partnerships stay on the old URN as history, and the school page and the
+evaluation read them through the lineage.
 
     predecessors(urn)  every URN before this one, nearest first (all generations)
     successors(urn)    every URN after it, nearest first
@@ -20,7 +27,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from partnerships.models import SchoolLink
+from partnerships.models import School, SchoolLink
 
 # No real chain is this long; the bound keeps a corrupt file from costing more than this many queries.
 MAX_GENERATIONS = 20
@@ -39,12 +46,28 @@ class Lineage:
             self.before[successor].add(predecessor)
 
     @staticmethod
-    def _edges(links) -> Iterable[tuple[int, int]]:
+    def _edges(links) -> list[tuple[int, int]]:
+        edges, merged = [], []
         for urn, linked, relation in links.values_list("urn", "linked_urn", "relation"):
             if relation == SchoolLink.Relation.SUCCESSOR:
-                yield urn, linked
+                edges.append((urn, linked))
             elif relation == SchoolLink.Relation.PREDECESSOR:
-                yield linked, urn
+                edges.append((linked, urn))
+            elif relation == SchoolLink.Relation.MERGED:
+                merged.append((urn, linked))
+        if merged:
+            # "Merged - …" gives no direction: the linked URN is taken as the successor (GIAS puts
+            # the row on the school that closed), unless the register says the row's own school
+            # is the one still open and the linked one closed. One query, only when there are any.
+            open_by_urn = dict(
+                School.objects.filter(urn__in={u for pair in merged for u in pair}).values_list(
+                    "urn", "is_open"
+                )
+            )
+            for urn, linked in merged:
+                reverse = open_by_urn.get(urn) is True and open_by_urn.get(linked) is False
+                edges.append((linked, urn) if reverse else (urn, linked))
+        return edges
 
     @classmethod
     def everything(cls) -> "Lineage":

@@ -549,6 +549,7 @@ class TrustEvent(models.Model):
         PARTNERSHIP_WITHDRAWN = "partnership_withdrawn", "Partnership withdrawn: its lead's claim was refused"
         ACCEPTANCE_WITHDRAWN = "acceptance_withdrawn", "Acceptance withdrawn: the claim was refused"
         INVITATION_WITHDRAWN = "invitation_withdrawn", "Invitation withdrawn: the claim was refused"
+        MEMBERSHIP_MOVED = "membership_moved", "Membership moved to the school's successor URN"
 
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
@@ -592,13 +593,15 @@ class SchoolLink(models.Model):
     URN). Keyed by URN, not by School: either end may be missing from the register.
 
     `relation` is the direction the link type gives: `successor` (the linked URN came after this
-    one), `predecessor` (it came before), or `other` (sixth-form centres and the like, shown but
-    never followed). partnerships.lineage follows the first two.
+    one), `predecessor` (it came before), `merged` ("Merged - …": the schools became one; followed
+    like a successor, see partnerships.lineage for the direction), or `other` (sixth-form centres
+    and the like, shown but never followed).
     """
 
     class Relation(models.TextChoices):
         SUCCESSOR = "successor", "Successor"
         PREDECESSOR = "predecessor", "Predecessor"
+        MERGED = "merged", "Merged"
         OTHER = "other", "Other link"
 
     urn = models.PositiveIntegerField("URN")

@@ -17,11 +17,10 @@ latest graded inspection and its date, and from 2024 the latest ungraded inspect
 - The register: a school in the file gets `ofsted_rating` from its latest graded inspection
   (`not_judged` when that gave no overall grade), `ofsted_inspected_on`, and `ofsted_source`
   naming the file; GIAS imports no longer overwrite it. Schools not in the file are left alone.
-- Same file twice: nothing changes. One transaction per file; encoding as `partnerships.gias`.
+- Same file twice: nothing changes. One transaction per file; the file is read (encoding,
+  header, file-level errors) by `portal.csvread`, like every importer's.
 """
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,8 +28,9 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from partnerships.gias import GiasFileError, Rejected, RowError, _open_binary, detect_encoding, parse_date
+from partnerships.gias import GiasFileError, Rejected, RowError, parse_date
 from partnerships.models import OfstedInspection, OfstedRating, School
+from portal import csvread
 
 # our key -> the column names Ofsted has used for it (first found wins)
 COLUMNS = {
@@ -131,55 +131,32 @@ def import_ofsted_mi(
 ) -> OfstedReport:
     """Import an Ofsted MI file (a path or a binary file object). GiasFileError: nothing changed."""
     report = report if report is not None else OfstedReport()
-    raw, name, owned = _open_binary(path_or_file)
-    try:
-        report.encoding = detect_encoding(raw, name)
-        handle = io.TextIOWrapper(raw, encoding=report.encoding, newline="")
-        reader = csv.reader(handle)
-        try:
-            header = next(reader, None)
-            if not header:
-                raise GiasFileError(f"{name} is empty: it has no header row.")
-            positions = {}
-            for index, column in enumerate(header):
-                positions.setdefault(" ".join(column.split()), index)
-            columns = {}
-            for key, names in COLUMNS.items():
-                found = next((positions[n] for n in names if n in positions), None)
-                if found is not None:
-                    columns[key] = found
-            missing = [COLUMNS[key][-1] for key in REQUIRED if key not in columns]
-            if missing:
-                raise GiasFileError(
-                    f"{name} is missing {', '.join(repr(m) for m in missing)} (or its newer name). "
-                    "Is this Ofsted's management information for state-funded schools?"
-                )
-            source = f"{name}" + (f" ({publication})" if publication else "")
-            with transaction.atomic():
-                _import(reader, columns, report, source[:200], publication[:200], batch_size, progress)
-                if report.rows == 0:
-                    raise GiasFileError(f"{name} is empty: it has a header but no rows.")
-        except csv.Error as exc:
+    with csvread.read_csv(path_or_file, error=GiasFileError) as file:
+        report.encoding, name, positions = file.encoding, file.name, file.positions
+        columns = {}
+        for key, names in COLUMNS.items():
+            found = next((positions[n] for n in names if n in positions), None)
+            if found is not None:
+                columns[key] = found
+        missing = [COLUMNS[key][-1] for key in REQUIRED if key not in columns]
+        if missing:
             raise GiasFileError(
-                f"{name} is not a readable CSV file (line {reader.line_num}: {exc})."
-            ) from None
-        finally:
-            handle.detach()
-    finally:
-        if owned:
-            raw.close()
+                f"{name} is missing {', '.join(repr(m) for m in missing)} (or its newer name). "
+                "Is this Ofsted's management information for state-funded schools?"
+            )
+        source = f"{name}" + (f" ({publication})" if publication else "")
+        with transaction.atomic():
+            _import(file, columns, report, source[:200], publication[:200], batch_size, progress)
+            if report.rows == 0:
+                raise GiasFileError(f"{name} is empty: it has a header but no rows.")
     return report
 
 
-def _import(reader, columns, report, source, publication, batch_size, progress) -> None:
+def _import(file, columns, report, source, publication, batch_size, progress) -> None:
     width = max(columns.values()) + 1
     batch: list[_Row] = []
     seen: dict[int, int] = {}
-    previous_end = reader.line_num
-    for row in reader:
-        line, previous_end = previous_end + 1, reader.line_num
-        if not row or not any(cell.strip() for cell in row):
-            continue
+    for line, row in file.rows():
         report.rows += 1
         if len(row) < width:
             report.errors.append(

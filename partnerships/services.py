@@ -15,6 +15,7 @@ withdraws what a refused claim made, with a TrustEvent for each.
 """
 
 import logging
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -24,6 +25,7 @@ from django.utils import timezone
 import messaging
 from partnerships import hooks
 from partnerships.eligibility import ineligibility_reasons
+from partnerships.lineage import Lineage
 from partnerships.models import (
     Cohort,
     EmailInvitation,
@@ -450,6 +452,90 @@ def schools_changed(*, school_ids, reason: str) -> None:
     )
     if partnership_ids:
         hooks.minimum_at_risk.send(sender=Partnership, partnership_ids=partnership_ids, reason=reason)
+
+
+@dataclass
+class Followed:
+    """What memberships_follow_successors did: the memberships moved, and why others were not."""
+
+    moved: list[Membership] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+
+def memberships_follow_successors(*, school_ids=None, by=None, source: str = "") -> Followed:
+    """A school that closed and has a successor (GIAS links: successor, predecessor or "Merged"
+    rows, partnerships.lineage) is the same school under its new URN: the memberships of open
+    partnerships (not completed or withdrawn; declined ones aside) move to the school it is now,
+    the partnership's lead school with them, each audited as a TrustEvent. A membership stays
+    where it is, and says why in `left`, when the successor is not an open school in the register
+    or already holds a place in the partnership or the cohort (the database's one-per-cohort rule).
+    `school_ids` limits it to those (closed) schools. Idempotent: a second call finds nothing to
+    move. Completed and withdrawn partnerships keep the old URN as history (the school page and
+    the evaluation read it through the lineage)."""
+    followed = Followed()
+    with transaction.atomic():
+        closed = Membership.objects.filter(school__is_open=False)
+        if school_ids is not None:
+            closed = closed.filter(school_id__in=list(school_ids))
+        candidates = list(
+            closed.select_for_update(of=("self",))
+            .exclude(partnership__status__in=CLOSED_STATUSES)
+            .exclude(status=Membership.Status.DECLINED)
+            .select_related("school", "partnership")
+            .order_by("pk")
+        )
+        if not candidates:
+            return followed
+        family = Lineage.around({m.school.urn for m in candidates})
+        now_urn = {m.pk: family.current(m.school.urn) for m in candidates}
+        schools = {
+            school.urn: school
+            for school in School.objects.filter(
+                urn__in=set(now_urn.values()), is_open=True, is_synthetic=False
+            )
+        }
+        for membership in candidates:
+            old, urn = membership.school, now_urn[membership.pk]
+            if urn == old.urn:
+                continue  # closed with no single line of successors: nothing certain to follow
+            new = schools.get(urn)
+            where = f"{old.name} (URN {old.urn}) in {membership.partnership}"
+            if new is None:
+                followed.left.append(
+                    f"{where}: its successor URN {urn} is not an open school in the register"
+                )
+                continue
+            if Membership.objects.filter(partnership=membership.partnership_id, school=new).exists():
+                followed.left.append(f"{where}: {new.name} (URN {new.urn}) is already in the partnership")
+                continue
+            if (
+                membership.status in Membership.HOLDS_PLACE
+                and Membership.objects.filter(
+                    cohort=membership.cohort_id, school=new, status__in=Membership.HOLDS_PLACE
+                ).exists()
+            ):
+                followed.left.append(
+                    f"{where}: {new.name} (URN {new.urn}) is in another partnership of the cohort"
+                )
+                continue
+            membership.school = new
+            membership.save(update_fields=["school"])
+            if membership.partnership.lead_school_id == old.pk:
+                Partnership.objects.filter(pk=membership.partnership_id).update(lead_school=new)
+            TrustEvent.record(
+                TrustEvent.Action.MEMBERSHIP_MOVED,
+                by=by,
+                school=new,
+                partnership=membership.partnership,
+                comment=(
+                    f"{old.name} (URN {old.urn}) closed; the GIAS links give URN {new.urn} ({new.name}) "
+                    f"as the school it is now{f' ({source})' if source else ''}."
+                ),
+            )
+            followed.moved.append(membership)
+    if followed.moved:
+        log.info("Moved %d memberships to their schools' successor URNs.", len(followed.moved))
+    return followed
 
 
 def _tell_lead_school_answer(membership: Membership, *, accepted: bool) -> None:

@@ -15,11 +15,15 @@ class Role(TextChoices):
     STAFF = "staff", "Programme staff"
     FINANCE = "finance", "Finance"
     ADMIN = "admin", "Admin"
+    REVIEWER = "reviewer", "Reviewer"
 
 
 LEADS_GROUP = "School leads"
 STAFF_GROUP = "Programme staff"
 ADMINS_GROUP = "Admins"
+# Reviewers (issue 17), possibly from outside the programme team: they see only the applications
+# assigned to them, through their own pages (grants/review_views.py). Programme staff may review too.
+REVIEWERS_GROUP = "Reviewers"
 # Finance (issue 19): payments, payee details and finance exports of every programme; releases
 # and pays instalments; never reviews or decides an application. Programme staff decide and
 # never see full bank details, so one person never both awards and pays (separation of duties).
@@ -56,6 +60,7 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "grants.view_auditevent",
         "evaluation.view_cohortsummary",
     ],
+    REVIEWERS_GROUP: [],
     FINANCE_GROUP: [
         "partnerships.view_school",
         "partnerships.view_cohort",
@@ -113,6 +118,8 @@ def role_of(user: User | AnonymousUser) -> Role:
         return Role.FINANCE
     if LEADS_GROUP in names:
         return Role.LEAD
+    if REVIEWERS_GROUP in names:
+        return Role.REVIEWER
     return Role.ANONYMOUS
 
 
@@ -131,6 +138,10 @@ def is_admin(user) -> bool:
 def is_staff_member(user) -> bool:
     """Programme staff or admin: may see the staff side of the portal."""
     return role_of(user) in (Role.STAFF, Role.ADMIN)
+
+
+def is_in_reviewers_group(user) -> bool:
+    return user.is_authenticated and REVIEWERS_GROUP in _group_names(user)
 
 
 def is_finance(user) -> bool:

@@ -316,3 +316,37 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Files (issue 20; docs/operations.md "Files") ----------------------------------------------
+# Uploads are stored through STORAGES["default"]: the filesystem under MEDIA_ROOT unless
+# FILE_STORAGE=s3, then S3-compatible object storage through django-storages (its AWS_* settings,
+# read here from the environment). Files are never served from MEDIA_URL: only the scoped
+# download view (grants.file_views.attachment_download) reads them.
+if env_str("FILE_STORAGE", "filesystem") == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", required=True),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL"),
+            "region_name": env_str("AWS_S3_REGION_NAME"),
+            "access_key": env_str("AWS_ACCESS_KEY_ID"),
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif env_str("FILE_STORAGE", "filesystem") != "filesystem":
+    raise ImproperlyConfigured("FILE_STORAGE must be 'filesystem' or 's3'.")
+if TESTING:
+    import tempfile
+
+    MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="portal-test-media-"))
+# Uploads larger than this go to a temporary file as they stream in, never held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024, minimum=0)
+APPLICATION_FILES_MAX_BYTES = env_int("APPLICATION_FILES_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+REPORT_EVIDENCE_MAX_BYTES = env_int("REPORT_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+REPORT_FILES_MAX_BYTES = env_int("REPORT_FILES_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# The virus check: a clamd Unix socket path or tcp://host:port; empty = no scan.
+CLAMD_SOCKET = env_str("CLAMD_SOCKET", "")
+CLAMD_TIMEOUT = env_int("CLAMD_TIMEOUT", 30, minimum=1)

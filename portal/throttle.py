@@ -33,9 +33,11 @@ LIMITS = {
     "signup_email": (3, 60 * 60),  # sign-ups for one e-mail address (each sends it an e-mail)
     "verify": (10, 60 * 60),  # passwords tried on e-mail verification links, per client address
     "invite": (30, 60 * 60),  # e-mail invitations sent or resent, per user
+    "survey": (60, 60 * 60),  # teacher survey answers and room codes tried, per client address
     "code": (10, 60 * 60),  # one-time codes asked for or tried, per invitation and per client address
     "password_reset": (10, 60 * 60),  # password-reset requests, per client address
     "password_reset_email": (3, 60 * 60),  # password-reset e-mails to one address
+    "eligibility": (120, 60 * 60),  # public eligibility-checker searches, per client address
 }
 
 

@@ -6,6 +6,8 @@ from portal import accounts, two_factor, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accessibility/", views.accessibility, name="accessibility"),
+    path("", include("partnerships.public_urls")),
     path("account/", views.account, name="account"),
     path("account/two-factor/", two_factor.verify, name="two_factor_verify"),
     path("account/two-factor/set-up/", two_factor.setup, name="two_factor_setup"),

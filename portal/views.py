@@ -1,6 +1,5 @@
 import logging
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse, JsonResponse
@@ -19,17 +18,24 @@ LANDING = {
     Role.STAFF: "grants:review_queue",
     Role.FINANCE: "grants:payment_list",
     Role.ADMIN: "evaluation:dashboard",
+    Role.REVIEWER: "grants:my_reviews",
 }
 
 
 def home(request):
     """Send each user to the page their role starts from."""
     if not request.user.is_authenticated:
-        return redirect(settings.LOGIN_URL)
+        # The front door (issue 21): what the programmes are, and the eligibility checker.
+        return redirect("public:front_door")
     role = role_of(request.user)
     if role in LANDING:
         return redirect(LANDING[role])
     return render(request, "portal/no_role.html", status=403)
+
+
+@require_GET
+def accessibility(request):
+    return render(request, "portal/accessibility.html")
 
 
 @login_required

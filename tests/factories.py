@@ -20,7 +20,7 @@ from partnerships.models import (
     School,
     SchoolLead,
 )
-from portal.roles import ADMINS_GROUP, FINANCE_GROUP, LEADS_GROUP, STAFF_GROUP
+from portal.roles import ADMINS_GROUP, FINANCE_GROUP, LEADS_GROUP, REVIEWERS_GROUP, STAFF_GROUP
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -54,6 +54,34 @@ def _joins(group_name):
 
 class LeadFactory(UserFactory):
     group = _joins(LEADS_GROUP)
+
+
+class ReviewerFactory(UserFactory):
+    """A reviewer from outside the programme team (issue 17): add them to a programme's pool
+    with `grants.models.ProgrammeReviewer`."""
+
+    group = _joins(REVIEWERS_GROUP)
+
+
+def rubric(programme, *, weights=(3, 1), scale_max=5, by=None):
+    """Publish a rubric of len(weights) criteria through the service (by an admin if no one is given)."""
+    from grants import review
+
+    by = by or AdminFactory()
+    return review.rubric_publish(
+        programme_id=programme.pk,
+        by=by,
+        scale_max=scale_max,
+        criteria=[
+            review.CriterionSpec(
+                name=f"Criterion {n}",
+                weight=w,
+                guidance=f"How well does it do {n}?",
+                descriptors=[f"Level {k}" for k in range(1, scale_max + 1)],
+            )
+            for n, w in enumerate(weights, start=1)
+        ],
+    )
 
 
 # Staff and admins must sign in with a second factor (portal/two_factor.py): their factories
@@ -288,3 +316,22 @@ class EmailInvitationFactory(factory.django.DjangoModelFactory):
     nonce = factory.Sequence(lambda n: f"nonce-{n}")
     sent_at = factory.LazyFunction(timezone.now)
     expires_at = factory.LazyAttribute(lambda i: i.sent_at + timedelta(days=14))
+
+
+# --- Files (issue 20) --------------------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+
+
+def attachment_type(programme, **extra):
+    from grants.models import AttachmentType
+
+    values = {"name": "Budget spreadsheet", "formats": ["pdf", "xlsx"], "required": True, **extra}
+    return AttachmentType.objects.create(programme=programme, **values)
+
+
+def upload(name="letter.pdf", content=PDF_BYTES, content_type="application/pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type=content_type)

@@ -33,6 +33,10 @@ ROLES = (
     # more than a lead with no stake in the world's objects, so they default to other_lead's status.
     "partner_contact",  # accepted an invitation for Cedar into Alice's partnership; not verified
     "rejected_claimant",  # claimed Alice's school; programme staff rejected the claim
+    # A reviewer from outside the programme team (issue 17), in programme P's pool, assigned to
+    # nothing unless a row's args assign them: they reach only their own review pages. By default
+    # refused (403) wherever a lead or staff member with no stake is refused, else as other_lead.
+    "reviewer",
     # Finance (issue 19): payments and payee details of every programme, never a decision. A row
     # that does not name it expects what someone who is neither a lead nor staff gets: a page
     # for leads only or for staff only is 403, a school's objects 404 (see `expect`).
@@ -46,9 +50,13 @@ def expect(**statuses: int) -> dict[str, int]:
     missing = set(CORE_ROLES) - set(statuses)
     unknown = set(statuses) - set(ROLES)
     if missing or unknown:
-        raise ValueError(f"expect() needs exactly the six roles; missing {missing}, unknown {unknown}")
+        raise ValueError(f"expect() needs the six core roles; missing {missing}, unknown {unknown}")
     for claimant in CLAIMANTS:
         statuses.setdefault(claimant, statuses["other_lead"])
+    statuses.setdefault(
+        "reviewer",
+        403 if 403 in (statuses["other_lead"], statuses["other_staff"]) else statuses["other_lead"],
+    )
     lead, staff = statuses["other_lead"], statuses["other_staff"]
     statuses.setdefault("finance", 403 if lead != staff and 403 in (lead, staff) else lead)
     return statuses
@@ -146,6 +154,10 @@ class World:
             decided_at=timezone.now(),
         )
         self.users["partner_contact"], self.users["rejected_claimant"] = contact, claimant
+        from grants.models import ProgrammeReviewer
+
+        self.users["reviewer"] = factories.ReviewerFactory(username="reviewer_rhea")
+        ProgrammeReviewer.objects.create(programme=self.programme, user=self.users["reviewer"])
 
     def __getattr__(self, name):
         try:

@@ -1,5 +1,5 @@
 from tests import factories
-from tests.matrix import LOGIN, STAFF_ONLY_GET, Row, expect
+from tests.matrix import LOGIN, STAFF_ONLY_GET, Row, expect, expect_all
 
 
 def cluster_with_alices_school(w):
@@ -7,6 +7,27 @@ def cluster_with_alices_school(w):
     cluster = factories.ClusterFactory(cohort=factories.CohortFactory(programme=w.programme))
     factories.ClusterMembershipFactory(cluster=cluster, school=w.school_a)
     return cluster
+
+
+def alices_needs(w):
+    """Alice's school's needs analysis in a cluster that also holds Bob's school."""
+    cluster = cluster_with_alices_school(w)
+    factories.ClusterMembershipFactory(cluster=cluster, school=w.school_b)
+    return [cluster.pk, w.school_a.urn]
+
+
+def survey_token(w):
+    from clusters import surveys
+
+    activity = factories.CPDActivityFactory(partnership=w.partnership)
+    return [surveys.token_for(surveys.invitations_create(activity=activity, by=w.users["admin"], count=1)[0])]
+
+
+def survey_room_code(w):
+    from clusters import surveys
+
+    activity = factories.CPDActivityFactory(partnership=w.partnership)
+    return [surveys.room_open(activity=activity, by=w.users["admin"]).code]
 
 
 def clusters_cohort(w):
@@ -93,4 +114,54 @@ ROWS = [
         method="post",
     ),
     Row("clusters:feedback_create", VISIBLE_TO_MEMBERS_AND_STAFF, args=partnership_activity),
+    # Needs analysis and CPD plan (issue 18): a school's questionnaire is its verified lead's and
+    # the programme's staff's; another school's lead (even in the same cluster) gets a 404.
+    Row(
+        "clusters:cluster_plan",
+        VISIBLE_TO_MEMBERS_AND_STAFF,
+        args=lambda w: [cluster_with_alices_school(w).pk],
+    ),
+    Row(
+        "clusters:plan_item_add",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=400, admin=400),
+        args=lambda w: [cluster_with_alices_school(w).pk],
+        method="post",
+        note="empty form",
+    ),
+    Row("clusters:needs_questionnaire", VISIBLE_TO_MEMBERS_AND_STAFF, args=alices_needs),
+    Row(
+        "clusters:needs_questionnaire",
+        expect(anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=302, admin=302),
+        args=alices_needs,
+        method="post",
+        note="save an empty draft",
+    ),
+    Row("clusters:needs_autosave", VISIBLE_TO_MEMBERS_AND_STAFF, args=alices_needs, method="post"),
+    Row(
+        "clusters:needs_review",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=302, admin=302),
+        args=alices_needs,
+        method="post",
+    ),
+    # Teacher surveys by link (issue 18): sent by staff and leads of member schools; answered by anyone
+    # holding the link or the room code, without an account.
+    Row("clusters:survey_send", VISIBLE_TO_MEMBERS_AND_STAFF, args=partnership_activity),
+    Row(
+        "clusters:survey_invite",
+        expect(anonymous=LOGIN, owner_lead=400, other_lead=404, other_staff=404, staff=400, admin=400),
+        args=partnership_activity,
+        method="post",
+        note="empty form",
+    ),
+    Row(
+        "clusters:survey_room_open",
+        expect(anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=302, admin=302),
+        args=partnership_activity,
+        method="post",
+    ),
+    Row("clusters:survey_room", expect_all(200)),
+    Row("clusters:survey_room", expect_all(400), method="post", note="no code"),
+    Row("clusters:survey_room_answer", expect_all(200), args=survey_room_code),
+    Row("clusters:survey_answer", expect_all(200), args=survey_token),
+    Row("clusters:survey_answer", expect_all(400), args=survey_token, method="post", note="no ratings"),
 ]

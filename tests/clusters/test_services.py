@@ -173,17 +173,37 @@ def test_needs_analysis_only_for_member_schools(cluster, aspire_staff):
         )
 
 
+WHEN = {"planned_hours": "2.0", "planned_on": timezone.localdate() + timedelta(days=90)}
+
+
 def test_plan_item_is_tied_to_a_focus_area(cluster, aspire_staff):
     item = cpd_plan_item_add(
         cluster=cluster,
         focus_area=FocusArea.SCIENCE_CAPITAL,
         title="Family science evenings",
+        planned_hours="3.0",
+        planned_on=cluster.cohort.starts_on,
         by=aspire_staff,
     )
 
     assert item.get_focus_area_display() == "Science capital"
     with pytest.raises(ValidationError):
-        cpd_plan_item_add(cluster=cluster, focus_area="football", title="Nope", by=aspire_staff)
+        cpd_plan_item_add(cluster=cluster, focus_area="football", title="Nope", by=aspire_staff, **WHEN)
+
+
+def test_a_cluster_becomes_active_when_its_plan_starts_and_not_before(cluster, aspire_staff):
+    assert cluster.status == "forming"
+    with pytest.raises(ValidationError):
+        cpd_plan_item_add(cluster=cluster, focus_area="football", title="Nope", by=aspire_staff, **WHEN)
+    cluster.refresh_from_db()
+    assert cluster.status == "forming"
+
+    cpd_plan_item_add(
+        cluster=cluster, focus_area=FocusArea.LEADERSHIP, title="Coaching", by=aspire_staff, **WHEN
+    )
+
+    cluster.refresh_from_db()
+    assert cluster.status == "active"
 
 
 # --- CPD activities -------------------------------------------------------------------

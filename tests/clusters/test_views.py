@@ -28,7 +28,12 @@ def test_cluster_detail_shows_needs_analysis_plan_and_shortfall(client, staff_ca
     NeedsAnalysis.objects.create(
         cluster=cluster, school=school, focus_area="leadership", score=2, notes="New head"
     )
-    cluster.plan_items.create(focus_area="careers_guidance", title="STEM Ambassadors visit")
+    cluster.plan_items.create(
+        focus_area="careers_guidance",
+        title="STEM Ambassadors visit",
+        planned_hours=2,
+        planned_on=cluster.cohort.starts_on,
+    )
     client.force_login(staff_carol)
 
     page = client.get(reverse("clusters:cluster_detail", args=[cluster.pk])).content.decode()

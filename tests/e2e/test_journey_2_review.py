@@ -98,6 +98,9 @@ def test_journey_2_staff_request_changes_then_approve_an_amount(
         award = requested - Decimal("450.50")
         carol.get_by_label("Amount to award (£)").fill(str(award))
         carol.get_by_role("button", name="Approve", exact=True).click()
+        expect(carol.get_by_role("heading", name="Approve this application?")).to_be_visible()
+        carol.shot("approve-confirmation")
+        carol.get_by_role("button", name="Yes, approve").click()
 
         expect(carol.get_by_role("alert").filter(has_text="Application approved")).to_be_visible()
         expect(status_badge(carol)).to_have_text("Approved")

@@ -142,6 +142,8 @@ def test_staff_pages_have_no_serious_accessibility_violations(
     axe.check(carol, "application-review-error")
     carol.get_by_label("Amount to award (£)").fill(str(application.requested - Decimal("1000.00")))
     carol.get_by_role("button", name="Approve", exact=True).click()
+    axe.check(carol, "approve-confirmation")
+    carol.get_by_role("button", name="Yes, approve").click()
     expect(carol.locator("p.lead .badge")).to_have_text("Approved")
     axe.check(carol, "application-approved")
     carol.get_by_role("link", name="Cohort budget").click()
@@ -152,7 +154,7 @@ def test_staff_pages_have_no_serious_accessibility_violations(
     axe.check(carol, "staff-partnerships")
 
     assert Application.objects.get(pk=application.pk).status == Application.Status.APPROVED
-    assert axe.pages == 7
+    assert axe.pages == 8
     assert axe.found == []
 
 

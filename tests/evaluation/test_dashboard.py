@@ -36,7 +36,7 @@ def staff_erin(other_programme):
 
 @pytest.fixture
 def built(cohort):
-    partnership = factories.PartnershipFactory(cohort=cohort, partners=4)
+    partnership = factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     factories.ApplicationFactory(
         partnership=partnership, status="approved", requested=Decimal("12000.00"), awarded=Decimal("11000.00")
     )
@@ -61,7 +61,9 @@ def bulk_cohort(programme, partnerships: int, *, urn_base: int):
         for n in range(partnerships)
     )
     made = Partnership.objects.bulk_create(
-        Partnership(cohort=cohort, name=f"P{n:04d}", lead_school=school, local_stem_issue="x")
+        Partnership(
+            cohort=cohort, name=f"P{n:04d}", lead_school=school, local_stem_issue="x", status="active"
+        )
         for n, school in enumerate(schools)
     )
     Membership.objects.bulk_create(
@@ -277,7 +279,7 @@ def test_status_endpoint_for_a_cohort_never_built(client, staff_carol, cohort):
 
 
 def test_rebuild_now_queues_the_task_and_returns_to_the_page(client, staff_carol, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     client.force_login(staff_carol)
 
     response = client.post(reverse("evaluation:cohort_rebuild", args=[cohort.pk]), follow=True)
@@ -394,7 +396,9 @@ def test_unknown_csv_table_is_404(client, staff_carol, built):
 
 
 def test_csv_neutralises_spreadsheet_formulas(client, staff_carol, cohort):
-    partnership = factories.PartnershipFactory(cohort=cohort, lead_school__region="=HYPERLINK(1)")
+    partnership = factories.PartnershipFactory(
+        cohort=cohort, lead_school__region="=HYPERLINK(1)", status="active"
+    )
     tasks.build(cohort.pk)
     client.force_login(staff_carol)
 

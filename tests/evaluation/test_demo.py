@@ -1,4 +1,4 @@
-"""The demo ENTHUSE Partnerships 2014–16 cohort: 38 approved partnerships of 248 distinct
+"""The demo ENTHUSE Partnerships 2014–16 cohort: 38 completed partnerships (fully paid) of 248 distinct
 schools (201 primary, 47 secondary), whether the register is empty or imported."""
 
 import io
@@ -7,14 +7,17 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db.models import Count, Q, Sum
 
 from clusters.models import CPDActivity, Feedback
 from evaluation import demo
 from evaluation.models import CohortSummary
-from grants.models import Application, Payment
+from grants.models import Application, EndOfGrantReport, Payment
+from partnerships import eligibility, services
 from partnerships.models import Cohort, Funding, Membership, Partnership, Phase, School
+from partnerships.selectors import search_schools
 from tests import factories
 
 
@@ -74,7 +77,7 @@ def test_demo_cohort_belongs_to_enthuse_partnerships(users):
     assert cohort.name == "2014–16"
 
 
-def test_every_demo_partnership_has_five_confirmed_schools_and_an_approved_award_within_the_cap(users):
+def test_every_demo_partnership_has_five_confirmed_schools_and_a_completed_award_within_the_cap(users):
     cohort = seed(users)
 
     partnerships = Partnership.objects.filter(cohort=cohort).annotate(
@@ -83,7 +86,9 @@ def test_every_demo_partnership_has_five_confirmed_schools_and_an_approved_award
     assert partnerships.count() == 38
     assert min(p.confirmed for p in partnerships) >= 5
     applications = Application.objects.filter(cohort=cohort)
-    assert applications.filter(status=Application.Status.APPROVED).count() == 38
+    assert applications.filter(status=Application.Status.COMPLETED).count() == 38
+    assert set(partnerships.values_list("status", flat=True)) == {Partnership.Status.COMPLETED}
+    assert EndOfGrantReport.objects.filter(application__in=applications, status="accepted").count() == 38
     assert not applications.filter(awarded__gt=Decimal("12000.00")).exists()
     assert not applications.filter(awarded__isnull=True).exists()
 
@@ -130,6 +135,36 @@ def test_with_an_empty_register_the_demo_creates_clearly_named_synthetic_schools
     assert all("(synthetic)" in name for name in schools.values_list("name", flat=True))
 
 
+def test_the_demo_placeholder_schools_are_flagged_synthetic_never_eligible_found_or_invitable(
+    users, cohort, school_a
+):
+    demo_cohort = seed(users)
+    placeholders = School.objects.filter(
+        urn__gte=demo.SYNTHETIC_URN_BASE, memberships__cohort=demo_cohort
+    ).distinct()
+    assert placeholders.count() == 248
+    assert not placeholders.filter(is_synthetic=False).exists()
+
+    programme = demo_cohort.programme
+    assert not placeholders.filter(eligibility.eligible_schools_q(programme)).exists()
+    school = placeholders.first()
+    assert "synthetic demo record" in " ".join(eligibility.ineligibility_reasons(school, programme))
+    assert not search_schools(str(school.urn)).exists()
+    lead = users["lead_alice"]
+    partnership = factories.PartnershipFactory(cohort=cohort, lead_school=school_a, created_by=lead)
+    with pytest.raises(ValidationError, match="synthetic demo record"):
+        services.membership_invite(partnership=partnership, school=school, by=lead)
+
+
+def test_placeholders_an_earlier_demo_left_unflagged_are_flagged_on_the_next_run(users):
+    cohort = seed(users)
+    School.objects.filter(urn__gte=demo.SYNTHETIC_URN_BASE).update(is_synthetic=False)  # as before the flag
+
+    seed(users)
+
+    assert not School.objects.filter(memberships__cohort=cohort, is_synthetic=False).exists()
+
+
 def test_with_enough_register_schools_the_demo_draws_from_the_register(users):
     register(Phase.PRIMARY, 210, urn_base=300000)
     register(Phase.SECONDARY, 50, urn_base=310000)
@@ -165,7 +200,7 @@ def test_one_register_school_too_few_falls_back_to_synthetic_schools(users):
 
 
 def test_seed_builds_every_cohorts_summary(users, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
 
     seed(users)
 

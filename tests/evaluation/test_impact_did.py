@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from evaluation.impact import NotEstimable, did_estimate, group_trends, reading
+from portal import labels
 
 YEARS = range(2011, 2019)
 START = 2015  # first year after the programme started
@@ -62,7 +63,7 @@ def test_positive_effect_is_read_as_a_rise_with_its_interval():
     text = reading(estimate, measure_label="KS2 science", unit="percentage points")
 
     assert "rose by" in text
-    assert f"{estimate.ci_low:+.2f} to {estimate.ci_high:+.2f}" in text
+    assert labels.interval(estimate.ci_low, estimate.ci_high) in text
 
 
 def test_counts_schools_groups_and_clusters():

@@ -13,8 +13,8 @@ from django.utils.html import escape
 
 from evaluation import outcomes
 from evaluation.impact_services import comparison_group_compute, comparison_groups_request
-from evaluation.impact_tasks import compute_comparison_group
 from evaluation.models import ComparisonGroup, MatchedPair, Measure, OutcomeValue
+from evaluation.tasks import compute_comparison_group
 from grants.models import Application
 from partnerships.models import Membership, School
 from tests import factories

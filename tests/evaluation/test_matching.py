@@ -7,6 +7,7 @@ import pytest
 
 from evaluation.demo_outcomes import synthetic_matching_frame
 from evaluation.matching import SMD_THRESHOLD, balance_table, match
+from portal import labels
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,9 @@ def test_balance_table_covers_each_variable_and_category(result, frame):
     variables = {row["variable"] for row in result.balance}
 
     assert {"Size (pupils)", "% FSM", "Pre-programme outcome"} <= variables
-    assert {f"Region: {region}" for region in frame["region"].unique()} <= variables
-    assert {f"Ofsted rating: {rating}" for rating in frame["ofsted"].unique()} <= variables
-    assert {f"Phase: {phase}" for phase in frame["phase"].unique()} <= variables
+    assert {f"Region: {labels.label(region)}" for region in frame["region"].unique()} <= variables
+    assert {f"Ofsted rating: {labels.label(rating)}" for rating in frame["ofsted"].unique()} <= variables
+    assert {f"Phase: {labels.label(phase)}" for phase in frame["phase"].unique()} <= variables
 
 
 def test_nearly_all_participants_are_matched_on_well_overlapping_data(result):

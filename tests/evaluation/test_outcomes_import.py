@@ -124,7 +124,18 @@ def test_malformed_file_leaves_earlier_data_untouched(register):
     assert values() == before
 
 
-def test_encoding_error_after_saved_rows_rolls_them_back(register, tmp_path, monkeypatch):
+def test_a_byte_that_is_not_text_is_refused_before_anything_is_saved(register, tmp_path):
+    path = tmp_path / "late_bad_byte.csv"
+    # 0x81 is neither UTF-8 nor Windows-1252: not text in any encoding we read.
+    path.write_bytes(b"URN,value\n100001,50\n100002,51\n100003,52\n100004,5\x81\n")
+
+    with pytest.raises(CommandError, match="neither UTF-8 nor Windows-1252 text: line 5 holds the byte 0x81"):
+        call_command("import_outcomes", str(path), measure=MEASURE, year="2016", stdout=StringIO())
+
+    assert OutcomeValue.objects.count() == 0
+
+
+def test_a_file_error_after_saved_rows_rolls_them_back(register, tmp_path, monkeypatch):
     from evaluation import outcome_import
 
     monkeypatch.setattr(outcome_import, "BATCH_SIZE", 2)
@@ -133,14 +144,11 @@ def test_encoding_error_after_saved_rows_rolls_them_back(register, tmp_path, mon
     monkeypatch.setattr(
         outcome_import._Importer, "save", lambda self, batch: saved_batches.append(original_save(self, batch))
     )
-    pad = "x" * 40000  # the decoder reads a few KB at a time: the bad byte comes after a saved batch
     path = tmp_path / "late_error.csv"
-    # 0x81 is neither UTF-8 nor Windows-1252: not text in any encoding we read.
-    path.write_bytes(
-        f"URN,value,note\n100001,50,{pad}\n100002,51,{pad}\n100003,52,{pad}\n".encode() + b"100004,5\x81\n"
-    )
+    # A cell longer than the csv module's field limit: the file stops being readable on line 5.
+    path.write_text(f"URN,value,note\n100001,50,a\n100002,51,b\n100003,52,c\n100004,5,{'x' * 200_000}\n")
 
-    with pytest.raises(CommandError, match="line 5 is neither UTF-8 nor Windows-1252"):
+    with pytest.raises(CommandError, match=r"not a readable CSV file \(line \d+: field larger"):
         call_command("import_outcomes", str(path), measure=MEASURE, year="2016", stdout=StringIO())
 
     assert saved_batches, "the first batch should have been written before the error"

@@ -22,8 +22,8 @@ def run(*args, **options) -> str:
 @pytest.fixture
 def two_cohorts(programme):
     first, second = factories.CohortFactory(programme=programme), factories.CohortFactory(programme=programme)
-    factories.PartnershipFactory(cohort=first, partners=4)
-    factories.PartnershipFactory(cohort=second, partners=5)
+    factories.PartnershipFactory(cohort=first, partners=4, status="active")
+    factories.PartnershipFactory(cohort=second, partners=5, status="active")
     return first, second
 
 

@@ -104,8 +104,9 @@ def generate(seed: int):
     pool = list(schools)
     rng.shuffle(pool)
     for n in range(8):
+        status = rng.choice(Partnership.Status.values)
         partnership = factories.PartnershipFactory(
-            cohort=cohort, lead_school=pool.pop(), status=rng.choice(Partnership.Status.values)
+            cohort=cohort, lead_school=pool.pop(), status="active" if n == 1 else status
         )
         for _ in range(rng.randint(1, 4)):
             factories.MembershipFactory(
@@ -161,7 +162,8 @@ def generate(seed: int):
 
 SCHOOLS_IN = """
     SELECT s.* FROM {school} s WHERE s.id IN (
-        SELECT school_id FROM {membership} WHERE cohort_id = %(c)s AND status = 'confirmed'
+        SELECT m.school_id FROM {membership} m JOIN {partnership} p ON p.id = m.partnership_id
+        WHERE m.cohort_id = %(c)s AND m.status = 'confirmed' AND p.status IN ('active', 'completed')
         UNION
         SELECT school_id FROM {clustermembership} WHERE cohort_id = %(c)s
     )
@@ -201,6 +203,13 @@ def expected_figures(cohort) -> dict:
                    SUM(CASE WHEN opportunity_area <> '' THEN 1 ELSE 0 END) FROM ({schools}) x""",
         p,
     )[0]
+    applying = sql(
+        f"""SELECT COUNT(DISTINCT m.school_id) FROM {names["membership"]} m
+            JOIN {names["partnership"]} p ON p.id = m.partnership_id
+            WHERE m.cohort_id = %(c)s AND m.status = 'confirmed' AND p.status = 'forming'
+              AND m.school_id NOT IN (SELECT id FROM ({schools}) x)""",
+        p,
+    )[0][0]
     by_phase = dict.fromkeys(Phase.values, 0)
     by_phase.update(dict(sql(f"SELECT phase, COUNT(*) FROM ({schools}) x GROUP BY phase", p)))
     by_region = sql(f"SELECT region, COUNT(*) FROM ({schools}) x GROUP BY region", p)
@@ -257,6 +266,7 @@ def expected_figures(cohort) -> dict:
         "pupils": pupils,
         "mean_fsm": mean_fsm,
         "in_oa": in_oa or 0,
+        "applying": applying,
         "by_phase": by_phase,
         "by_region": by_region,
         "by_la": by_la,
@@ -303,6 +313,7 @@ CHECKED_KEYS = {
     "schools_by_phase",
     "schools_by_region",
     "schools_by_local_authority",
+    "applying_schools",
     "pupils",
     "mean_fsm_percent",
     "schools_in_opportunity_areas",
@@ -332,7 +343,8 @@ def generated(request, db):
 
 def test_generated_cohort_exercises_the_edges(generated):
     cohort, expected = generated
-    assert expected["schools"] > 10
+    assert expected["schools"] > 5
+    assert expected["schools"] + expected["applying"] > 10
     assert sum(1 for n in expected["by_phase"].values() if n) >= 3
     assert expected["activities"] > 5
     assert expected["feedback"][0] > 0
@@ -356,6 +368,7 @@ def test_school_figures_match_sql(generated):
     data = summaries.compute(cohort.pk)
 
     assert data["schools"] == expected["schools"]
+    assert data["applying_schools"] == expected["applying"]
     assert data["schools_by_phase"] == expected["by_phase"]
     assert data["primary"] == expected["by_phase"]["primary"]
     assert data["secondary"] == expected["by_phase"]["secondary"]
@@ -462,8 +475,20 @@ def test_empty_cohort_has_every_key_with_zeros(db):
     assert data["mean_fsm_percent"] is None
 
 
+@pytest.mark.parametrize(
+    ("status", "taking_part", "applying"),
+    [("forming", 0, 1), ("active", 1, 0), ("completed", 1, 0), ("withdrawn", 0, 0)],
+)
+def test_only_funded_partnerships_schools_take_part(db, cohort, status, taking_part, applying):
+    factories.PartnershipFactory(cohort=cohort, status=status)  # its lead school is confirmed
+
+    data = summaries.compute(cohort.pk)
+
+    assert (data["schools"], data["applying_schools"]) == (taking_part, applying)
+
+
 def test_invited_and_declined_schools_are_not_counted(db, cohort):
-    partnership = factories.PartnershipFactory(cohort=cohort)
+    partnership = factories.PartnershipFactory(cohort=cohort, status="active")
     factories.MembershipFactory(partnership=partnership, status=Membership.Status.INVITED)
     factories.MembershipFactory(partnership=partnership, status=Membership.Status.DECLINED)
 
@@ -473,7 +498,9 @@ def test_invited_and_declined_schools_are_not_counted(db, cohort):
 
 
 def test_a_phase_outside_primary_and_secondary_is_counted_not_dropped(db, cohort):
-    partnership = factories.PartnershipFactory(cohort=cohort, lead_school__phase=Phase.SIXTEEN_PLUS)
+    partnership = factories.PartnershipFactory(
+        cohort=cohort, lead_school__phase=Phase.SIXTEEN_PLUS, status="active"
+    )
     factories.MembershipFactory(partnership=partnership, school__phase=Phase.OTHER)
 
     data = summaries.compute(cohort.pk)

@@ -23,7 +23,7 @@ from tests.conftest import broker_at
 
 
 def test_running_the_task_twice_gives_the_same_row(db, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
 
     tasks.build_cohort_summary.delay(cohort.pk)
     first = CohortSummary.objects.get(cohort=cohort)
@@ -39,7 +39,7 @@ def test_running_the_task_twice_gives_the_same_row(db, cohort):
 
 
 def test_a_build_stores_the_figures_and_marks_the_summary_ready(db, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
 
     tasks.build_cohort_summary.delay(cohort.pk)
 
@@ -56,10 +56,10 @@ def test_a_build_for_a_cohort_that_no_longer_exists_does_nothing(db):
 
 
 def test_a_failed_build_keeps_the_previous_summary_and_records_the_error(db, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     tasks.build(cohort.pk)
     before = CohortSummary.objects.get(cohort=cohort)
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
 
     with (
         mock.patch.object(summaries, "compute", side_effect=ValueError("bad figure")),
@@ -75,7 +75,7 @@ def test_a_failed_build_keeps_the_previous_summary_and_records_the_error(db, coh
 
 
 def test_a_build_stopped_by_its_time_limit_leaves_the_previous_complete_summary(db, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     tasks.build(cohort.pk)
     before = CohortSummary.objects.get(cohort=cohort)
 
@@ -97,7 +97,7 @@ def test_a_build_stopped_by_its_time_limit_leaves_the_previous_complete_summary(
 
 
 def test_a_database_error_is_retried_and_the_retry_builds_the_summary(db, cohort):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     real_compute = summaries.compute
     calls = []
 
@@ -238,7 +238,7 @@ def test_a_queued_rebuild_that_never_started_is_queued_again_after_it_expires(co
 @pytest.mark.django_db(transaction=True)
 def test_each_kind_of_change_marks_its_own_cohort_stale(change, queued):
     cohort, other = factories.CohortFactory(), factories.CohortFactory()
-    factories.PartnershipFactory(cohort=other, partners=1)
+    factories.PartnershipFactory(cohort=other, partners=1, status="active")
     partnership = factories.PartnershipFactory(cohort=cohort)
     cluster = factories.ClusterFactory(cohort=cohort)
     activity = factories.CPDActivityFactory(partnership=partnership)
@@ -268,7 +268,7 @@ def test_each_kind_of_change_marks_its_own_cohort_stale(change, queued):
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_a_membership_marks_the_cohort_stale(cohort, queued):
-    partnership = factories.PartnershipFactory(cohort=cohort, partners=1)
+    partnership = factories.PartnershipFactory(cohort=cohort, partners=1, status="active")
     CohortSummary.objects.update(state="ready", queued_at=None, source_changed_at=None)
 
     Membership.objects.filter(role="partner").delete()
@@ -282,7 +282,7 @@ def test_deleting_a_membership_marks_the_cohort_stale(cohort, queued):
 
 @pytest.mark.django_db(transaction=True)
 def test_with_the_broker_down_a_change_is_saved_and_the_summary_marked_stale(cohort, caplog):
-    partnership = factories.PartnershipFactory(cohort=cohort, partners=4)  # built eagerly
+    partnership = factories.PartnershipFactory(cohort=cohort, partners=4, status="active")  # built eagerly
     before = CohortSummary.objects.get(cohort=cohort)
     assert before.state == CohortSummary.State.READY
 
@@ -303,7 +303,7 @@ def test_with_the_broker_down_a_change_is_saved_and_the_summary_marked_stale(coh
 
 @pytest.mark.django_db(transaction=True)
 def test_after_the_broker_comes_back_the_next_change_rebuilds(cohort):
-    partnership = factories.PartnershipFactory(cohort=cohort, partners=4)
+    partnership = factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     with broker_at("redis://127.0.0.1:9/0"):
         factories.MembershipFactory(partnership=partnership)
 
@@ -366,7 +366,7 @@ def wait_for(predicate, timeout=30):
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_decision_leads_to_a_rebuilt_summary_through_a_real_worker(celery_worker, cohort, settings):
-    partnership = factories.PartnershipFactory(cohort=cohort, partners=4)
+    partnership = factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
 
     wait_for(lambda: CohortSummary.objects.filter(cohort=cohort, state="ready", data__schools=5).exists())
     first = CohortSummary.objects.get(cohort=cohort)
@@ -388,7 +388,7 @@ def test_a_decision_leads_to_a_rebuilt_summary_through_a_real_worker(celery_work
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_requeues_a_rebuild_whose_message_was_lost(cohort, queued):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     queued.reset_mock()
     long_ago = timezone.now() - tasks.QUEUED_EXPIRES - timedelta(seconds=1)
     CohortSummary.objects.filter(cohort=cohort).update(state="queued", queued_at=long_ago)
@@ -401,7 +401,7 @@ def test_the_sweep_requeues_a_rebuild_whose_message_was_lost(cohort, queued):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_requeues_a_rebuild_whose_worker_died_mid_build(cohort, queued, settings):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     queued.reset_mock()
     started = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 61)
     CohortSummary.objects.filter(cohort=cohort).update(state="running", started_at=started)
@@ -414,8 +414,8 @@ def test_the_sweep_requeues_a_rebuild_whose_worker_died_mid_build(cohort, queued
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_requeues_a_stale_summary_nobody_could_queue_and_leaves_fresh_ones(cohort, queued):
     fresh = factories.CohortFactory(programme=cohort.programme)
-    factories.PartnershipFactory(cohort=cohort, partners=4)
-    factories.PartnershipFactory(cohort=fresh, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
+    factories.PartnershipFactory(cohort=fresh, partners=4, status="active")
     tasks.build(cohort.pk)
     tasks.build(fresh.pk)
     queued.reset_mock()
@@ -431,7 +431,7 @@ def test_the_sweep_requeues_a_stale_summary_nobody_could_queue_and_leaves_fresh_
 
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_leaves_a_rebuild_queued_a_moment_ago(cohort, queued):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     queued.reset_mock()
     CohortSummary.objects.filter(cohort=cohort).update(state="queued", queued_at=timezone.now())
 
@@ -442,7 +442,7 @@ def test_the_sweep_leaves_a_rebuild_queued_a_moment_ago(cohort, queued):
 
 @pytest.mark.django_db(transaction=True)
 def test_rebuild_now_requeues_a_queued_rebuild_whose_task_was_lost_at_once(cohort, queued):
-    factories.PartnershipFactory(cohort=cohort, partners=4)
+    factories.PartnershipFactory(cohort=cohort, partners=4, status="active")
     queued.reset_mock()
     lost = timezone.now() - tasks.FORCE_GRACE - timedelta(seconds=1)  # long before it would expire
     CohortSummary.objects.filter(cohort=cohort).update(state="queued", queued_at=lost)

@@ -146,5 +146,6 @@ def submit_report(application, lead):
         facilitators=["leadership_support"],
         activity_ids=[activity.pk],
         spend={"supply_cover": Decimal("3900.00")},
+        explanations={"supply_cover": "One CPD day was run after school, with no cover needed."},
     )
     return services.report_submit(application_id=application.pk, by=lead)

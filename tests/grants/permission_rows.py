@@ -20,6 +20,15 @@ STAFF_POST = expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff
 CONVERSATION_POST = expect(
     anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=302, admin=302
 )
+STAFF_CONFIRM = expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200)
+# The reviewer's own pages: only the assigned reviewer (staff and admins assigned to nothing: 404).
+ASSIGNED_ONLY = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=404, admin=404, reviewer=200
+)
+ASSIGNED_POST = {**ASSIGNED_ONLY, "reviewer": 302}
+REVIEWERS_HOME = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=200, staff=200, admin=200, reviewer=200
+)
 PROGRAMME_STAFF_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200
 )
@@ -28,6 +37,16 @@ PAYMENTS_GET = {**STAFF_ONLY_GET, "finance": 200}
 FINANCE_POST = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=302, finance=302
 )
+
+
+def _worded(w):
+    """The programme's own wording of the approval message (version 1)."""
+    from messaging import programme_templates
+
+    return programme_templates.template_save(
+        programme_id=w.programme.pk, kind="approved", subject="Approved: $name", body="Well done.", by=w.staff
+    )
+
 
 PAYMENT_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200, finance=200
@@ -96,6 +115,65 @@ def _new_partnership(w):
     return factories.PartnershipFactory(cohort=cohort, lead_school=w.school_a, partners=4)
 
 
+def _assigned(w):
+    """The application submitted, programme P with a rubric, and Rhea (reviewer) assigned to it."""
+    from grants.models import ReviewerAssignment
+
+    a = _submitted(w)
+    w.rubric = factories.rubric(w.programme)
+    return ReviewerAssignment.objects.create(application=a, reviewer=w.reviewer, assigned_by=w.staff)
+
+
+def _review_data(w):
+    data = {"recommendation": "fund", "comment": "Strong plan."}
+    for c in w.rubric.criteria.all():
+        data[f"score_{c.pk}"] = "4"
+    return data
+
+
+def _panel_data(w):
+    a = _submitted(w)
+    return {f"decision_{a.pk}": "approve", f"amount_{a.pk}": "4000.00"}
+
+
+def _file_type(w):
+    return factories.attachment_type(w.programme, name="Budget spreadsheet", formats=["pdf"])
+
+
+def _attachment(w):
+    """A clean file on Alice's draft application, uploaded through the service."""
+    from grants import attachments
+
+    return attachments.attachment_upload(
+        application_id=w.application.pk, by=w.owner_lead, type_id=_file_type(w).pk, upload=factories.upload()
+    )
+
+
+def _evidence(w):
+    from grants import attachments
+
+    a = _approved(w)
+    report = EndOfGrantReport.objects.create(application=a, outcomes="So far.")
+    return attachments.evidence_upload(report_id=report.pk, by=w.owner_lead, upload=factories.upload())
+
+
+def _interim(w, status="draft") -> Application:
+    """Approved, with an interim report in its schedule (and an instalment waiting for it)."""
+    a = _approved(w)
+    EndOfGrantReport.objects.create(
+        application=a, kind="interim", status=status, outcomes="So far.", submitted_at=timezone.now()
+    )
+    return a
+
+
+def _interim_submitted_id(w) -> list[int]:
+    return list(
+        EndOfGrantReport.objects.filter(application=_interim(w, "submitted"), kind="interim").values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def _step_data(w):
     return {"partnership": w.partnership.pk, "aims": "Better science.", "local_stem_issue": "Low uptake."}
 
@@ -156,6 +234,70 @@ ROWS = [
     Row("grants:application_withdraw", OWNER_POST, args=lambda w: [w.application.pk], method="post"),
     Row("grants:report_edit", OWNER_ONLY, args=lambda w: [_approved(w).pk]),
     Row("grants:report_edit", OWNER_POST, args=lambda w: [_approved(w).pk], method="post", data=_report_data),
+    # Files (issue 20): the download is scoped like the application page; a guessed id is a 404
+    Row("grants:application_files", OWNER_ONLY, args=lambda w: [w.application.pk]),
+    Row(
+        "grants:application_files",
+        OWNER_POST,
+        args=lambda w: [w.application.pk],
+        method="post",
+        data=lambda w: {"attachment_type": _file_type(w).pk, "file": factories.upload(), "upload": ""},
+        note="upload a PDF",
+    ),
+    Row("grants:attachment_download", VISIBLE, args=lambda w: [_attachment(w).pk]),
+    Row("grants:attachment_download", VISIBLE, args=lambda w: [_evidence(w).pk], note="report evidence"),
+    Row("grants:evidence_remove", OWNER_POST, args=lambda w: [_evidence(w).pk], method="post"),
+    # Reports on a schedule (issue 20)
+    Row("grants:report_edit", OWNER_ONLY, args=lambda w: [_interim(w).pk, "interim"], note="interim"),
+    Row(
+        "grants:report_edit",
+        OWNER_POST,
+        args=lambda w: [_interim(w).pk, "interim"],
+        method="post",
+        data=_report_data,
+        note="interim",
+    ),
+    Row(
+        "grants:report_autosave",
+        OWNER_ONLY,
+        args=lambda w: [_interim(w).pk, "interim"],
+        method="post",
+        data=_report_data,
+    ),
+    Row(
+        "grants:report_evidence",
+        OWNER_POST,
+        args=lambda w: [_interim(w).pk, "interim"],
+        method="post",
+        data=lambda w: {
+            "file": factories.upload("work.png", factories.PNG_BYTES, "image/png"),
+            "caption": "Work",
+        },
+    ),
+    Row(
+        "grants:report_accept",
+        STAFF_POST,
+        args=lambda w: [_interim(w, "submitted").pk, "interim"],
+        method="post",
+        note="interim",
+    ),
+    Row(
+        "grants:report_return",
+        STAFF_POST,
+        args=lambda w: [_interim(w, "submitted").pk, "interim"],
+        method="post",
+        data=lambda w: {"comment": "Add the attendance sheets."},
+        note="interim",
+    ),
+    Row("grants:staff_reports", STAFF_ONLY_GET),
+    Row(
+        "grants:reports_bulk_accept",
+        # Staff of another programme cannot choose the report: the form says so (400), nothing leaks.
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=400, staff=200, admin=200),
+        method="post",
+        data=lambda w: {"reports": _interim_submitted_id(w)},
+        note="the confirmation step",
+    ),
     Row("grants:review_queue", STAFF_ONLY_GET),
     Row(
         "grants:application_request_changes",
@@ -169,21 +311,22 @@ ROWS = [
         STAFF_POST,
         args=lambda w: [_submitted(w).pk],
         method="post",
+        data=lambda w: {"amount": "4000.00", "confirm": "yes"},
+    ),
+    Row(
+        "grants:application_approve",
+        STAFF_CONFIRM,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
         data=lambda w: {"amount": "4000.00"},
+        note="first post: the confirmation page",
     ),
     Row(
         "grants:application_reject",
         STAFF_POST,
         args=lambda w: [_submitted(w).pk],
         method="post",
-        data=lambda w: {"reason": "Outside the programme's aims."},
-    ),
-    Row(
-        "grants:application_score",
-        STAFF_POST,
-        args=lambda w: [_submitted(w).pk],
-        method="post",
-        data=lambda w: {"criterion": "need", "score": "4", "comment": "Clear need."},
+        data=lambda w: {"reason": "Outside the programme's aims.", "confirm": "yes"},
     ),
     Row("grants:report_accept", STAFF_POST, args=lambda w: [_report_submitted(w).pk], method="post"),
     Row(
@@ -277,5 +420,96 @@ ROWS = [
             "sort_code": "30-99-50",
             "account_number": "12345678",
         },
+    ),
+    # Review (issue 17)
+    Row("grants:my_reviews", REVIEWERS_HOME),
+    Row("grants:review_page", ASSIGNED_ONLY, args=lambda w: [_assigned(w).pk]),
+    Row(
+        "grants:review_page",
+        ASSIGNED_POST,
+        args=lambda w: [_assigned(w).pk],
+        method="post",
+        data=_review_data,
+    ),
+    Row(
+        "grants:conflict_declare",
+        ASSIGNED_POST,
+        args=lambda w: [_assigned(w).pk],
+        method="post",
+        data=lambda w: {"reason": "I chair the lead school's governors."},
+    ),
+    Row("grants:application_reviewers", PROGRAMME_STAFF_GET, args=lambda w: [_submitted(w).pk]),
+    Row(
+        "grants:application_reviewers",
+        STAFF_POST,
+        args=lambda w: [_submitted(w).pk],
+        method="post",
+        data=lambda w: {"reviewer": w.reviewer.pk},
+    ),
+    Row(
+        "grants:assignment_end",
+        STAFF_POST,
+        args=lambda w: (lambda x: [x.application_id, x.pk])(_assigned(w)),
+        method="post",
+    ),
+    Row(
+        "grants:auto_assign",
+        STAFF_POST,
+        args=lambda w: [w.cohort.pk],
+        method="post",
+        data=lambda w: {"per_application": "1"},
+    ),
+    Row("grants:panel", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
+    Row(
+        "grants:panel_decide",
+        STAFF_CONFIRM,
+        args=lambda w: [w.cohort.pk],
+        method="post",
+        data=_panel_data,
+        note="first post: the confirmation page",
+    ),
+    Row(
+        "grants:panel_decide",
+        STAFF_POST,
+        args=lambda w: [w.cohort.pk],
+        method="post",
+        data=lambda w: {**_panel_data(w), "confirm": "yes"},
+    ),
+    Row("grants:rubric_edit", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:rubric_edit",
+        STAFF_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {
+            "scale_max": "3",
+            "criteria-TOTAL_FORMS": "1",
+            "criteria-INITIAL_FORMS": "0",
+            "criteria-0-name": "Need",
+            "criteria-0-weight": "2",
+            "criteria-0-descriptors": "Weak\nFair\nStrong",
+        },
+    ),
+    # A programme's e-mail wording: staff of that programme (other_staff: 404), admins
+    Row("grants:programme_emails", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk]),
+    Row("grants:programme_email", PROGRAMME_STAFF_GET, args=lambda w: [w.programme.pk, "approved"]),
+    Row(
+        "grants:programme_email",
+        STAFF_POST,
+        args=lambda w: [w.programme.pk, "approved"],
+        method="post",
+        data=lambda w: {"action": "save", "subject": "Good news: $name", "body": "Well done, $school."},
+        note="save",
+    ),
+    Row(
+        "grants:programme_email_reset",
+        STAFF_POST,
+        args=lambda w: [_worded(w).programme_id, "approved"],
+        method="post",
+    ),
+    Row(
+        "grants:programme_email_version",
+        PROGRAMME_STAFF_GET,
+        args=lambda w: [w.programme.pk, "approved", _worded(w).version],
     ),
 ]

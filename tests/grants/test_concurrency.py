@@ -91,3 +91,33 @@ def test_two_staff_approving_the_same_application_at_once_award_once(cohort, sta
     assert AuditEvent.objects.filter(application=application, action="approved").count() == 1
     assert Payment.objects.filter(application=application).count() == 2
     assert cohort_budget(cohort).awarded == AWARD
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_panels_deciding_at_once_never_exceed_the_cohort_budget(cohort, staff_carol, admin_dan):
+    """Three panels at once, overlapping and in different orders, each funding three
+    applications of £3,000 against a budget of £9,000: exactly one panel's decisions stand
+    (all or none), none deadlocks, and the total awarded never passes the budget."""
+    from grants import review
+
+    cohort.budget = AWARD * 3
+    cohort.save()
+    apps = [submitted_application(cohort) for _ in range(6)]
+    sets = [apps[0:3], apps[3:6][::-1], [apps[5], apps[1], apps[3]]]
+
+    outcomes = run_together(
+        [
+            lambda chosen=chosen, who=who: review.panel_decide(
+                cohort_id=cohort.pk, by=who, decisions=[(a.pk, "approve", AWARD) for a in chosen]
+            )
+            for chosen, who in zip(sets, [staff_carol, admin_dan, staff_carol], strict=True)
+        ]
+    )
+
+    assert outcomes.count("approved") == 1, outcomes
+    assert not [o for o in outcomes if o.startswith("error")], outcomes
+    budget = cohort_budget(cohort)
+    assert budget.awarded == AWARD * 3
+    assert budget.remaining == Decimal("0.00")
+    assert Application.objects.filter(cohort=cohort, status="approved").count() == 3

@@ -42,7 +42,7 @@ def amounts(instalments):
 
 THIRDS = steps(
     (K.REMAINDER, None, T.AGREEMENT_ACCEPTED, None),
-    (K.REMAINDER, None, T.INTERIM_REPORT, None),
+    (K.REMAINDER, None, T.ON_INTERIM_REPORT, None),
     (K.REMAINDER, None, T.ON_FINAL_REPORT, None),
 )
 
@@ -107,7 +107,9 @@ def test_award_applies_the_programmes_template_and_releases_nothing(application_
     ScheduleStep.objects.create(
         programme=programme, sequence=1, kind=K.REMAINDER, trigger=T.AGREEMENT_ACCEPTED
     )
-    ScheduleStep.objects.create(programme=programme, sequence=2, kind=K.REMAINDER, trigger=T.INTERIM_REPORT)
+    ScheduleStep.objects.create(
+        programme=programme, sequence=2, kind=K.REMAINDER, trigger=T.ON_INTERIM_REPORT
+    )
     ScheduleStep.objects.create(programme=programme, sequence=3, kind=K.REMAINDER, trigger=T.ON_FINAL_REPORT)
 
     application = application_in(S.APPROVED)
@@ -115,7 +117,7 @@ def test_award_applies_the_programmes_template_and_releases_nothing(application_
     rows = list(application.payments.values_list("amount", "trigger", "status"))
     assert rows == [
         (Decimal("1333.34"), T.AGREEMENT_ACCEPTED, "scheduled"),
-        (Decimal("1333.33"), T.INTERIM_REPORT, "scheduled"),
+        (Decimal("1333.33"), T.ON_INTERIM_REPORT, "scheduled"),
         (Decimal("1333.33"), T.ON_FINAL_REPORT, "scheduled"),
     ]
     assert application.agreement.status == GrantAgreement.Status.OFFERED

@@ -587,3 +587,32 @@ def test_audit_event_cannot_be_changed_or_deleted(draft):
     with pytest.raises(ValidationError):
         event.delete()
     assert AuditEvent.objects.get(pk=event.pk).comment == ""
+
+
+def test_a_zero_budget_line_is_refused_with_a_message(draft, lead_alice):
+    with pytest.raises(ValidationError) as refused:
+        services.application_save_draft(application_id=draft.pk, by=lead_alice, budget_lines=lines("0.00"))
+
+    assert refused.value.message_dict["budget"] == [
+        "Line 1: enter an amount above £0.00, or remove the line."
+    ]
+    assert not draft.budget_lines.exists()
+
+
+def test_a_trillion_pounds_is_answered_with_the_cap(draft, lead_alice):
+    with pytest.raises(ValidationError) as refused:
+        services.application_save_draft(
+            application_id=draft.pk, by=lead_alice, budget_lines=lines("1000000000000")
+        )
+
+    assert refused.value.message_dict["budget"] == [
+        "Line 1: the cap is £12,000.00; this line is more than that."
+    ]
+
+
+@pytest.mark.postgres
+def test_database_refuses_a_zero_budget_line(draft):
+    from grants.models import BudgetLine
+
+    with pytest.raises(IntegrityError, match="budgetline_amount_gt_0"), transaction.atomic():
+        BudgetLine.objects.create(application=draft, category="resources", amount=Decimal("0.00"))

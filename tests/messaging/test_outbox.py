@@ -370,7 +370,9 @@ def test_a_hanging_mail_server_never_touches_the_request_when_a_worker_sends(
     client.force_login(staff_carol)
     connections_before = hanging_smtp.accepted  # setting up sent the submission e-mail
 
-    response = client.post(f"/grants/applications/{application.pk}/approve/", {"amount": str(AWARD)})
+    response = client.post(
+        f"/grants/applications/{application.pk}/approve/", {"amount": str(AWARD), "confirm": "yes"}
+    )
 
     assert response.status_code == 302
     assert Application.objects.get(pk=application.pk).status == Application.Status.APPROVED

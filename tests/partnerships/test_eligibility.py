@@ -14,7 +14,7 @@ def test_open_state_primary_school_is_eligible_for_enthuse(programme):
     [
         ({"is_open": False}, "The school is closed."),
         ({"funding": Funding.INDEPENDENT}, "this school is independent"),
-        ({"phase": Phase.SIXTEEN_PLUS}, "this school is 16 plus"),
+        ({"phase": Phase.SIXTEEN_PLUS}, "this is a 16 plus school"),
     ],
 )
 def test_each_reason_is_given(programme, change, reason):
@@ -48,3 +48,11 @@ def test_only_confirmed_eligible_schools_count(cohort):
     MembershipFactory(partnership=partnership)
     assert shortfall(partnership) == 0
     assert School.objects.count() == 7
+
+
+def test_an_all_through_school_is_told_in_a_sentence(programme):
+    school = SchoolFactory(phase=Phase.ALL_THROUGH)
+
+    assert ineligibility_reasons(school, programme) == [
+        "The programme is for primary, secondary and FE college schools; this is an all-through school."
+    ]

@@ -195,6 +195,21 @@ def test_query_count_does_not_grow_with_the_rows(tmp_path):
         return minimal_file(tmp_path, rows, extra=extra, name=name)
 
     small, large = sample(1, 10, "small.csv"), sample(1001, 100, "large.csv")
+    changed = [school_row(i, "T", "02-02-2025", "E06000009", "4012") for i in range(1001, 1101)]
+    changed_file = minimal_file(tmp_path, changed, extra=extra, name="changed.csv")
+
+    if connection.vendor == "postgresql":
+        # The batch's temporary table made and dropped once per import; per batch one SELECT of its
+        # schools, a COPY (which Django does not log) and one INSERT ... ON CONFLICT ("WITH ...").
+        per_import = Counter(SAVEPOINT=1, CREATE=1, DROP=1, RELEASE=1)
+        assert _queries(small) == per_import + Counter(SELECT=1, WITH=1)
+        assert _queries(large) == per_import + Counter(SELECT=1, WITH=1)
+        # Unchanged rows: the SELECT only, nothing written.
+        assert _queries(large) == per_import + Counter(SELECT=1)
+        # Changed rows go the same way as new ones (ON CONFLICT (urn) DO UPDATE).
+        assert _queries(changed_file) == per_import + Counter(SELECT=1, WITH=1)
+        assert School.objects.filter(urn__range=(1001, 1100), name="T").count() == 100
+        return
 
     # One SELECT of the batch's schools and one bulk INSERT, for 10 rows as for 100.
     assert _queries(small) == Counter(SAVEPOINT=1, SELECT=1, INSERT=_inserts_needed(10), RELEASE=1)
@@ -202,10 +217,44 @@ def test_query_count_does_not_grow_with_the_rows(tmp_path):
     # Unchanged rows: the SELECT only, no UPDATE.
     assert _queries(large) == Counter(SAVEPOINT=1, SELECT=1, RELEASE=1)
     # Changed rows: one bulk UPDATE for the batch (12 parameters a row: pk twice, 9 fields, updated_at).
-    changed = [school_row(i, "T", "02-02-2025", "E06000009", "4012") for i in range(1001, 1101)]
-    updates = _queries(minimal_file(tmp_path, changed, extra=extra, name="changed.csv"))
+    updates = _queries(changed_file)
     bulk_updates = math.ceil(100 / connection.ops.bulk_batch_size([None] * 12, [None] * 100))
     assert (updates["SELECT"], updates["UPDATE"], updates["INSERT"]) == (1, bulk_updates, 0)
+
+
+def test_the_write_path_stores_values_exactly_and_leaves_columns_the_file_lacks(tmp_path):
+    """PostgreSQL writes through COPY's text format: backslashes, quotes, ’ and é, blanks (NULL),
+    decimals and dates must arrive as they were; an update touches only the file's columns."""
+    extra = ["NumberOfPupils", "PercentageFSM", "LastChangedDate"]
+    rows = [
+        school_row(1, "St Peter\\Paul’s “Café” School", "", "12.5", "01-02-2025"),
+        school_row(2, "N\\A \\t Academy", "1200", "", ""),
+    ]
+    import_gias(minimal_file(tmp_path, rows, extra=extra))
+
+    first, second = School.objects.order_by("urn")
+    assert (first.name, first.pupils, first.fsm_percent, first.last_changed_on) == (
+        "St Peter\\Paul’s “Café” School",
+        None,
+        Decimal("12.50"),
+        date(2025, 2, 1),
+    )
+    assert (first.is_synthetic, first.ofsted_source, first.website) == (False, "", "")
+    assert (second.name, second.pupils, second.fsm_percent, second.last_changed_on) == (
+        "N\\A \\t Academy",
+        1200,
+        None,
+        None,
+    )
+
+    School.objects.filter(urn=1).update(website="www.kept.example", ofsted_source="Ofsted MI", pupils=5)
+    changed = [school_row(1, "Renamed\\School", "300", "", "02-02-2025")]
+    report = import_gias(minimal_file(tmp_path, changed, extra=extra, name="b.csv"))
+
+    first.refresh_from_db()
+    assert (report.updated, first.name, first.pupils, first.fsm_percent) == (1, "Renamed\\School", 300, None)
+    assert (first.website, first.ofsted_source) == ("www.kept.example", "Ofsted MI")  # not in the file
+    assert School.objects.count() == 2
 
 
 # --- Bad rows and bad files ------------------------------------------------------------------------

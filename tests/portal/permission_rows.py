@@ -3,6 +3,10 @@ from tests.matrix import LOGIN, Row, expect, expect_all
 ROWS = [
     Row("home", expect(anonymous=302, owner_lead=302, other_lead=302, other_staff=302, staff=302, admin=302)),
     Row("healthz", expect_all(200)),
+    Row("accessibility", expect_all(200)),
+    # The public front door (issue 21): for everyone, signed in or not.
+    Row("public:front_door", expect_all(200)),
+    Row("public:eligibility_check", expect_all(200)),
     Row("account", expect_all(200, anonymous=LOGIN)),
     Row("login", expect_all(200)),
     Row("logout", expect_all(302), method="post"),

@@ -56,11 +56,11 @@ def test_user_without_a_role_is_told_so(client, db):
     assert b"no role yet" in response.content
 
 
-def test_anonymous_visitor_is_sent_to_login(client, db):
+def test_anonymous_visitor_is_sent_to_the_front_door(client, db):
     response = client.get("/")
 
     assert response.status_code == 302
-    assert response.url == "/accounts/login/"
+    assert response.url == "/programmes/"
 
 
 def test_wrong_password_gets_a_clear_message(client, lead_alice):

@@ -253,7 +253,7 @@ class Web:
     def approve(self, application):
         self.client.force_login(self.staff)
         url = reverse("grants:application_approve", args=[application.pk])
-        response = self._keep("approve", self.client.post(url, {"amount": str(AWARD)}))
+        response = self._keep("approve", self.client.post(url, {"amount": str(AWARD), "confirm": "yes"}))
         assert response.status_code == 302, response.content[:500]
 
     def browse(self, tag):

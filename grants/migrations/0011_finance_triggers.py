@@ -122,6 +122,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("grants", "0006_finance")]
+    dependencies = [("grants", "0010_finance")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]

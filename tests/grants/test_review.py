@@ -1,0 +1,608 @@
+"""Review (issue 17): conflicts of interest from the register, assignment by hand and
+automatically, the one-form review with weighted scores and kept history, what a reviewer
+sees (blind review), the panel's ranking and funding line, and the queue as officers use it."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from grants import conflicts, review
+from grants.models import (
+    Application,
+    AuditEvent,
+    ConflictOverride,
+    CriterionScore,
+    ProgrammeReviewer,
+    Review,
+    ReviewerAssignment,
+    ReviewSettings,
+)
+from tests import factories
+
+S = Application.Status
+
+
+@pytest.fixture
+def submitted(application_in):
+    return application_in(S.SUBMITTED)
+
+
+@pytest.fixture
+def carol(client, staff_carol):
+    client.force_login(staff_carol)
+    return client
+
+
+@pytest.fixture
+def rubric(programme):
+    return factories.rubric(programme, weights=(3, 1))
+
+
+def external_reviewer(programme, username, school=None):
+    user = factories.ReviewerFactory(username=username, first_name=username.title(), last_name="Reviewer")
+    ProgrammeReviewer.objects.get_or_create(programme=programme, user=user)
+    if school is not None:
+        factories.link_lead(user, school)
+    return user
+
+
+def partner_school(application):
+    return application.partnership.memberships.filter(role="partner").first().school
+
+
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def scores_for(rubric, *values, comment="Fine."):
+    return {c.pk: (v, f"{comment} {c.name}") for c, v in zip(rubric.criteria.all(), values, strict=True)}
+
+
+# --- Conflicts of interest from the register -------------------------------------------------
+
+
+def test_a_reviewer_from_a_member_school_cannot_be_assigned_and_staff_are_told_why(
+    submitted, programme, staff_carol
+):
+    school = partner_school(submitted)
+    reviewer = external_reviewer(programme, "rita", school)
+
+    with pytest.raises(ValidationError) as refused:
+        review.assignment_add(application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol)
+
+    assert f"linked to {school.name}, which is in this partnership" in " ".join(refused.value.messages)
+    assert not ReviewerAssignment.objects.filter(application=submitted).exists()
+
+
+def test_a_reviewer_from_a_school_of_the_same_trust_cannot_be_assigned(submitted, programme, staff_carol):
+    school = partner_school(submitted)
+    school.trust_code, school.trust_name = "5001", "Coastal Learning Trust"
+    school.save()
+    sister = factories.SchoolFactory(
+        trust_code="5001", trust_name="Coastal Learning Trust", local_authority="Leeds"
+    )
+    reviewer = external_reviewer(programme, "tess", sister)
+
+    with pytest.raises(ValidationError, match="same academy trust \\(Coastal Learning Trust\\)"):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol)
+
+
+def test_a_reviewer_from_a_school_of_the_same_federation_cannot_be_assigned(
+    submitted, programme, staff_carol
+):
+    school = submitted.partnership.lead_school
+    school.federation_code, school.federation_name = "F77", "Fylde Schools Federation"
+    school.save()
+    sister = factories.SchoolFactory(federation_code="F77", federation_name="Fylde Schools Federation")
+    reviewer = external_reviewer(programme, "fern", sister)
+
+    with pytest.raises(ValidationError, match="same federation"):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol)
+
+
+def test_the_same_local_authority_is_a_conflict_only_where_the_programme_says_so(
+    submitted, programme, staff_carol
+):
+    neighbour = factories.SchoolFactory(local_authority="Blackpool")  # the partnership's schools' LA
+    reviewer = external_reviewer(programme, "lana", neighbour)
+    assert not conflicts.is_conflicted(reviewer, submitted)
+
+    ReviewSettings.objects.create(programme=programme, conflict_same_local_authority=True)
+
+    assert conflicts.is_conflicted(reviewer, submitted)
+    with pytest.raises(ValidationError, match="same local authority \\(Blackpool\\)"):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol)
+
+
+def test_a_reviewer_with_no_tie_is_assigned_and_it_is_audited(submitted, programme, staff_carol):
+    elsewhere = factories.SchoolFactory(local_authority="Leeds", trust_code="9999", federation_code="F1")
+    reviewer = external_reviewer(programme, "nina", elsewhere)
+    ReviewSettings.objects.create(programme=programme, conflict_same_local_authority=True)
+
+    assignment = review.assignment_add(application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol)
+
+    assert assignment.active
+    assert AuditEvent.objects.filter(application=submitted, action="reviewer_assigned").count() == 1
+    assert conflicts.conflicted_user_ids(submitted, [reviewer.pk, staff_carol.pk]) == set()
+
+
+def test_a_register_conflict_can_be_overridden_with_a_reason_and_it_is_audited(
+    submitted, programme, staff_carol
+):
+    reviewer = external_reviewer(programme, "owen", partner_school(submitted))
+
+    review.assignment_add(
+        application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol, override_reason="Left in 2019."
+    )
+
+    assert ConflictOverride.objects.get(application=submitted, reviewer=reviewer).reason == "Left in 2019."
+    assert (
+        "Left in 2019." in AuditEvent.objects.get(application=submitted, action="conflict_overridden").comment
+    )
+    assert conflicts.is_conflicted(reviewer, submitted, honour_overrides=False)
+
+
+def test_a_declared_conflict_ends_the_assignment_and_can_never_be_overridden(
+    submitted, programme, staff_carol
+):
+    reviewer = external_reviewer(programme, "dora")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol)
+
+    review.conflict_declare(application_id=submitted.pk, by=reviewer, reason="My sister teaches there.")
+
+    assert not ReviewerAssignment.objects.filter(
+        application=submitted, reviewer=reviewer, active=True
+    ).exists()
+    assert AuditEvent.objects.filter(application=submitted, action="conflict_declared").exists()
+    with pytest.raises(ValidationError, match="declared a conflict"):
+        review.assignment_add(
+            application_id=submitted.pk, reviewer_id=reviewer.pk, by=staff_carol, override_reason="Please."
+        )
+
+
+def test_a_person_outside_the_programmes_reviewers_cannot_be_assigned(submitted, staff_carol):
+    stranger = factories.ReviewerFactory(username="stan")
+
+    with pytest.raises(ValidationError, match="Choose one of this programme's reviewers"):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=stranger.pk, by=staff_carol)
+
+
+# --- Automatic assignment --------------------------------------------------------------------
+
+
+def _submitted_in(cohort, n):
+    apps = []
+    for _ in range(n):
+        a = factories.ApplicationFactory(
+            partnership=factories.PartnershipFactory(cohort=cohort, partners=2), status=S.SUBMITTED
+        )
+        apps.append(a)
+    return apps
+
+
+def test_auto_assignment_never_assigns_a_conflicted_reviewer_and_balances_load(
+    cohort, programme, staff_carol
+):
+    apps = _submitted_in(cohort, 5)
+    member = apps[0].partnership.memberships.exclude(role="lead").first().school
+    conflicted = external_reviewer(programme, "cora", member)
+    others = [external_reviewer(programme, name) for name in ("abe", "bea", "cal")]
+    programme.staff.remove(staff_carol)  # staff assign; the pool is the four reviewers
+    admin = factories.AdminFactory()
+
+    result = review.assign_automatically(cohort_id=cohort.pk, by=admin, per_application=2)
+
+    assert result.assigned == 10
+    assert not ReviewerAssignment.objects.filter(application=apps[0], reviewer=conflicted).exists()
+    for a in apps:
+        reviewers = list(
+            ReviewerAssignment.objects.filter(application=a, active=True).values_list("reviewer", flat=True)
+        )
+        assert len(reviewers) == len(set(reviewers)) == 2
+    load = review.loads(programme)
+    counts = [load.get(u.pk, 0) for u in [conflicted, *others]]
+    assert max(counts) - min(counts) <= 1, counts
+
+
+def test_auto_assignment_reports_applications_it_could_not_staff(cohort, programme):
+    (app,) = _submitted_in(cohort, 1)
+    school = app.partnership.lead_school
+    external_reviewer(programme, "only", school)
+    admin = factories.AdminFactory()
+    programme.staff.clear()
+
+    result = review.assign_automatically(cohort_id=cohort.pk, by=admin, per_application=1)
+
+    assert result.assigned == 0
+    assert result.short == [(app, 1)]
+
+
+def test_auto_assignment_twice_adds_nobody_the_second_time(cohort, programme):
+    _submitted_in(cohort, 2)
+    for name in ("abe", "bea"):
+        external_reviewer(programme, name)
+    admin = factories.AdminFactory()
+
+    first = review.assign_automatically(cohort_id=cohort.pk, by=admin, per_application=2)
+    second = review.assign_automatically(cohort_id=cohort.pk, by=admin, per_application=2)
+
+    assert first.assigned == 4
+    assert second.assigned == 0
+
+
+# --- The review: one form, weighted, history kept ------------------------------------------------
+
+
+def test_weighted_scores_match_a_hand_computation(submitted, programme, staff_carol, rubric):
+    ann, ben = external_reviewer(programme, "ann"), external_reviewer(programme, "ben")
+    for r in (ann, ben):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=r.pk, by=staff_carol)
+
+    a = review.review_submit(
+        application_id=submitted.pk, by=ann, scores=scores_for(rubric, 4, 2), recommendation="fund"
+    )
+    b = review.review_submit(
+        application_id=submitted.pk,
+        by=ben,
+        scores=scores_for(rubric, 5, 5),
+        recommendation="fund_with_changes",
+    )
+
+    # weights 3 and 1: (3×4 + 1×2) / 4 = 3.5; (3×5 + 1×5) / 4 = 5
+    assert a.weighted_score == Decimal("3.500")
+    assert b.weighted_score == Decimal("5.000")
+    assert a.rubric == rubric
+    assert review.weighted_score([(2, 3), (1, 4), (4, 2)]) == Decimal("2.571")  # (6 + 4 + 8) / 7
+
+
+def test_re_scoring_keeps_the_earlier_review_and_its_comments(submitted, programme, staff_carol, rubric):
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    first = review.review_submit(
+        application_id=submitted.pk,
+        by=ann,
+        scores=scores_for(rubric, 2, 2, comment="Thin."),
+        recommendation="do_not_fund",
+    )
+
+    second = review.review_submit(
+        application_id=submitted.pk,
+        by=ann,
+        scores=scores_for(rubric, 4, 4, comment="Better."),
+        recommendation="fund",
+    )
+
+    first.refresh_from_db()
+    assert not first.is_current
+    assert second.is_current
+    assert second.supersedes == first
+    assert [s.score for s in first.scores.all()] == [2, 2]
+    assert all(s.comment.startswith("Thin.") for s in first.scores.all())
+    assert Review.objects.filter(application=submitted, reviewer=ann).count() == 2
+    assert AuditEvent.objects.filter(application=submitted, action="review_revised").count() == 1
+
+
+def test_the_same_review_twice_changes_nothing(submitted, programme, staff_carol, rubric):
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    args = {
+        "application_id": submitted.pk,
+        "by": ann,
+        "scores": scores_for(rubric, 3, 3),
+        "recommendation": "fund",
+    }
+
+    assert review.review_submit(**args) == review.review_submit(**args)
+    assert Review.objects.filter(application=submitted).count() == 1
+
+
+@pytest.mark.parametrize("bad", [0, 6, "x", None])
+def test_a_score_outside_the_scale_is_refused_and_nothing_is_saved(
+    submitted, programme, staff_carol, rubric, bad
+):
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    with pytest.raises(ValidationError, match="score from 1 to 5"):
+        review.review_submit(
+            application_id=submitted.pk, by=ann, scores=scores_for(rubric, 3, bad), recommendation="fund"
+        )
+    assert not Review.objects.exists()
+
+
+def test_an_unassigned_person_cannot_review(submitted, programme, rubric):
+    ann = external_reviewer(programme, "ann")
+
+    with pytest.raises(Exception, match="Only a reviewer assigned"):
+        review.review_submit(
+            application_id=submitted.pk, by=ann, scores=scores_for(rubric, 3, 3), recommendation="fund"
+        )
+
+
+def test_the_database_holds_score_ranges_and_one_current_review(submitted, programme, staff_carol, rubric):
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    r = review.review_submit(
+        application_id=submitted.pk, by=ann, scores=scores_for(rubric, 3, 3), recommendation="fund"
+    )
+    criterion = rubric.criteria.first()
+
+    with pytest.raises(IntegrityError, match="criterionscore_score_in_scale"), transaction.atomic():
+        CriterionScore.objects.filter(review=r, criterion=criterion).update(score=6)
+    with pytest.raises(IntegrityError, match="review_one_current_per_reviewer"), transaction.atomic():
+        Review.objects.create(
+            application=submitted, reviewer=ann, rubric=rubric, recommendation="fund", weighted_score=3
+        )
+    with pytest.raises(IntegrityError, match="review_weighted_score_in_range"), transaction.atomic():
+        Review.objects.filter(pk=r.pk).update(weighted_score=0)
+
+
+def test_a_new_rubric_version_leaves_earlier_reviews_on_theirs(submitted, programme, staff_carol, rubric):
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    old = review.review_submit(
+        application_id=submitted.pk, by=ann, scores=scores_for(rubric, 3, 3), recommendation="fund"
+    )
+
+    v2 = factories.rubric(programme, weights=(1, 1, 1), scale_max=4, by=staff_carol)
+
+    assert v2.version == rubric.version + 1
+    old.refresh_from_db()
+    assert old.rubric == rubric
+    new = review.review_submit(
+        application_id=submitted.pk, by=ann, scores=scores_for(v2, 4, 4, 1), recommendation="fund"
+    )
+    assert (new.rubric, new.weighted_score) == (v2, Decimal("3.000"))
+
+
+def test_a_rubric_needs_a_descriptor_for_every_score_point(programme, staff_carol):
+    with pytest.raises(ValidationError, match="describe each score from 1 to 5"):
+        review.rubric_publish(
+            programme_id=programme.pk,
+            by=staff_carol,
+            scale_max=5,
+            criteria=[review.CriterionSpec(name="Need", weight=1, descriptors=["Weak", "Strong"])],
+        )
+
+
+# --- What a reviewer sees ------------------------------------------------------------------------
+
+
+def test_a_reviewer_sees_nothing_of_an_application_not_assigned_to_them(
+    client, submitted, programme, staff_carol
+):
+    ann, ben = external_reviewer(programme, "ann"), external_reviewer(programme, "ben")
+    bens = review.assignment_add(application_id=submitted.pk, reviewer_id=ben.pk, by=staff_carol)
+    logged_in(client, ann)
+
+    assert client.get(reverse("grants:review_page", args=[bens.pk])).status_code == 404
+    assert client.post(reverse("grants:conflict_declare", args=[bens.pk]), {"reason": "x"}).status_code == 404
+    assert client.get(reverse("grants:application_detail", args=[submitted.pk])).status_code == 404
+    assert client.get(reverse("grants:review_queue")).status_code == 403
+    assert client.get(reverse("grants:payments_csv")).status_code == 403
+    assert submitted.partnership.name not in client.get(reverse("grants:my_reviews")).content.decode()
+
+
+def test_an_unassigned_reviewer_loses_the_page(client, submitted, programme, staff_carol):
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    logged_in(client, ann)
+    assert client.get(reverse("grants:review_page", args=[mine.pk])).status_code == 200
+
+    review.assignment_end(assignment_id=mine.pk, by=staff_carol)
+
+    assert client.get(reverse("grants:review_page", args=[mine.pk])).status_code == 404
+
+
+def _names(application):
+    memberships = application.partnership.memberships.select_related("school")
+    return [
+        application.partnership.name,
+        *(m.school.name for m in memberships),
+        *(str(m.school.urn) for m in memberships),
+    ]
+
+
+def test_blind_review_hides_the_applicants_names_on_every_page_a_reviewer_opens(
+    client, submitted, programme, staff_carol, rubric
+):
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    logged_in(client, ann)
+    pages = [
+        client.get(reverse("grants:my_reviews")),
+        client.get(reverse("grants:review_page", args=[mine.pk])),
+        client.post(reverse("grants:review_page", args=[mine.pk]), {"recommendation": "fund"}),  # form errors
+        client.post(reverse("grants:conflict_declare", args=[mine.pk]), {"reason": ""}),
+    ]
+
+    for response in pages:
+        body = response.content.decode()
+        assert response.status_code == 200
+        for name in _names(submitted):
+            assert name not in body, name
+    assert "Blind review" in pages[1].content.decode()
+
+
+def test_without_blind_review_the_reviewer_sees_the_partnership(
+    client, submitted, programme, staff_carol, rubric
+):
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    body = logged_in(client, ann).get(reverse("grants:review_page", args=[mine.pk])).content.decode()
+
+    assert submitted.partnership.name in body
+    assert submitted.partnership.lead_school.name in body
+
+
+def test_the_review_form_scores_every_criterion_at_once(client, submitted, programme, staff_carol, rubric):
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    c1, c2 = rubric.criteria.all()
+    logged_in(client, ann)
+    url = reverse("grants:review_page", args=[mine.pk])
+
+    missing = client.post(url, {f"score_{c1.pk}": "4", "recommendation": "fund"})
+    assert missing.status_code == 200
+    assert "There is a problem" in missing.content.decode()
+    assert not Review.objects.exists()
+
+    done = client.post(
+        url,
+        {
+            f"score_{c1.pk}": "4",
+            f"comment_{c1.pk}": "Clear need.",
+            f"score_{c2.pk}": "2",
+            "recommendation": "fund_with_changes",
+            "private_note": "Ask about cover.",
+        },
+    )
+    assert done.status_code == 302
+    r = Review.objects.get()
+    assert (r.weighted_score, r.recommendation, r.private_note) == (
+        Decimal("3.500"),
+        "fund_with_changes",
+        "Ask about cover.",
+    )
+
+
+# --- The panel ---------------------------------------------------------------------------------
+
+
+def _reviewed(cohort, programme, rubric, staff, values_by_app, requested):
+    """Applications of the cohort each scored by reviewers (values: list of (c1, c2) per reviewer)."""
+    reviewers = [external_reviewer(programme, f"panel{n}") for n in range(3)]
+    apps = []
+    for values in values_by_app:
+        a = factories.ApplicationFactory(
+            partnership=factories.PartnershipFactory(cohort=cohort, partners=4),
+            status=S.SUBMITTED,
+            requested=requested,
+            reference=f"P-{Application.objects.count() + 1}",
+        )
+        for reviewer, pair in zip(reviewers, values, strict=False):
+            review.assignment_add(application_id=a.pk, reviewer_id=reviewer.pk, by=staff)
+            review.review_submit(
+                application_id=a.pk, by=reviewer, scores=scores_for(rubric, *pair), recommendation="fund"
+            )
+        apps.append(a)
+    return apps
+
+
+def test_the_panel_ranks_by_mean_weighted_score_flags_disagreement_and_draws_the_line(
+    carol, cohort, programme, staff_carol, rubric
+):
+    cohort.budget = Decimal("10000.00")
+    cohort.save()
+    low, high, split = _reviewed(
+        cohort,
+        programme,
+        rubric,
+        staff_carol,
+        [[(2, 2), (2, 2)], [(5, 5), (4, 4)], [(5, 5), (1, 1)]],
+        Decimal("4000.00"),
+    )
+
+    response = carol.get(reverse("grants:panel", args=[cohort.pk]))
+
+    rows = response.context["panel"].rows
+    assert [r.application for r in rows] == [high, split, low]  # 4.5, 3.0, 2.0
+    assert [r.mean for r in rows] == [Decimal("4.500"), Decimal("3.000"), Decimal("2.000")]
+    assert [r.spread for r in rows] == [Decimal("1.000"), Decimal("4.000"), Decimal("0.000")]
+    assert [r.disagree for r in rows] == [False, True, False]  # threshold 1.00: more than it
+    assert [r.above_line for r in rows] == [True, True, False]  # £4,000 + £4,000 ≤ £10,000 < £12,000
+    assert "Reviewers disagree" in response.content.decode()
+
+
+def test_funding_down_the_line_asks_for_confirmation_with_the_total_and_what_remains(
+    carol, cohort, programme, staff_carol, rubric
+):
+    cohort.budget = Decimal("10000.00")
+    cohort.save()
+    a, b = _reviewed(cohort, programme, rubric, staff_carol, [[(5, 5)], [(4, 4)]], Decimal("4000.00"))
+    url = reverse("grants:panel_decide", args=[cohort.pk])
+    data = {
+        f"decision_{a.pk}": "approve",
+        f"amount_{a.pk}": "4000.00",
+        f"decision_{b.pk}": "approve",
+        f"amount_{b.pk}": "3500.00",
+    }
+
+    asked = carol.post(url, data)
+
+    body = asked.content.decode()
+    assert "Total awarded by these decisions: £7,500.00" in body
+    assert "from £10,000.00 to £2,500.00" in body
+    assert not Application.objects.filter(status=S.APPROVED).exists()
+
+    done = carol.post(url, {**data, "confirm": "yes"})
+
+    assert done.status_code == 302
+    assert set(Application.objects.filter(status=S.APPROVED).values_list("awarded", flat=True)) == {
+        Decimal("4000.00"),
+        Decimal("3500.00"),
+    }
+    assert AuditEvent.objects.filter(action="approved", application__in=[a, b]).count() == 2
+
+
+def test_a_panel_over_the_budget_records_nothing_and_names_the_application(
+    carol, cohort, programme, staff_carol, rubric
+):
+    cohort.budget = Decimal("6000.00")
+    cohort.save()
+    a, b = _reviewed(cohort, programme, rubric, staff_carol, [[(5, 5)], [(4, 4)]], Decimal("4000.00"))
+    data = {
+        f"decision_{a.pk}": "approve",
+        f"amount_{a.pk}": "4000.00",
+        f"decision_{b.pk}": "approve",
+        f"amount_{b.pk}": "4000.00",
+    }
+
+    response = carol.post(reverse("grants:panel_decide", args=[cohort.pk]), {**data, "confirm": "yes"})
+
+    assert response.status_code == 400
+    assert "Only £2,000.00 is left" in response.content.decode()
+    assert not Application.objects.filter(status=S.APPROVED).exists()
+
+
+def test_a_panel_cannot_decide_another_programmes_application(client, cohort, programme, staff_carol):
+    other_staff = factories.StaffFactory(username="erin")
+    factories.ProgrammeFactory(slug="other").staff.add(other_staff)
+    (a,) = _submitted_in(cohort, 1)
+    logged_in(client, other_staff)
+
+    response = client.post(
+        reverse("grants:panel_decide", args=[cohort.pk]),
+        {f"decision_{a.pk}": "approve", f"amount_{a.pk}": "1"},
+    )
+
+    assert response.status_code == 404
+
+
+# --- Query counts: the queue and the panel do not grow with applications --------------------------
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_queue_and_panel_query_counts_do_not_grow_with_applications(
+    carol, cohort, programme, staff_carol, rubric
+):
+    _reviewed(cohort, programme, rubric, staff_carol, [[(3, 3), (4, 4)]] * 3, Decimal("1000.00"))
+    queue_url, panel_url = reverse("grants:review_queue"), reverse("grants:panel", args=[cohort.pk])
+    _count(carol, queue_url)  # warms the cached regions
+    few = (_count(carol, queue_url), _count(carol, panel_url))
+
+    _reviewed(cohort, programme, rubric, staff_carol, [[(2, 2), (5, 5)]] * 12, Decimal("1000.00"))
+
+    assert (_count(carol, queue_url), _count(carol, panel_url)) == few
