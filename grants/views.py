@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from grants import forms as f
-from grants import queue, services
+from grants import payments, queue, services
 from grants import reports as report_schedule
 from grants import review_forms as rf
 from grants.history import REVIEW_ONLY_ACTIONS, describe
@@ -499,15 +499,21 @@ def _confirmation(request, application, form, *, title, lines, button, button_cl
 def _confirm_approve(application, data):
     budget = cohort_budget(application.cohort)
     amount = data["amount"]
-    first = services._instalments(amount, application.cohort.programme.first_instalment_percent)
     lines = [
         f"Award {format_gbp(amount)} to {application.partnership.name} ({application.reference}); "
         f"{format_gbp(application.requested)} was requested.",
         f"The cohort's remaining budget goes from {format_gbp(budget.remaining)} to "
         f"{format_gbp(budget.remaining - amount)}.",
     ]
-    if first and first[0][1] == Payment.Trigger.ON_APPROVAL:
-        lines.append(f"The first instalment of {format_gbp(first[0][0])} is released at once.")
+    try:
+        schedule = payments.schedule_amounts(payments.programme_steps(application.cohort.programme), amount)
+    except ValidationError:
+        schedule = []
+    if schedule:
+        lines.append(
+            f"The first instalment, {format_gbp(schedule[0].amount)}, can be paid once the lead school "
+            "accepts the grant agreement."
+        )
     lines.append("The lead school's leads are told. An approval cannot be undone here.")
     return {
         "title": "Approve this application?",

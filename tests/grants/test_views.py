@@ -329,21 +329,6 @@ def test_rejecting_asks_for_confirmation_first(carol, application_in):
     assert application.status == S.REJECTED
 
 
-def test_marking_paid_asks_for_confirmation_first(carol, application_in):
-    application = application_in(S.APPROVED)
-    released = application.payments.get(status=Payment.Status.RELEASED)
-    url = reverse("grants:payment_mark_paid", args=[released.pk])
-
-    asked = carol.post(url)
-    released.refresh_from_db()
-    assert "Mark this instalment paid?" in asked.content.decode()
-    assert released.status == Payment.Status.RELEASED
-
-    carol.post(url, {"confirm": "yes"})
-    released.refresh_from_db()
-    assert released.status == Payment.Status.PAID
-
-
 def test_approving_a_draft_is_a_form_error_with_a_message(carol, draft):
     response = carol.post(reverse("grants:application_approve", args=[draft.pk]), {"amount": "10.00"})
 
