@@ -7,7 +7,7 @@ plain-English message), save, audit, message.
 
 The rules, each also held by the database:
 - a grant's instalments add up to its award, to the penny (service; PostgreSQL deferred
-  constraint trigger `payment_schedule_sums_to_award`, migration 0007);
+  constraint trigger `payment_schedule_sums_to_award`, migration 0011);
 - nothing is released before the grant agreement is accepted (service; trigger
   `payment_release_needs_agreement`), for every grant awarded with an agreement;
 - an instalment is never paid for more than it is, nor the same transfer recorded twice
