@@ -177,9 +177,10 @@ def generate(fresh: bool):
                     sequence=seq,
                     amount=a.awarded / 2,
                     trigger="on_approval" if seq == 1 else "on_final_report",
-                    status=(st := rng.choice(Payment.Status.values)),
+                    status=(st := rng.choice(["scheduled", "released", "paid"])),
                     released_at=None if st == "scheduled" else now,
                     paid_at=now if st == "paid" else None,
+                    paid_amount=a.awarded / 2 if st == "paid" else 0,
                 )
                 for a in applications
                 if a.awarded

@@ -231,6 +231,7 @@ def _seed_partnerships(cohort, indexes):
                     application=application,
                     sequence=sequence,
                     amount=amount,
+                    paid_amount=amount,
                     trigger=trigger,
                     status=Payment.Status.PAID,
                     released_at=at(paid_on - timedelta(days=7)),

@@ -134,3 +134,49 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Finance (issue 19) ----------------------------------------------------------------------------
+from grants.models import AgreementTerms, GrantAgreement, PayeeChange, ScheduleStep  # noqa: E402
+
+
+@admin.register(ScheduleStep)
+class ScheduleStepAdmin(admin.ModelAdmin):
+    """A programme's payment schedule template: applied to each new award (grants.payments). A
+    template that cannot be used (no remaining-balance step and percentages not making 100 %) is
+    refused at award with the reason."""
+
+    list_display = ["programme", "sequence", "kind", "percent", "amount", "trigger", "due_on"]
+    list_filter = ["programme"]
+
+
+@admin.register(AgreementTerms)
+class AgreementTermsAdmin(admin.ModelAdmin):
+    """Versions of a programme's grant agreement terms; the newest published is offered."""
+
+    list_display = ["programme", "version", "published_at"]
+    list_filter = ["programme"]
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GrantAgreement)
+class GrantAgreementAdmin(_ReadOnly):
+    list_display = ["application", "status", "terms_version", "respond_by", "signed_name", "responded_at"]
+    list_filter = ["status"]
+
+
+@admin.register(PayeeChange)
+class PayeeChangeAdmin(_ReadOnly):
+    """Who changed which payee details, masked. The details themselves are on the finance page only."""
+
+    list_display = ["school", "changed_by", "at", "summary"]

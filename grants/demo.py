@@ -15,8 +15,8 @@ from django.utils import timezone
 
 import messaging
 from clusters.models import CPDActivity
-from grants import services
-from grants.models import Application
+from grants import agreements, payments, services
+from grants.models import Application, GrantAgreement
 from partnerships.eligibility import eligible_schools_q
 from partnerships.models import Cohort, Membership, Partnership, Phase, School, SchoolLead
 from portal.roles import LEADS_GROUP
@@ -281,8 +281,24 @@ def _complete(application, partnership, lead, staff, finance) -> None:
         )
         activity.schools.set(partnership.memberships.values_list("school_id", flat=True))
         activities.append(activity)
+    agreement = GrantAgreement.objects.get(application=application)
+    agreements.agreement_accept(
+        application_id=application.pk,
+        by=lead,
+        signed_name=lead.get_full_name() or lead.username,
+        signed_role="Headteacher",
+        terms_version=agreement.terms_version,
+        confirmed=True,
+    )
     first = application.payments.get(sequence=1)
-    services.payment_mark_paid(payment_id=first.pk, by=finance)
+    payments.payment_release(payment_id=first.pk, by=finance)
+    payments.payment_record(
+        payment_id=first.pk,
+        by=finance,
+        amount=first.amount,
+        paid_on=timezone.localdate(),
+        reference=f"BACS-DEMO-{application.pk:05d}-1",
+    )
     services.report_save(
         application_id=application.pk,
         by=lead,

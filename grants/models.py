@@ -197,25 +197,41 @@ class Score(models.Model):
 
 
 class Payment(models.Model):
-    """One instalment of an award: scheduled -> released -> paid."""
+    """One instalment of an award: scheduled -> released -> paid (in one or more transfers,
+    `PaymentRecord`), or cancelled (nothing paid) / reclaimed (paid, then money asked back),
+    each with a reason. The instalments of a grant always add up to its award, to the penny
+    (grants/payments.py; PostgreSQL trigger `payment_schedule_sums_to_award`)."""
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         RELEASED = "released", "Released"
         PAID = "paid", "Paid"
+        CANCELLED = "cancelled", "Cancelled"
+        RECLAIMED = "reclaimed", "Reclaimed"
 
     class Trigger(models.TextChoices):
-        ON_APPROVAL = "on_approval", "On approval"
+        ON_APPROVAL = "on_approval", "On approval"  # awards before issue 19 (no agreement)
+        AGREEMENT_ACCEPTED = "agreement_accepted", "When the grant agreement is accepted"
         ON_INTERIM_REPORT = "on_interim_report", "When the interim report is accepted"
         ON_FINAL_REPORT = "on_final_report", "When the end-of-grant report is accepted"
+        ON_DATE = "on_date", "On a date"
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="payments")
     sequence = models.PositiveSmallIntegerField()
     amount = models.DecimalField(**MONEY)
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    due_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The sum of its transfers (PaymentRecord), kept by the service under the row's lock.
+    paid_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    reclaimed_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    reason = models.TextField(blank=True, max_length=5000)
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["application", "sequence"]
@@ -226,13 +242,43 @@ class Payment(models.Model):
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="payment_paid_has_date"
             ),
             models.CheckConstraint(
-                condition=Q(status="scheduled") | Q(released_at__isnull=False),
+                condition=Q(status__in=["scheduled", "cancelled"]) | Q(released_at__isnull=False),
                 name="payment_released_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_amount__gte=0, paid_amount__lte=F("amount")),
+                name="payment_paid_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_amount=F("amount")), name="payment_paid_in_full"
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_amount=0) | Q(status__in=["released", "paid", "reclaimed"]),
+                name="payment_paid_only_when_released",
+            ),
+            models.CheckConstraint(
+                condition=Q(reclaimed_amount__gte=0, reclaimed_amount__lte=F("paid_amount"))
+                & (Q(reclaimed_amount=0) | Q(status="reclaimed")),
+                name="payment_reclaimed_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(trigger="on_date", due_on__isnull=False)
+                | (~Q(trigger="on_date") & Q(due_on__isnull=True)),
+                name="payment_date_trigger_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["cancelled", "reclaimed"]) | GreaterThan(Length("reason"), 0),
+                name="payment_closed_has_reason",
             ),
         ]
 
     def __str__(self):
         return f"Instalment {self.sequence} of {self.application}: £{self.amount:,.2f}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Released and not yet paid."""
+        return self.amount - self.paid_amount if self.status == self.Status.RELEASED else Decimal("0.00")
 
 
 class ReportDefinition(models.Model):
@@ -473,6 +519,16 @@ class Attachment(models.Model):
 
 # The review models (issue 17) live in their own module; importing them here registers them
 # with the grants app.
+# Finance (issue 19): schedules, transfers, agreements, payee details. Kept in their own module;
+# imported here so that Django registers them with the grants app.
+from grants.finance_models import (  # noqa: E402
+    AgreementTerms,
+    GrantAgreement,
+    PayeeChange,
+    PayeeDetails,
+    PaymentRecord,
+    ScheduleStep,
+)
 from grants.review_models import (  # noqa: E402
     ConflictDeclaration,
     ConflictOverride,
@@ -487,6 +543,7 @@ from grants.review_models import (  # noqa: E402
 
 __all__ = [
     "MONEY",
+    "AgreementTerms",
     "Application",
     "ApplicationMessage",
     "Attachment",
@@ -497,7 +554,11 @@ __all__ = [
     "ConflictOverride",
     "CriterionScore",
     "EndOfGrantReport",
+    "GrantAgreement",
+    "PayeeChange",
+    "PayeeDetails",
     "Payment",
+    "PaymentRecord",
     "ProgrammeReviewer",
     "ReportSpend",
     "Review",
@@ -505,5 +566,6 @@ __all__ = [
     "ReviewerAssignment",
     "Rubric",
     "RubricCriterion",
+    "ScheduleStep",
     "Score",
 ]

@@ -26,6 +26,7 @@ SUBMISSIONS = {
     "resubmitted": "application_resubmitted",
     "report_submitted": "report_submitted",
     "below_minimum": "below_minimum",
+    "agreement_declined": "agreement_declined",
 }
 
 
@@ -72,14 +73,22 @@ def decision_context(application: Application, *, action: str, comment: str = ""
     if comment:
         label = "Reason" if action == "rejected" else "Comment from programme staff"
         kept.append(f"{label}:\n{comment}")
+    link, link_label = reverse("grants:application_detail", args=[application.pk]), "Your application"
+    agreement = getattr(application, "agreement", None) if getattr(application, "pk", None) else None
+    if action == "approved" and agreement is not None:
+        kept.append(
+            "Your award letter and grant agreement are ready. Read them and accept the agreement by "
+            f"{agreement.respond_by:%d %B %Y}: no instalment can be paid before it is accepted."
+        )
+        link, link_label = reverse("grants:award_letter", args=[application.pk]), "Your award letter"
     return {
         **placeholders(application),
         "kept": kept,
         "items": items,
         "comment": comment,
         "amount": format_gbp(amount) if amount is not None else "",
-        "link": reverse("grants:application_detail", args=[application.pk]),
-        "link_label": "Your application",
+        "link": link,
+        "link_label": link_label,
     }
 
 
@@ -246,3 +255,85 @@ def preview_context(kind: str, application: Application, *, by) -> dict:
     if kind in ("application_message_to_staff", "application_message_to_lead"):
         return message_context(application, SimpleNamespace(author=by, body=SAMPLE_MESSAGE), kind=kind)
     raise LookupError(f"No preview for {kind!r}")
+
+
+# --- Finance (issue 19) ------------------------------------------------------------------------
+
+
+def send_remittance(record):
+    """A transfer recorded against an instalment: the remittance notice, to the lead school's
+    verified leads (amount, date, the finance system's reference, what is left to pay)."""
+    payment = record.payment
+    application = _load(payment.application_id)
+    still = payment.amount - payment.paid_amount
+    return messaging.send(
+        "remittance_notice",
+        selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "sequence": payment.sequence,
+            "amount": format_gbp(record.amount),
+            "paid_on": f"{record.paid_on:%d %B %Y}",
+            "reference": record.reference,
+            "school": application.partnership.lead_school.name,
+            "still_to_pay": format_gbp(still) if still else "",
+            "paragraphs": [
+                f"We have paid {format_gbp(record.amount)} of your grant to "
+                f"{application.partnership.lead_school.name} "
+                f"(instalment {payment.sequence}).",
+            ],
+            "items": instalment_items(application),
+            "link": reverse("grants:award_letter", args=[application.pk]),
+            "link_label": "Your grant's payments",
+        },
+        about=application,
+    )
+
+
+def send_agreement_notice(agreement, *, kind: str, when: str = ""):
+    """agreement_reminder (the deadline is near) or agreement_lapsed (it passed), to the lead school."""
+    application = _load(agreement.application_id)
+    if kind == "agreement_reminder":
+        sentence = (
+            f"The grant agreement of {_name(application)} has not been accepted yet. Accept it by "
+            f"{agreement.respond_by:%d %B %Y} ({when}): no instalment can be paid before."
+        )
+    else:
+        sentence = (
+            f"The grant agreement of {_name(application)} was not accepted by "
+            f"{agreement.respond_by:%d %B %Y}. "
+            "Contact the programme team if you still want the grant: they can offer it again."
+        )
+    return messaging.send(
+        kind,
+        selectors.application_leads(application),
+        {
+            "name": _name(application),
+            "paragraphs": [sentence],
+            "link": reverse("grants:award_letter", args=[application.pk]),
+            "link_label": "Your award letter and agreement",
+        },
+        about=application,
+    )
+
+
+def send_payee_changed(school, *, recipients, by, fields: list[str]):
+    """The payee details of a school changed: to its verified leads, so that a change nobody at
+    the school made (payment-diversion fraud) is noticed before money moves."""
+    who = by.get_full_name() or by.username
+    return messaging.send(
+        "payee_details_changed",
+        recipients,
+        {
+            "school": school.name,
+            "paragraphs": [
+                f"{who} changed the payee details of {school.name} in the STEM Partnerships Portal: "
+                + ", ".join(fields)
+                + ".",
+                "If you did not expect this, tell the programme's finance team at once and do not rely on "
+                "the new details.",
+            ],
+            "link": reverse("grants:payee_edit", args=[school.pk]),
+            "link_label": "The school's payee details",
+        },
+    )

@@ -3,6 +3,8 @@ goes once (messaging/reminders.py, ReminderSent).
 
 - window_7d / window_1d: the application window closes in 7 days or fewer / 1 day or fewer
   (calendar dates, UK time); to the verified leads of partnerships whose application is a draft.
+- agreement_reminder / agreement_lapsed: a grant agreement not yet accepted, 7 and 1 days before
+  its deadline; after it, the agreement lapses (grants/agreements.py).
 - report_due / report_overdue: each report of an approved grant (interim ones due at the date set
   at award, the final one then or at the cohort's `ends_on`: grants/reports.py) is reminded from
   REPORT_DUE_NOTICE_DAYS before and when overdue, while it is not submitted or accepted; to the lead
@@ -19,6 +21,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from grants import agreements
 from grants.models import Application, EndOfGrantReport
 from grants.selectors import programme_staff
 from messaging.reminders import Outcome, notify_users
@@ -240,5 +243,6 @@ def send_all_reminders(now=None) -> dict[str, int]:
     results = {
         "window_closing": remind_window_closing(now),
         "end_of_grant_reports": remind_end_of_grant_reports(now),
+        "grant_agreements": agreements.remind_and_lapse(now),
     }
     return {name: outcome.sent for name, outcome in results.items()}

@@ -141,11 +141,10 @@ def prefill(application: Application, kind: str = K.FINAL) -> dict:
 def release_payments_for_report(application: Application, *, kind: str, by=None, now=None) -> int:
     """Release the scheduled instalments of `application` that wait for its `kind` report; called
     by services.report_accept under the application's lock. Returns how many were released."""
-    now = now or timezone.now()
-    released = application.payments.filter(
-        status=Payment.Status.SCHEDULED, trigger=TRIGGER_FOR_KIND[kind]
-    ).update(status=Payment.Status.RELEASED, released_at=now)
-    return released
+    from grants import payments  # payments imports services, which imports this module
+
+    # Only once the grant agreement is accepted (issue 19); before, finance releases them after it.
+    return payments.release_on(application, trigger=TRIGGER_FOR_KIND[kind], by=by, now=now)
 
 
 # --- Staff: the reports waiting, overdue, and bulk acceptance ----------------------------------------

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import CPDActivity
-from grants import attachments, conflicts, notifications, reports
+from grants import agreements, attachments, conflicts, notifications, payments, reports
 from grants.models import (
     Application,
     ApplicationMessage,
@@ -471,17 +471,6 @@ def application_request_changes(*, application_id: int, by, comment: str) -> App
     return application
 
 
-def _instalments(award: Decimal, first_percent: int) -> list[tuple[Decimal, str]]:
-    """Pence-exact: the first instalment rounded to the penny, the rest the remainder."""
-    first = money(award * Decimal(first_percent) / 100)
-    parts = []
-    if first > 0:
-        parts.append((first, Payment.Trigger.ON_APPROVAL))
-    if award - first > 0:
-        parts.append((award - first, Payment.Trigger.ON_FINAL_REPORT))
-    return parts
-
-
 def application_approve(*, application_id: int, by, amount, comment: str = "") -> Application:
     """Submitted → approved with an award ≤ requested, ≤ cap, ≤ what remains of the cohort's budget.
     The cohort row is locked, so concurrent approvals never take the total past the budget."""
@@ -534,18 +523,9 @@ def application_approve(*, application_id: int, by, amount, comment: str = "") -
             comment=comment,
             fields=["awarded", "decided_at"],
         )
-        for sequence, (part, trigger) in enumerate(
-            _instalments(amount, application.cohort.programme.first_instalment_percent), start=1
-        ):
-            released = trigger == Payment.Trigger.ON_APPROVAL
-            Payment.objects.create(
-                application=application,
-                sequence=sequence,
-                amount=part,
-                trigger=trigger,
-                status=Payment.Status.RELEASED if released else Payment.Status.SCHEDULED,
-                released_at=now if released else None,
-            )
+        # The programme's payment schedule, all scheduled; the agreement comes before any release.
+        payments.schedule_apply(application, award=amount)
+        agreements.agreement_offer(application, by=by, now=now)
         reports.schedule_at_award(application, now=now)
         notifications.queue_decision(application, action="approved", comment=comment, amount=amount)
     return application
@@ -608,33 +588,22 @@ def score_record(*, application_id: int, by, criterion: str, score, comment: str
 # --- Payments -------------------------------------------------------------------------------
 
 
-def payment_mark_paid(*, payment_id: int, by) -> Payment:
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
-        application = Application.objects.select_related("partnership", "cohort__programme").get(
-            pk=payment.application_id
-        )
-        _ensure_finance(by)
-        if payment.status == Payment.Status.PAID:
-            return payment
-        if payment.status != Payment.Status.RELEASED:
-            raise ValidationError(
-                f"Instalment {payment.sequence} has not been released yet: it is due "
-                f"{payment.get_trigger_display().lower()}."
-            )
-        payment.status = Payment.Status.PAID
-        payment.paid_at = timezone.now()
-        payment.save(update_fields=["status", "paid_at"])
-        notifications.send_payment(payment)
-        AuditEvent.record(
-            application,
-            by=by,
-            action="payment_paid",
-            from_status=application.status,
-            to_status=application.status,
-            comment=f"Instalment {payment.sequence} ({format_gbp(payment.amount)}) paid.",
-        )
-    return payment
+def payment_mark_paid(*, payment_id: int, by, reference: str = "", paid_on=None) -> Payment:
+    """Pay what is outstanding on a released instalment in one transfer (grants.payments.
+    payment_record does the work: reference, date, amount, remittance notice). Paying an
+    instalment already paid in full changes nothing."""
+    _ensure_finance(by)
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status == Payment.Status.PAID:
+        return payment
+    payments.payment_record(
+        payment_id=payment_id,
+        by=by,
+        amount=payment.amount - payment.paid_amount,
+        paid_on=paid_on or timezone.localdate(),
+        reference=reference or f"PORTAL-{payment.pk}-{payment.paid_amount}",
+    )
+    return Payment.objects.get(pk=payment_id)
 
 
 # --- Reports: the end-of-grant report and the programme's interim reports (grants/reports.py) ---

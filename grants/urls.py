@@ -1,6 +1,6 @@
 from django.urls import path
 
-from grants import file_views, programme_emails, report_views, review_views, views
+from grants import file_views, finance_views, programme_emails, report_views, review_views, views
 
 app_name = "grants"
 
@@ -55,9 +55,18 @@ urlpatterns = [
     path("applications/<int:pk>/approve/", views.application_approve, name="application_approve"),
     path("applications/<int:pk>/reject/", views.application_reject, name="application_reject"),
     path("cohorts/<int:cohort_pk>/budget/", views.cohort_budget_view, name="cohort_budget"),
-    path("payments/", views.payment_list, name="payment_list"),
-    path("payments/released.csv", views.payments_csv, name="payments_csv"),
-    path("payments/<int:payment_pk>/paid/", views.payment_mark_paid, name="payment_mark_paid"),
+    # Finance (issue 19)
+    path("payments/", finance_views.payment_list, name="payment_list"),
+    path("payments/payments.csv", finance_views.payments_csv, name="payments_csv"),
+    path("payments/<int:payment_pk>/", finance_views.payment_detail, name="payment_detail"),
+    path("payments/<int:payment_pk>/release/", finance_views.payment_release, name="payment_release"),
+    path("payments/<int:payment_pk>/paid/", finance_views.payment_mark_paid, name="payment_mark_paid"),
+    path("payments/<int:payment_pk>/cancel/", finance_views.payment_cancel, name="payment_cancel"),
+    path("payments/<int:payment_pk>/reclaim/", finance_views.payment_reclaim, name="payment_reclaim"),
+    path("applications/<int:pk>/schedule/", finance_views.schedule_edit, name="schedule_edit"),
+    path("applications/<int:pk>/award-letter/", finance_views.award_letter, name="award_letter"),
+    path("applications/<int:pk>/agreement/", finance_views.agreement_respond, name="agreement_respond"),
+    path("schools/<int:school_pk>/payee/", finance_views.payee_edit, name="payee_edit"),
     # Staff: a programme's e-mail wording
     path("programmes/<int:programme_pk>/emails/", programme_emails.programme_emails, name="programme_emails"),
     path(

@@ -16,13 +16,13 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import DecimalField, Q, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from grants import conflicts, queue, services
+from grants import conflicts, payments, queue, services
 from grants import forms as f
 from grants import reports as report_schedule
 from grants import review_forms as rf
@@ -45,13 +45,11 @@ from grants.selectors import (
     has_conflict_of_interest,
     is_lead_of,
     may_review,
-    payments_for,
 )
 from partnerships.eligibility import ineligibility_reasons, shortfall
-from partnerships.models import Cohort, School
+from partnerships.models import School
 from partnerships.selectors import cohorts_for, led_partnerships_for
-from portal.csvexport import csv_response
-from portal.decorators import finance_required, lead_required, payments_required, staff_required
+from portal.decorators import lead_required, staff_required
 from portal.money import format_gbp
 from portal.roles import Role, role_of
 
@@ -512,15 +510,21 @@ def _confirmation(request, application, form, *, title, lines, button, button_cl
 def _confirm_approve(application, data):
     budget = cohort_budget(application.cohort)
     amount = data["amount"]
-    first = services._instalments(amount, application.cohort.programme.first_instalment_percent)
     lines = [
         f"Award {format_gbp(amount)} to {application.partnership.name} ({application.reference}); "
         f"{format_gbp(application.requested)} was requested.",
         f"The cohort's remaining budget goes from {format_gbp(budget.remaining)} to "
         f"{format_gbp(budget.remaining - amount)}.",
     ]
-    if first and first[0][1] == Payment.Trigger.ON_APPROVAL:
-        lines.append(f"The first instalment of {format_gbp(first[0][0])} is released at once.")
+    try:
+        schedule = payments.schedule_amounts(payments.programme_steps(application.cohort.programme), amount)
+    except ValidationError:
+        schedule = []
+    if schedule:
+        lines.append(
+            f"The first instalment, {format_gbp(schedule[0].amount)}, can be paid once the lead school "
+            "accepts the grant agreement."
+        )
     lines.append("The lead school's leads are told. An approval cannot be undone here.")
     return {
         "title": "Approve this application?",
@@ -676,109 +680,3 @@ def cohort_budget_view(request, cohort_pk):
         "grants/cohort_budget.html",
         {"cohort": cohort, "budget": cohort_budget(cohort), "awards": awards},
     )
-
-
-def _payment_cohorts(user):
-    """The cohorts a payments page can filter by: every cohort for finance, else the user's."""
-    if role_of(user) == Role.FINANCE:
-        return Cohort.objects.select_related("programme")
-    return cohorts_for(user)
-
-
-def _filtered_payments(request):
-    form = f.PaymentFilterForm(request.GET or None, cohorts=_payment_cohorts(request.user))
-    payments = payments_for(request.user).select_related(
-        "application__partnership__lead_school", "application__cohort__programme"
-    )
-    if form.is_bound:
-        if not form.is_valid():
-            return form, None
-        if form.cleaned_data["cohort"]:
-            payments = payments.filter(application__cohort=form.cleaned_data["cohort"])
-        if form.cleaned_data["status"]:
-            payments = payments.filter(status=form.cleaned_data["status"])
-    return form, payments.order_by("application__reference", "sequence")
-
-
-@payments_required
-def payment_list(request):
-    form, payments = _filtered_payments(request)
-    status = 200 if payments is not None else 400
-    page = Paginator(payments if payments is not None else Payment.objects.none(), 50).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "grants/payment_list.html", {"form": form, "page": page}, status=status)
-
-
-@payments_required
-def payments_csv(request):
-    """Released instalments not yet paid, for finance."""
-    form, payments = _filtered_payments(request)
-    if payments is None:
-        return HttpResponse(
-            "Bad filter: " + "; ".join(e for errs in form.errors.values() for e in errs),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    payments = payments.filter(status=Payment.Status.RELEASED)
-    header = [
-        "payment_id",
-        "application_reference",
-        "partnership",
-        "lead_school_urn",
-        "lead_school",
-        "cohort",
-        "instalment",
-        "amount_gbp",
-        "released_at",
-    ]
-    rows = (
-        [
-            p.pk,
-            p.application.reference or "",
-            p.application.partnership.name,
-            p.application.partnership.lead_school.urn,
-            p.application.partnership.lead_school.name,
-            str(p.application.cohort),
-            p.sequence,
-            f"{p.amount:.2f}",
-            timezone.localtime(p.released_at).isoformat() if p.released_at else "",
-        ]
-        for p in payments
-    )
-    return csv_response("released-payments.csv", header, rows)
-
-
-@finance_required
-@require_POST
-def payment_mark_paid(request, payment_pk):
-    payment = get_object_or_404(
-        payments_for(request.user).select_related("application__partnership"), pk=payment_pk
-    )
-    confirming = request.POST.get("confirm") != "yes"
-    try:
-        with dry_run(confirming):
-            services.payment_mark_paid(payment_id=payment.pk, by=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        if confirming:
-            return render(
-                request,
-                "grants/confirm.html",
-                {
-                    "application": payment.application,
-                    "title": "Mark this instalment paid?",
-                    "lines": [
-                        f"Instalment {payment.sequence} of {payment.application.reference}: "
-                        f"{format_gbp(payment.amount)}.",
-                        "Mark it paid only once the money has left the account: the lead is told.",
-                    ],
-                    "button": "Yes, mark it paid",
-                    "fields": [],
-                    "action": request.path,
-                    "back": reverse("grants:payment_list"),
-                },
-            )
-        messages.success(request, f"Instalment {payment.sequence} marked paid.")
-    return redirect("grants:payment_list")

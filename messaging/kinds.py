@@ -332,6 +332,45 @@ KINDS: list[MessageKind] = [
     ),
 ]
 
+# Finance (issue 19)
+KINDS += [
+    MessageKind(
+        "remittance_notice",
+        "A payment of your grant was made (remittance notice)",
+        "Remittance: {{ amount }} paid, reference {{ reference }}",
+        LEAD_SCHOOL,
+        text_template="emails/remittance.txt",
+        html_template="emails/remittance.html",
+    ),
+    MessageKind(
+        "agreement_reminder",
+        "Your grant agreement waits for acceptance",
+        "Accept your grant agreement: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
+        "agreement_lapsed",
+        "Your grant agreement was not accepted in time",
+        "Grant agreement not accepted in time: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
+        "agreement_declined",
+        "A lead school declined its grant agreement",
+        "Grant agreement declined: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "payee_details_changed",
+        "A school's payee (bank) details changed",
+        "Payee details of {{ school }} changed",
+        LEADS,
+        mandatory=True,
+    ),
+]
+
 REGISTRY: dict[str, MessageKind] = {kind.key: kind for kind in KINDS}
 
 

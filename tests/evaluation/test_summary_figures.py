@@ -75,11 +75,16 @@ def make_application(rng, partnership, *, approved_and_paid=False) -> Applicatio
     if awarded:
         now = timezone.now()
         for sequence in (1, 2):
-            state = Payment.Status.PAID if approved_and_paid else rng.choice(Payment.Status.values)
+            state = (
+                Payment.Status.PAID if approved_and_paid else rng.choice(["scheduled", "released", "paid"])
+            )
+            half = (awarded / 2).quantize(Decimal("0.01"))
+            amount = half if sequence == 1 else awarded - half  # the instalments add up to the award
             Payment.objects.create(
                 application=application,
                 sequence=sequence,
-                amount=(awarded / 2).quantize(Decimal("0.01")),
+                amount=amount,
+                paid_amount=amount if state == Payment.Status.PAID else 0,
                 trigger=Payment.Trigger.ON_APPROVAL if sequence == 1 else Payment.Trigger.ON_FINAL_REPORT,
                 status=state,
                 released_at=None if state == Payment.Status.SCHEDULED else now,
@@ -135,12 +140,13 @@ def generate(seed: int):
     for school in [*shared[1:], *pool[:3]]:
         factories.MembershipFactory(partnership=leak, school=school)
     leaked = factories.ApplicationFactory(
-        partnership=leak, status="approved", requested=Decimal("9000.00"), awarded=Decimal("9000.00")
+        partnership=leak, status="approved", requested=Decimal("9000.00"), awarded=Decimal("4500.00")
     )
     Payment.objects.create(
         application=leaked,
         sequence=1,
         amount=Decimal("4500.00"),
+        paid_amount=Decimal("4500.00"),
         trigger=Payment.Trigger.ON_APPROVAL,
         status=Payment.Status.PAID,
         released_at=timezone.now(),

@@ -81,12 +81,32 @@ def complete(application, lead, amount=REQUESTED):
     )
 
 
-@pytest.fixture
-def application_in(draft, lead_alice, staff_carol):
-    """Walk the draft to `state` through the services, as people would (a draft is complete,
-    ready to submit)."""
+def accept_agreement(application, lead):
+    from grants import agreements
 
-    def walk(state):
+    agreement = application.agreement if hasattr(application, "agreement") else None
+    version = (
+        agreement.terms_version
+        if agreement
+        else Application.objects.get(pk=application.pk).agreement.terms_version
+    )
+    return agreements.agreement_accept(
+        application_id=application.pk,
+        by=lead,
+        signed_name="Alice Lead",
+        signed_role="Headteacher",
+        terms_version=version,
+        confirmed=True,
+    )
+
+
+@pytest.fixture
+def application_in(draft, lead_alice, staff_carol, finance_fay):
+    """Walk the draft to `state` through the services, as people would (a draft is complete,
+    ready to submit). With `released`, an approved grant's agreement is accepted and finance
+    releases its first instalment (issue 19: nothing is released at approval any more)."""
+
+    def walk(state, *, released=False):
         a = draft
         complete(a, lead_alice)
         if state == S.DRAFT:
@@ -101,6 +121,11 @@ def application_in(draft, lead_alice, staff_carol):
             services.application_reject(application_id=a.pk, by=staff_carol, reason="Out of scope.")
         elif state in (S.APPROVED, S.COMPLETED):
             services.application_approve(application_id=a.pk, by=staff_carol, amount=AWARD)
+            if released or state == S.COMPLETED:
+                from grants import payments
+
+                accept_agreement(a, lead_alice)
+                payments.payment_release(payment_id=a.payments.get(sequence=1).pk, by=finance_fay)
             if state == S.COMPLETED:
                 submit_report(a, lead_alice)
                 services.report_accept(application_id=a.pk, by=staff_carol)

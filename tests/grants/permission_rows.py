@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from grants import agreements
+from grants.agreements import STANDARD_TERMS_VERSION
 from grants.models import Application, EndOfGrantReport, Payment
 from tests import factories
 from tests.matrix import LEADS_ONLY_GET, LOGIN, STAFF_ONLY_GET, Row, expect
@@ -46,6 +48,17 @@ def _worded(w):
     )
 
 
+PAYMENT_GET = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200, finance=200
+)
+FINANCE_GET = expect(
+    anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=200, finance=200
+)
+PAYEE = expect(
+    anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=403, staff=403, admin=200, finance=200
+)
+
+
 def _submitted(w) -> Application:
     a = w.application
     factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
@@ -67,6 +80,20 @@ def _approved(w) -> Application:
         released_at=timezone.now(),
     )
     Payment.objects.create(application=a, sequence=2, amount=Decimal("2000.00"), trigger="on_final_report")
+    return a
+
+
+def _paid_first(w) -> Payment:
+    payment = _approved(w).payments.get(sequence=1)
+    Payment.objects.filter(pk=payment.pk).update(
+        status="paid", paid_amount=payment.amount, paid_at=timezone.now()
+    )
+    return payment
+
+
+def _offered(w) -> Application:
+    a = _approved(w)
+    agreements.agreement_offer(a, by=w.staff)
     return a
 
 
@@ -325,12 +352,87 @@ ROWS = [
     Row("grants:cohort_budget", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
     Row("grants:payment_list", PAYMENTS_GET),
     Row("grants:payments_csv", PAYMENTS_GET),
+    Row("grants:payment_detail", PAYMENT_GET, args=lambda w: [_approved(w).payments.get(sequence=1).pk]),
+    Row(
+        "grants:payment_release",
+        FINANCE_POST,
+        args=lambda w: [_approved(w).payments.get(sequence=2).pk],
+        method="post",
+    ),
     Row(
         "grants:payment_mark_paid",
         FINANCE_POST,
         args=lambda w: [_approved(w).payments.get(sequence=1).pk],
         method="post",
-        data=lambda w: {"confirm": "yes"},
+        data=lambda w: {
+            "record-amount": "2000.00",
+            "record-paid_on": timezone.localdate().isoformat(),
+            "record-reference": "BACS-0001",
+        },
+    ),
+    Row(
+        "grants:payment_cancel",
+        FINANCE_POST,
+        args=lambda w: [_approved(w).payments.get(sequence=2).pk],
+        method="post",
+        data=lambda w: {"cancel-reason": "The partnership ended early."},
+    ),
+    Row(
+        "grants:payment_reclaim",
+        FINANCE_POST,
+        args=lambda w: [_paid_first(w).pk],
+        method="post",
+        data=lambda w: {"reclaim-amount": "100.00", "reclaim-reason": "Unspent money."},
+    ),
+    Row("grants:schedule_edit", FINANCE_GET, args=lambda w: [_approved(w).pk]),
+    Row(
+        "grants:schedule_edit",
+        FINANCE_POST,
+        args=lambda w: [_approved(w).pk],
+        method="post",
+        data=lambda w: {
+            "i-TOTAL_FORMS": "1",
+            "i-INITIAL_FORMS": "0",
+            "i-0-amount": "2000.00",
+            "i-0-trigger": "on_final_report",
+            "reason": "The school asked for one final payment.",
+        },
+    ),
+    Row("grants:award_letter", {**VISIBLE, "finance": 200}, args=lambda w: [_offered(w).pk]),
+    Row(
+        "grants:agreement_respond",
+        expect(
+            anonymous=LOGIN,
+            owner_lead=302,
+            other_lead=404,
+            other_staff=404,
+            staff=403,
+            admin=403,
+            finance=403,
+        ),
+        args=lambda w: [_offered(w).pk],
+        method="post",
+        data=lambda w: {
+            "accept-signed_name": "Alice Lead",
+            "accept-signed_role": "Headteacher",
+            "accept-terms_version": STANDARD_TERMS_VERSION,
+            "accept-confirmed": "on",
+        },
+    ),
+    # Bank details: the school's verified leads and finance; programme staff never (issue 19).
+    Row("grants:payee_edit", PAYEE, args=lambda w: [w.school_a.pk]),
+    Row(
+        "grants:payee_edit",
+        {**PAYEE, "owner_lead": 302, "admin": 302, "finance": 302},
+        args=lambda w: [w.school_a.pk],
+        method="post",
+        data=lambda w: {
+            "finance_contact_name": "Sam Bursar",
+            "finance_contact_email": "bursar@alder.sch.uk",
+            "account_name": "Alder Primary",
+            "sort_code": "30-99-50",
+            "account_number": "12345678",
+        },
     ),
     # Review (issue 17)
     Row("grants:my_reviews", REVIEWERS_HOME),

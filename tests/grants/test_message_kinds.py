@@ -102,9 +102,12 @@ def test_approval_tells_the_amount_and_the_instalments(application_in, lead_alic
     assert "£4,000.00" in email.body
     for payment in Payment.objects.filter(application=application):
         assert f"Instalment {payment.sequence}: £" in email.body
-    assert "released" in email.body
     assert "scheduled" in email.body
-    assert_linked(email, application)
+    assert "accept the agreement by" in email.body
+    assert (
+        settings.PORTAL_BASE_URL.rstrip("/") + f"/grants/applications/{application.pk}/award-letter/"
+        in email.body
+    )
 
 
 def test_rejection_tells_the_reason(application_in, lead_alice, staff_carol, claimant):
@@ -121,15 +124,16 @@ def test_rejection_tells_the_reason(application_in, lead_alice, staff_carol, cla
 
 
 def test_a_paid_instalment_is_told_to_the_lead(application_in, lead_alice, finance_fay, claimant):
-    application = application_in(S.APPROVED)
+    application = application_in(S.APPROVED, released=True)
     payment = application.payments.get(status=Payment.Status.RELEASED)
 
-    kinds, emails = told(lambda: services.payment_mark_paid(payment_id=payment.pk, by=finance_fay))
+    kinds, emails = told(
+        lambda: services.payment_mark_paid(payment_id=payment.pk, by=finance_fay, reference="BACS-123")
+    )
 
-    assert kinds == {"payment_paid": {"lead_alice"}}
+    assert kinds == {"remittance_notice": {"lead_alice"}}
     email = only(emails, lead_alice.email)
-    assert f"Instalment {payment.sequence} paid" in email.subject
-    assert_linked(email, application)
+    assert "Remittance: £2,000.00 paid, reference BACS-123" in email.subject
 
 
 def test_the_end_of_grant_report_submitted_returned_and_accepted(

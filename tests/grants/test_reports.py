@@ -37,8 +37,10 @@ def interim(programme):
 def awarded(application_in, interim):
     """Approved with an interim report scheduled, and an instalment that waits for it (as the
     payment schedule of issue 19 makes one)."""
-    application = application_in(S.APPROVED)
-    Payment.objects.filter(application=application, trigger="on_final_report").update(sequence=3)
+    application = application_in(S.APPROVED, released=True)  # the agreement accepted (issue 19)
+    final = Payment.objects.get(application=application, trigger="on_final_report")
+    # The instalments still add up to the award (issue 19's trigger checks it at commit).
+    Payment.objects.filter(pk=final.pk).update(sequence=3, amount=final.amount - Decimal("500.00"))
     Payment.objects.create(
         application=application, sequence=2, amount=Decimal("500.00"), trigger="on_interim_report"
     )

@@ -328,14 +328,16 @@ def test_instalments_split_the_award_to_the_penny(
     assert sum(p.amount for p in payments) == Decimal(award)
 
 
-def test_first_instalment_released_on_approval_and_the_rest_scheduled(application_in):
+def test_approval_schedules_the_instalments_and_releases_none_before_the_agreement(application_in):
     application = application_in(S.APPROVED)
 
     first, second = application.payments.order_by("sequence")
 
-    assert (first.status, first.trigger) == (Payment.Status.RELEASED, Payment.Trigger.ON_APPROVAL)
-    assert first.released_at is not None
+    assert (first.status, first.trigger) == (Payment.Status.SCHEDULED, Payment.Trigger.AGREEMENT_ACCEPTED)
+    assert first.released_at is None
     assert (second.status, second.trigger) == (Payment.Status.SCHEDULED, Payment.Trigger.ON_FINAL_REPORT)
+    assert first.amount + second.amount == AWARD
+    assert application.agreement.status == "offered"
 
 
 # --- Conflict of interest and programme scope -----------------------------------------------
@@ -406,7 +408,7 @@ def test_score_refused_once_decided(application_in, staff_carol):
 
 
 def test_released_instalment_marked_paid_once(application_in, finance_fay):
-    application = application_in(S.APPROVED)
+    application = application_in(S.APPROVED, released=True)
     first = application.payments.get(sequence=1)
 
     services.payment_mark_paid(payment_id=first.pk, by=finance_fay)
@@ -452,7 +454,7 @@ def test_lead_cannot_mark_a_payment_paid(application_in, lead_alice):
 
 
 def test_cohort_budget_shows_awarded_paid_and_remaining(application_in, finance_fay, cohort):
-    application = application_in(S.APPROVED)
+    application = application_in(S.APPROVED, released=True)
     services.payment_mark_paid(payment_id=application.payments.get(sequence=1).pk, by=finance_fay)
 
     budget = cohort_budget(cohort)
@@ -506,7 +508,7 @@ def test_report_submit_lists_what_is_missing(application_in, lead_alice):
 def test_accepting_the_report_releases_the_final_instalment_and_completes(
     application_in, lead_alice, staff_carol
 ):
-    application = application_in(S.APPROVED)
+    application = application_in(S.APPROVED, released=True)
     submit_report(application, lead_alice)
 
     services.report_accept(application_id=application.pk, by=staff_carol)
@@ -570,6 +572,7 @@ def test_audit_trail_lists_every_transition_in_order(application_in, lead_alice,
         ("changes_requested", "submitted", "changes_requested", staff_carol.pk),
         ("resubmitted", "changes_requested", "submitted", lead_alice.pk),
         ("approved", "submitted", "approved", staff_carol.pk),
+        ("agreement_offered", "approved", "approved", staff_carol.pk),
         ("report_submitted", "approved", "approved", lead_alice.pk),
         ("report_accepted", "approved", "completed", staff_carol.pk),
     ]
