@@ -69,3 +69,23 @@ class FeedbackAdmin(admin.ModelAdmin):
     list_filter = ["expects_more_cpd"]
     search_fields = ["activity__title", "comments"]
     raw_id_fields = ["activity"]
+
+
+# Questionnaires and surveys (issue 18) are written through their pages and services
+# (clusters/services.py, clusters/surveys.py); the admin only reads them.
+from clusters.models import NeedsQuestionnaire, SurveyInvitation, SurveyRoom  # noqa: E402
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+for _model in (NeedsQuestionnaire, SurveyInvitation, SurveyRoom):
+    admin.site.register(_model, _ReadOnly)

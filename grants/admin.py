@@ -180,3 +180,83 @@ class PayeeChangeAdmin(_ReadOnly):
     """Who changed which payee details, masked. The details themselves are on the finance page only."""
 
     list_display = ["school", "changed_by", "at", "summary"]
+
+
+# Review (issue 17), finance records and report definitions (issues 19, 20). Rubrics and review
+# settings are edited on the staff screens (grants/review_views.py); reviews, assignments,
+# conflicts and payment records are written only by their services, so the admin only reads them.
+from grants.models import (  # noqa: E402
+    ConflictDeclaration,
+    ConflictOverride,
+    CriterionScore,
+    PayeeDetails,
+    PaymentRecord,
+    ProgrammeReviewer,
+    ReportDefinition,
+    Review,
+    ReviewerAssignment,
+    ReviewSettings,
+    Rubric,
+    RubricCriterion,
+)
+
+
+@admin.register(ReportDefinition)
+class ReportDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["programme", "kind", "due_months_after_award"]
+    list_filter = ["programme"]
+
+
+class RubricCriterionInline(admin.TabularInline):
+    model = RubricCriterion
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Rubric)
+class RubricAdmin(_ReadOnly):
+    list_display = ["programme", "version", "is_current"]
+    list_filter = ["programme"]
+    inlines = [RubricCriterionInline]
+
+
+class CriterionScoreInline(admin.TabularInline):
+    model = CriterionScore
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Review)
+class ReviewAdmin(_ReadOnly):
+    list_display = ["application", "reviewer", "recommendation", "weighted_score"]
+    exclude = ["private_note"]  # the reviewer's alone
+    inlines = [CriterionScoreInline]
+
+
+for _model in (ReviewSettings, ProgrammeReviewer, ReviewerAssignment, ConflictDeclaration, ConflictOverride):
+    admin.site.register(_model, _ReadOnly)
+
+
+@admin.register(PaymentRecord)
+class PaymentRecordAdmin(_ReadOnly):
+    list_display = ["payment", "reference", "recorded_by"]
+
+
+@admin.register(PayeeDetails)
+class PayeeDetailsAdmin(_ReadOnly):
+    """Who holds payee details, never the numbers: those are on the finance page only."""
+
+    list_display = ["school", "finance_contact_name", "updated_by"]
+    fields = ["school", "finance_contact_name", "updated_by"]

@@ -2,7 +2,7 @@
 ("Changes requested by Carol Jones: add a timeline."), never the stored action code.
 Actions other apps or later changes add read as their code in words until they get a phrase here."""
 
-from grants.models import Application, AuditEvent
+from grants.models import AUDIT_ACTIONS, Application, AuditEvent
 
 # action -> what happened (the person and the comment are added by `describe`).
 PHRASES = {
@@ -19,8 +19,8 @@ PHRASES = {
     "review_revised": "Review revised",
     "payment_paid": "Instalment marked paid",
     "report_submitted": "End-of-grant report submitted",
-    "report_accepted": "End-of-grant report accepted",
-    "report_returned": "End-of-grant report returned",
+    "report_accepted": "Report accepted",
+    "report_returned": "Report returned with comments",
     "below_minimum": "Below the programme's minimum number of schools",
     "reviewer_assigned": "Reviewer assigned",
     "reviewer_unassigned": "Reviewer unassigned",
@@ -57,7 +57,7 @@ def status_label(code: str) -> str:
 
 
 def phrase(action: str) -> str:
-    return PHRASES.get(action) or action.replace("_", " ").capitalize()
+    return PHRASES.get(action) or AUDIT_ACTIONS.get(action) or action.replace("_", " ").capitalize()
 
 
 def describe(event: AuditEvent) -> str:

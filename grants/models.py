@@ -127,9 +127,17 @@ AUDIT_ACTIONS = {
     "payment_paid": "Payment made",
     "report_submitted": "Report submitted",
     "report_resubmitted": "Report resubmitted after comments",
-    "report_accepted": "End-of-grant report accepted",
+    "report_accepted": "Report accepted",
     "interim_report_accepted": "Interim report accepted",
     "report_returned": "Report returned with comments",
+    "agreement_offered": "Grant agreement offered",
+    "agreement_accepted": "Grant agreement accepted",
+    "agreement_declined": "Grant agreement declined",
+    "agreement_lapsed": "Grant agreement lapsed (not accepted in time)",
+    "schedule_changed": "Payment schedule changed",
+    "payment_released": "Payment released",
+    "payment_cancelled": "Payment cancelled",
+    "payment_reclaimed": "Payment reclaimed",
 }
 
 

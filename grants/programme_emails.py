@@ -69,7 +69,11 @@ def programme_email(request, programme_pk, kind):
     kind = _kind(kind)
     current = programme_templates.current(programme.pk, kind.key)
     subject, body = programme_templates.wording(kind, current)
-    form = ProgrammeTemplateForm(request.POST or None, kind=kind, initial={"subject": subject, "body": body})
+    form = ProgrammeTemplateForm(
+        request.POST if request.method == "POST" else None,
+        kind=kind,
+        initial={"subject": subject, "body": body},
+    )
     shown = preview(kind, programme, subject=subject, body=body, by=request.user)
     status = 200
     if request.method == "POST":

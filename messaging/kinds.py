@@ -309,7 +309,7 @@ KINDS: list[MessageKind] = [
     MessageKind(
         "report_accepted",
         "Your end-of-grant report was accepted",
-        "End-of-grant report accepted: $name",
+        "Report accepted: $name",
         LEAD_SCHOOL,
         mandatory=True,
         body=(
@@ -321,7 +321,7 @@ KINDS: list[MessageKind] = [
     MessageKind(
         "report_returned",
         "Your end-of-grant report was returned",
-        "End-of-grant report returned: $name",
+        "Report returned: $name",
         LEAD_SCHOOL,
         mandatory=True,
         body=(

@@ -129,7 +129,7 @@ def test_changes_requested_reply_resubmit_and_approval_reach_the_lead(
         assert application.reference in approval.subject
         assert "Your application has been approved." in approval.body
         assert detail in approval.body
-        assert f'href="{detail}"' in approval.alternatives[0][0]
+        assert f'href="{detail}award-letter/"' in approval.alternatives[0][0]  # the award letter (issue 19)
         assert Application.objects.get(pk=application.pk).status == Application.Status.APPROVED
         assert journey.problems == []
     finally:

@@ -255,7 +255,7 @@ def test_each_kind_of_change_marks_its_own_cohort_stale(change, queued):
         "feedback": lambda: factories.FeedbackFactory(activity=activity),
         "application": lambda: application.save(),
         "payment": lambda: Payment.objects.create(
-            application=application, sequence=1, amount=Decimal("2500"), trigger="on_approval"
+            application=application, sequence=1, amount=Decimal("5000"), trigger="on_approval"
         ),
     }
 

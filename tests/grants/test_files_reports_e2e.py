@@ -6,13 +6,14 @@ for the interim report is released."""
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from grants import services
 from grants.models import Application, Attachment, EndOfGrantReport, Payment, ReportDefinition
 from tests import factories
 from tests.conftest import login
 from tests.factories import PDF_BYTES, PNG_BYTES
-from tests.grants.conftest import AWARD
+from tests.grants.conftest import AWARD, accept_agreement
 
 S = Application.Status
 
@@ -49,10 +50,15 @@ def test_letters_of_support_then_an_interim_report_returned_revised_and_accepted
     assert Attachment.objects.filter(frozen_at__isnull=False).count() == 4
 
     services.application_approve(application_id=application.pk, by=staff_carol, amount=AWARD)
-    Payment.objects.filter(application=application, trigger="on_final_report").update(sequence=3)
-    Payment.objects.create(
-        application=application, sequence=2, amount=Decimal("1000.00"), trigger="on_interim_report"
-    )
+    # £1,000 of the first instalment waits for the interim report instead (the schedule still sums
+    # to the award, which a deferred trigger checks at commit), and the lead accepts the agreement.
+    with transaction.atomic():
+        first = Payment.objects.filter(application=application).order_by("sequence").first()
+        Payment.objects.filter(pk=first.pk).update(amount=first.amount - Decimal("1000.00"))
+        Payment.objects.create(
+            application=application, sequence=99, amount=Decimal("1000.00"), trigger="on_interim_report"
+        )
+    accept_agreement(application, lead_alice)
     factories.CPDActivityFactory(partnership=application.partnership, teachers_reached=9, students_reached=80)
 
     page.goto(f"/grants/applications/{application.pk}/reports/interim/")
@@ -97,6 +103,6 @@ def test_letters_of_support_then_an_interim_report_returned_revised_and_accepted
     report = EndOfGrantReport.objects.get(application=application, kind="interim")
     assert report.status == EndOfGrantReport.Status.ACCEPTED
     assert report.evidence.get().frozen_at is not None
-    assert Payment.objects.get(application=application, sequence=2).status == Payment.Status.RELEASED
+    assert Payment.objects.get(application=application, sequence=99).status == Payment.Status.RELEASED
     lead.close()
     staff.close()

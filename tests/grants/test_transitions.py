@@ -75,7 +75,8 @@ def snapshot(application):
         a.awarded,
         a.submitted_at,
         a.decided_at,
-        AuditEvent.objects.filter(application=a).count(),
+        # The transition's own event; an approval also records the agreement it offers (issue 19).
+        AuditEvent.objects.filter(application=a).exclude(action__startswith="agreement_").count(),
         Payment.objects.filter(application=a).count(),
     )
 

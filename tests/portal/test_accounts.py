@@ -4,7 +4,14 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 
-from portal.roles import ADMINS_GROUP, FINANCE_GROUP, GROUP_PERMISSIONS, LEADS_GROUP, STAFF_GROUP
+from portal.roles import (
+    ADMINS_GROUP,
+    FINANCE_GROUP,
+    GROUP_PERMISSIONS,
+    LEADS_GROUP,
+    REVIEWERS_GROUP,
+    STAFF_GROUP,
+)
 from tests.factories import PASSWORD, UserFactory
 
 
@@ -15,7 +22,9 @@ def test_the_groups_exist_with_their_permissions(db):
     leads = Group.objects.get(name=LEADS_GROUP)
     assert leads.permissions.filter(codename="add_application").exists()
     assert not leads.permissions.filter(codename="delete_application").exists()
-    assert len(GROUP_PERMISSIONS) == 4
+    # Reviewers hold no model permissions: their pages check their assignments (grants/review_views.py).
+    assert Group.objects.get(name=REVIEWERS_GROUP).permissions.count() == 0
+    assert len(GROUP_PERMISSIONS) == 5
 
 
 def test_nobody_is_granted_editing_of_the_audit_trail(db):

@@ -78,7 +78,10 @@ def test_no_download_writes_csv_by_itself():
     for path in ROOT.glob("*/**/*.py"):
         relative = path.relative_to(ROOT).as_posix()
         if (
-            relative.startswith((".venv/", "tests/", "benchmarks/", "portal/csvexport.py"))
+            # grants/filetypes.py names the content type of an uploaded CSV file; it writes none.
+            relative.startswith(
+                (".venv/", "tests/", "benchmarks/", "portal/csvexport.py", "grants/filetypes.py")
+            )
             or "/migrations/" in relative
         ):
             continue

@@ -107,6 +107,7 @@ def _world_with_history(world):
         application=app,
         sequence=9,
         amount=Decimal("100.00"),
+        paid_amount=Decimal("100.00"),
         trigger=Payment.Trigger.ON_APPROVAL,
         status=Payment.Status.PAID,
         released_at=timezone.now(),
