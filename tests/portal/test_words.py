@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from grants.models import AUDIT_ACTIONS, AuditEvent, Payment
+from grants.models import AUDIT_ACTIONS, AuditEvent
 from portal import labels
 from tests.matrix import World
 from tests.test_permission_matrix import ROWS
@@ -97,22 +97,13 @@ def test_the_reading_of_an_estimate_and_its_table_agree():
 
 
 def _world_with_history(world):
-    """Every audit action on Alice's application, and a paid instalment."""
+    """Every audit action on Alice's application. (No hand-made paid instalment: a row that
+    approves the application adds its schedule, and the instalments must sum to the award.)"""
     app = world.application
     for action in AUDIT_ACTIONS:
         AuditEvent.record(
             app, by=world.staff, action=action, from_status="changes_requested", to_status="draft"
         )
-    Payment.objects.create(
-        application=app,
-        sequence=9,
-        amount=Decimal("100.00"),
-        paid_amount=Decimal("100.00"),
-        trigger=Payment.Trigger.ON_APPROVAL,
-        status=Payment.Status.PAID,
-        released_at=timezone.now(),
-        paid_at=timezone.now(),
-    )
     return world
 
 
