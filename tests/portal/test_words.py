@@ -133,7 +133,10 @@ def test_no_page_or_download_shows_a_raw_code(client, row):
     assert response.status_code == 200
     content_type = response.get("Content-Type", "")
     if not content_type.startswith("text/"):
-        pytest.skip(f"{content_type}: not text for people (a file or the JSON a page's script reads)")
+        # A file or the JSON a page's script reads: not text for people, so nothing to read here
+        # (not a skip: under CI any skip fails the run, and this row was fetched and answered 200).
+        assert content_type, "a 200 without a Content-Type"
+        return
     if getattr(response, "streaming", False):
         body = b"".join(response.streaming_content).decode("utf-8-sig")
     else:
