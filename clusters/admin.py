@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from clusters.models import Cluster, ClusterMembership, CPDActivity, CPDPlanItem, Feedback, NeedsAnalysis
+from portal.admin import ReadOnlyAdmin
 
 
 class ClusterMembershipInline(admin.TabularInline):
@@ -75,17 +76,5 @@ class FeedbackAdmin(admin.ModelAdmin):
 # (clusters/services.py, clusters/surveys.py); the admin only reads them.
 from clusters.models import NeedsQuestionnaire, SurveyInvitation, SurveyRoom  # noqa: E402
 
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 for _model in (NeedsQuestionnaire, SurveyInvitation, SurveyRoom):
-    admin.site.register(_model, _ReadOnly)
+    admin.site.register(_model, ReadOnlyAdmin)

@@ -12,6 +12,7 @@ from grants.models import (
     ReportSpend,
     Score,
 )
+from portal.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
 
 class BudgetLineInline(admin.TabularInline):
@@ -158,25 +159,14 @@ class AgreementTermsAdmin(admin.ModelAdmin):
     list_filter = ["programme"]
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(GrantAgreement)
-class GrantAgreementAdmin(_ReadOnly):
+class GrantAgreementAdmin(ReadOnlyAdmin):
     list_display = ["application", "status", "terms_version", "respond_by", "signed_name", "responded_at"]
     list_filter = ["status"]
 
 
 @admin.register(PayeeChange)
-class PayeeChangeAdmin(_ReadOnly):
+class PayeeChangeAdmin(ReadOnlyAdmin):
     """Who changed which payee details, masked. The details themselves are on the finance page only."""
 
     list_display = ["school", "changed_by", "at", "summary"]
@@ -207,55 +197,39 @@ class ReportDefinitionAdmin(admin.ModelAdmin):
     list_filter = ["programme"]
 
 
-class RubricCriterionInline(admin.TabularInline):
+class RubricCriterionInline(ReadOnlyTabularInline):
     model = RubricCriterion
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Rubric)
-class RubricAdmin(_ReadOnly):
+class RubricAdmin(ReadOnlyAdmin):
     list_display = ["programme", "version", "is_current"]
     list_filter = ["programme"]
     inlines = [RubricCriterionInline]
 
 
-class CriterionScoreInline(admin.TabularInline):
+class CriterionScoreInline(ReadOnlyTabularInline):
     model = CriterionScore
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Review)
-class ReviewAdmin(_ReadOnly):
+class ReviewAdmin(ReadOnlyAdmin):
     list_display = ["application", "reviewer", "recommendation", "weighted_score"]
     exclude = ["private_note"]  # the reviewer's alone
     inlines = [CriterionScoreInline]
 
 
 for _model in (ReviewSettings, ProgrammeReviewer, ReviewerAssignment, ConflictDeclaration, ConflictOverride):
-    admin.site.register(_model, _ReadOnly)
+    admin.site.register(_model, ReadOnlyAdmin)
 
 
 @admin.register(PaymentRecord)
-class PaymentRecordAdmin(_ReadOnly):
+class PaymentRecordAdmin(ReadOnlyAdmin):
     list_display = ["payment", "reference", "recorded_by"]
 
 
 @admin.register(PayeeDetails)
-class PayeeDetailsAdmin(_ReadOnly):
+class PayeeDetailsAdmin(ReadOnlyAdmin):
     """Who holds payee details, never the numbers: those are on the finance page only."""
 
     list_display = ["school", "finance_contact_name", "updated_by"]
