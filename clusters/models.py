@@ -39,6 +39,40 @@ class Cluster(models.Model):
         return self.name
 
 
+class ClusterReport(models.Model):
+    """A cluster's final report at the end of delivery: written by programme staff or a verified
+    lead of a cluster school, accepted by programme staff. Accepting it completes the cluster (the
+    only way to "completed": PostgreSQL trigger `cluster_completed_has_accepted_report`,
+    clusters migration 0006)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.PROTECT, related_name="final_report")
+    summary = models.TextField("What the cluster delivered and learned", max_length=10000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="submitted") | Q(accepted_at__isnull=False),
+                name="clusterreport_accepted_has_date",
+            )
+        ]
+
+    def __str__(self):
+        return f"Final report of {self.cluster}"
+
+
 class ClusterMembership(models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="memberships")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="cluster_memberships")

@@ -24,7 +24,14 @@ from clusters.forms import (
     NeedsReviewForm,
     PlanItemForm,
 )
-from clusters.models import Cluster, ClusterMembership, FocusArea, NeedsAnalysis, NeedsQuestionnaire
+from clusters.models import (
+    Cluster,
+    ClusterMembership,
+    ClusterReport,
+    FocusArea,
+    NeedsAnalysis,
+    NeedsQuestionnaire,
+)
 from clusters.selectors import activities_for, clusters_for, managed_activities_for
 from partnerships.eligibility import ineligibility_reasons
 from partnerships.forms import add_service_errors
@@ -81,13 +88,23 @@ def cluster_list(request):
     )
 
 
+class ClusterReportForm(forms.Form):
+    summary = forms.CharField(
+        label="What the cluster delivered and learned",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=services.REPORT_LIMIT,
+        help_text="Programme staff accept it; accepting it completes the cluster.",
+    )
+
+
 @login_required
-def cluster_detail(request, pk):
+def cluster_detail(request, pk, report_form=None):
     cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
     programme = cluster.cohort.programme
     schools = [m.school for m in cluster.memberships.select_related("school").order_by("school__name")]
     scores = {(n.school_id, n.focus_area): n for n in cluster.needs.all()}
     staff = services.runs_programme(request.user, programme)
+    report = ClusterReport.objects.filter(cluster=cluster).first()
     own = set() if staff else set(verified_schools(request.user).values_list("pk", flat=True))
     for school in schools:
         school.reasons = ineligibility_reasons(school, programme)
@@ -108,8 +125,49 @@ def cluster_detail(request, pk):
             "plan_items": cluster.plan_items.all(),
             "activities": cluster.activities.all(),
             "may_manage": services.runs_programme(request.user, programme),
+            "report": report,
+            "report_form": report_form
+            or ClusterReportForm(initial={"summary": report.summary if report else ""}),
+            "may_write_report": services.may_write_cluster_report(request.user, cluster),
         },
+        status=400 if report_form is not None and report_form.errors else 200,
     )
+
+
+@require_POST
+@login_required
+def cluster_report_submit(request, pk):
+    cluster = get_object_or_404(clusters_for(request.user), pk=pk)
+    if not services.may_write_cluster_report(request.user, cluster):
+        raise PermissionDenied(
+            "Only programme staff or a lead of a cluster school may write its final report."
+        )
+    form = ClusterReportForm(request.POST)
+    if form.is_valid():
+        try:
+            services.cluster_report_submit(
+                cluster=cluster, summary=form.cleaned_data["summary"], by=request.user
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "The final report is sent to programme staff.")
+            return redirect("clusters:cluster_detail", pk=cluster.pk)
+    return cluster_detail(request, pk, report_form=form)
+
+
+@require_POST
+@login_required
+def cluster_report_accept(request, pk):
+    cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
+    try:
+        services.cluster_report_accept(cluster=cluster, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("clusters:cluster_detail", pk=cluster.pk)
+    messages.success(request, "Final report accepted: the cluster is completed.")
+    return redirect("clusters:cluster_detail", pk=cluster.pk)
 
 
 @login_required

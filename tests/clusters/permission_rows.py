@@ -128,6 +128,22 @@ ROWS = [
         method="post",
         note="empty form",
     ),
+    # The cluster's final report (issue 18): written by staff or a lead of a cluster school, accepted by
+    # staff (which completes the cluster). The forming cluster cannot report yet: a form error.
+    Row(
+        "clusters:cluster_report_submit",
+        expect(anonymous=LOGIN, owner_lead=400, other_lead=404, other_staff=404, staff=400, admin=400),
+        args=lambda w: [cluster_with_alices_school(w).pk],
+        method="post",
+        note="empty form",
+    ),
+    Row(
+        "clusters:cluster_report_accept",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=404, other_staff=404, staff=302, admin=302),
+        args=lambda w: [cluster_with_alices_school(w).pk],
+        method="post",
+        note="no report yet: a message",
+    ),
     Row("clusters:needs_questionnaire", VISIBLE_TO_MEMBERS_AND_STAFF, args=alices_needs),
     Row(
         "clusters:needs_questionnaire",
