@@ -297,6 +297,9 @@ class SurveyInvitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Sent by e-mail (clusters.surveys.invitations_email). The address itself is not kept: the
+    # answers stay anonymous, and no teacher's address is stored.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"Survey invitation {self.pk} for {self.activity}"

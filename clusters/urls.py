@@ -27,6 +27,7 @@ urlpatterns = [
     path("<int:pk>/needs/<int:urn>/review/", views.needs_review, name="needs_review"),
     path("activities/<int:pk>/survey/", survey_views.survey_send, name="survey_send"),
     path("activities/<int:pk>/survey/invite/", survey_views.survey_invite, name="survey_invite"),
+    path("activities/<int:pk>/survey/email/", survey_views.survey_email, name="survey_email"),
     path("activities/<int:pk>/survey/room/", survey_views.survey_room_open, name="survey_room_open"),
     path("survey/", survey_views.survey_room, name="survey_room"),
     path("survey/room/<str:code>/", survey_views.survey_room_answer, name="survey_room_answer"),

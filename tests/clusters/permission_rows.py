@@ -170,6 +170,13 @@ ROWS = [
         note="empty form",
     ),
     Row(
+        "clusters:survey_email",
+        expect(anonymous=LOGIN, owner_lead=400, other_lead=404, other_staff=404, staff=400, admin=400),
+        args=partnership_activity,
+        method="post",
+        note="empty form",
+    ),
+    Row(
         "clusters:survey_room_open",
         expect(anonymous=LOGIN, owner_lead=302, other_lead=404, other_staff=404, staff=302, admin=302),
         args=partnership_activity,
