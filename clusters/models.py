@@ -241,6 +241,33 @@ class CPDActivity(models.Model):
         return self.title
 
 
+class CommentTheme(models.Model):
+    """A theme programme staff give teachers' survey comments: a barrier or a facilitator of
+    delivery, in the programme's own words (the process evaluation groups comments by it)."""
+
+    class Kind(models.TextChoices):
+        BARRIER = "barrier", "Barrier"
+        FACILITATOR = "facilitator", "Facilitator"
+
+    programme = models.ForeignKey(
+        "partnerships.Programme", on_delete=models.CASCADE, related_name="comment_themes"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "kind", "name"], name="commenttheme_unique_per_programme"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="commenttheme_has_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.name}"
+
+
 class Feedback(models.Model):
     """A teacher's feedback on an activity, on the elements the ENTHUSE evaluation found most useful."""
 
@@ -265,6 +292,7 @@ class Feedback(models.Model):
     )
     room = models.ForeignKey("SurveyRoom", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     school = models.ForeignKey(School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    themes = models.ManyToManyField(CommentTheme, blank=True, related_name="comments")
 
     class Meta:
         verbose_name_plural = "feedback"

@@ -12,6 +12,7 @@ from clusters.models import (
     Cluster,
     ClusterMembership,
     ClusterReport,
+    CommentTheme,
     CPDActivity,
     CPDPlanItem,
     Feedback,
@@ -694,3 +695,37 @@ def clean_ratings(ratings: dict) -> dict:
     if errors:
         raise ValidationError(errors)
     return ratings
+
+
+# --- Themes of teachers' comments (the process evaluation's barriers and facilitators) ---------
+
+
+def feedback_programme(feedback: Feedback) -> Programme:
+    activity = feedback.activity
+    return (activity.partnership or activity.cluster).cohort.programme
+
+
+def comment_theme_assign(*, feedback: Feedback, kind: str, name: str, by) -> CommentTheme:
+    """Give a comment a theme (a barrier or a facilitator), made the first time its name is used in
+    the programme. Programme staff only; a comment with no text has nothing to theme."""
+    programme = feedback_programme(feedback)
+    ensure_runs_programme(by, programme, "theme teachers' comments")
+    if kind not in CommentTheme.Kind.values:
+        raise ValidationError({"kind": "Choose barrier or facilitator."})
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Name the theme, for example “Supply cover”."})
+    if len(name) > 80:
+        raise ValidationError({"name": f"Keep the theme to 80 characters: it has {len(name)}."})
+    if not feedback.comments.strip():
+        raise ValidationError("This answer has no comment to theme.")
+    with transaction.atomic():
+        existing = CommentTheme.objects.filter(programme=programme, kind=kind, name__iexact=name).first()
+        theme = existing or CommentTheme.objects.get_or_create(programme=programme, kind=kind, name=name)[0]
+        feedback.themes.add(theme)
+    return theme
+
+
+def comment_theme_remove(*, feedback: Feedback, theme: CommentTheme, by) -> None:
+    ensure_runs_programme(by, feedback_programme(feedback), "theme teachers' comments")
+    feedback.themes.remove(theme)

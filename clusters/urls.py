@@ -32,5 +32,12 @@ urlpatterns = [
     path("survey/", survey_views.survey_room, name="survey_room"),
     path("survey/room/<str:code>/", survey_views.survey_room_answer, name="survey_room_answer"),
     path("survey/<str:token>/", survey_views.survey_answer, name="survey_answer"),
+    path("cohort/<int:cohort_pk>/comments/", views.comment_themes, name="comment_themes"),
+    path("feedback/<int:pk>/themes/", views.comment_theme_add, name="comment_theme_add"),
+    path(
+        "feedback/<int:pk>/themes/<int:theme_pk>/remove/",
+        views.comment_theme_remove,
+        name="comment_theme_remove",
+    ),
     path("activities/<int:pk>/feedback/", views.feedback_create, name="feedback_create"),
 ]

@@ -28,6 +28,8 @@ from clusters.models import (
     Cluster,
     ClusterMembership,
     ClusterReport,
+    CommentTheme,
+    Feedback,
     FocusArea,
     NeedsAnalysis,
     NeedsQuestionnaire,
@@ -557,3 +559,92 @@ def plan_item_add(request, pk):
             messages.success(request, f"Added “{item.title}” to the plan.")
             return redirect("clusters:cluster_plan", pk=cluster.pk)
     return cluster_plan(request, pk, form=form)
+
+
+# --- Themes of teachers' comments -------------------------------------------------------
+
+
+class ThemeForm(forms.Form):
+    kind = forms.ChoiceField(label="Barrier or facilitator", choices=CommentTheme.Kind.choices)
+    name = forms.CharField(label="Theme", max_length=80)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["list"] = "theme-names"
+
+
+def _comments(cohort):
+    return (
+        Feedback.objects.filter(Q(activity__partnership__cohort=cohort) | Q(activity__cluster__cohort=cohort))
+        .exclude(comments="")
+        .select_related("activity__partnership", "activity__cluster")
+        .prefetch_related("themes")
+        .order_by("-submitted_at", "pk")
+    )
+
+
+@staff_required
+def comment_themes(request, cohort_pk, failed=None):
+    """Teachers' survey comments of a cohort, for programme staff to theme as barriers and
+    facilitators (the process evaluation groups them by theme)."""
+    cohort = get_object_or_404(cohorts_for(request.user), pk=cohort_pk)
+    comments = _comments(cohort)
+    unthemed = request.GET.get("unthemed") == "1"
+    if unthemed:
+        comments = comments.filter(themes__isnull=True)
+    page = Paginator(comments, 50).get_page(request.GET.get("page"))
+    for feedback in page:
+        feedback.parent = feedback.activity.partnership or feedback.activity.cluster
+        feedback.form = (
+            failed[1]
+            if failed and failed[0] == feedback.pk
+            else ThemeForm(auto_id=f"theme-{feedback.pk}-%s", initial={"kind": CommentTheme.Kind.BARRIER})
+        )
+    return render(
+        request,
+        "clusters/comment_themes.html",
+        {
+            "cohort": cohort,
+            "page": page,
+            "unthemed": unthemed,
+            "themes": CommentTheme.objects.filter(programme=cohort.programme_id),
+        },
+        status=400 if failed else 200,
+    )
+
+
+def _staff_feedback(request, pk):
+    feedback = get_object_or_404(
+        Feedback.objects.filter(activity__in=activities_for(request.user)).select_related(
+            "activity__partnership__cohort__programme", "activity__cluster__cohort__programme"
+        ),
+        pk=pk,
+    )
+    return feedback, (feedback.activity.partnership or feedback.activity.cluster).cohort
+
+
+@require_POST
+@staff_required
+def comment_theme_add(request, pk):
+    feedback, cohort = _staff_feedback(request, pk)
+    form = ThemeForm(request.POST, auto_id=f"theme-{feedback.pk}-%s")
+    if form.is_valid():
+        try:
+            theme = services.comment_theme_assign(feedback=feedback, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Themed “{theme.name}” ({theme.get_kind_display().lower()}).")
+            back = reverse("clusters:comment_themes", args=[cohort.pk])
+            return redirect(f"{back}?{request.GET.urlencode()}#comment-{feedback.pk}")
+    return comment_themes(request, cohort.pk, failed=(feedback.pk, form))
+
+
+@require_POST
+@staff_required
+def comment_theme_remove(request, pk, theme_pk):
+    feedback, cohort = _staff_feedback(request, pk)
+    theme = get_object_or_404(CommentTheme.objects.filter(programme=cohort.programme_id), pk=theme_pk)
+    services.comment_theme_remove(feedback=feedback, theme=theme, by=request.user)
+    messages.success(request, f"Removed the theme “{theme.name}”.")
+    return redirect(reverse("clusters:comment_themes", args=[cohort.pk]) + f"#comment-{feedback.pk}")
