@@ -654,3 +654,62 @@ def test_a_school_lead_who_also_reviews_reaches_their_reviews(
 
     assert client.get(reverse("grants:my_reviews")).status_code == 200
     assert client.get(reverse("grants:review_page", args=[mine.pk])).status_code == 200
+
+
+# --- The reviewer is told (by message) ----------------------------------------------------------
+
+
+def test_a_reviewer_assigned_by_hand_is_emailed_a_link_to_their_review(
+    submitted, programme, staff_carol, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    ann = external_reviewer(programme, "ann")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    assert [m.to for m in mail.outbox] == [[ann.email]]
+    body = mail.outbox[0].body
+    assert submitted.reference in mail.outbox[0].subject
+    assert reverse("grants:review_page", args=[mine.pk]) in body
+    assert submitted.partnership.name in body  # not blind: the partnership is named
+
+
+def test_under_blind_review_the_assignment_email_names_no_partnership_school_or_urn(
+    submitted, programme, staff_carol, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from messaging.models import Notification
+
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    ann, ben = external_reviewer(programme, "ann"), external_reviewer(programme, "ben")
+    programme.staff.remove(staff_carol)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=factories.AdminFactory())
+        review.assign_automatically(
+            cohort_id=submitted.cohort_id, by=factories.AdminFactory(), per_application=2
+        )
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([ann.email, ben.email])
+    texts = [m.subject + m.body + m.alternatives[0][0] for m in mail.outbox]
+    texts += [n.title + n.body for n in Notification.objects.filter(kind="reviewer_assigned")]
+    for text in texts:
+        assert submitted.reference in text or "review" in text
+        for name in _names(submitted):
+            assert name not in text, name
+
+
+def test_a_refused_assignment_emails_nobody(
+    submitted, programme, staff_carol, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    cora = external_reviewer(programme, "cora", submitted.partnership.lead_school)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=cora.pk, by=staff_carol)
+
+    assert mail.outbox == []
