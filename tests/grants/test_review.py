@@ -713,3 +713,75 @@ def test_a_refused_assignment_emails_nobody(
         review.assignment_add(application_id=submitted.pk, reviewer_id=cora.pk, by=staff_carol)
 
     assert mail.outbox == []
+
+
+# --- The database refuses a conflicted assignment (PostgreSQL trigger, migration 0014) -------------
+
+
+def _raw_assign(application, reviewer):
+    with transaction.atomic():
+        return ReviewerAssignment.objects.create(application=application, reviewer=reviewer)
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_raw_assignment_of_a_reviewer_from_a_member_school_trust_or_federation_is_refused(
+    submitted, programme
+):
+    member = partner_school(submitted)
+    member.trust_code, member.federation_code = "TR1", "FED1"
+    member.save()
+    same_school = external_reviewer(programme, "sam", member)
+    same_trust = external_reviewer(programme, "tia", factories.SchoolFactory(trust_code="TR1"))
+    same_federation = external_reviewer(programme, "fen", factories.SchoolFactory(federation_code="FED1"))
+
+    for reviewer in (same_school, same_trust, same_federation):
+        with pytest.raises(IntegrityError, match="reviewerassignment_not_conflicted"):
+            _raw_assign(submitted, reviewer)
+    assert not ReviewerAssignment.objects.exists()
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_raw_assignment_without_a_tie_or_with_an_override_goes_in(
+    submitted, programme, staff_carol
+):
+    free = external_reviewer(programme, "fay", factories.SchoolFactory(trust_code="OTHER"))
+    overridden = external_reviewer(programme, "ola", submitted.partnership.lead_school)
+    ConflictOverride.objects.create(
+        application=submitted, reviewer=overridden, reason="Left.", by=staff_carol
+    )
+
+    _raw_assign(submitted, free)
+    _raw_assign(submitted, overridden)
+
+    assert ReviewerAssignment.objects.filter(application=submitted).count() == 2
+
+
+@pytest.mark.postgres
+def test_on_postgres_the_same_local_authority_is_refused_only_where_the_programme_says_so(
+    submitted, programme
+):
+    lead_school = submitted.partnership.lead_school
+    lead_school.la_code = "890"
+    lead_school.save()
+    neighbour = external_reviewer(programme, "nia", factories.SchoolFactory(la_code="890"))
+
+    assignment = _raw_assign(submitted, neighbour)  # not configured: allowed
+    assignment.active, assignment.ended_at = False, assignment.assigned_at
+    assignment.save()
+    ReviewSettings.objects.create(programme=programme, conflict_same_local_authority=True)
+    with pytest.raises(IntegrityError, match="reviewerassignment_not_conflicted"):
+        _raw_assign(submitted, neighbour)
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_declared_conflict_refuses_a_raw_assignment_even_with_an_override(
+    submitted, programme, staff_carol
+):
+    from grants.models import ConflictDeclaration
+
+    ann = external_reviewer(programme, "ann")
+    ConflictDeclaration.objects.create(application=submitted, reviewer=ann, reason="My sister teaches there.")
+    ConflictOverride.objects.create(application=submitted, reviewer=ann, reason="No.", by=staff_carol)
+
+    with pytest.raises(IntegrityError, match="declared a conflict"):
+        _raw_assign(submitted, ann)
