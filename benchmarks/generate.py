@@ -889,7 +889,8 @@ def build(dataset: str) -> None:
                     else (remaining * Decimal(rng.randint(20, 50)) / 100).quantize(Decimal("1.00"))
                 )
                 remaining -= amount
-                line_rows.append((line_id, ppk, categories[index % 5], amount, f"Line {index + 1}"))
+                if amount > 0:  # budgetline_amount_gt_0 (an application asking for nothing has no lines)
+                    line_rows.append((line_id, ppk, categories[index % 5], amount, f"Line {index + 1}"))
 
             def audit(action, from_status, to_status, by, at, comment="", ppk=ppk):
                 nonlocal audit_id
@@ -1006,8 +1007,24 @@ def build(dataset: str) -> None:
         )
         copier.copy_model(
             Payment,
-            ["id", "application", "sequence", "amount", "trigger", "status", "released_at", "paid_at"],
-            payment_rows,
+            [
+                "id",
+                "application",
+                "sequence",
+                "amount",
+                "trigger",
+                "status",
+                "released_at",
+                "paid_at",
+                "paid_amount",
+                "reclaimed_amount",
+                "reason",
+            ],
+            # paid_amount (issue 19): a paid instalment was paid in full, a scheduled one not at all.
+            [
+                (*row, row[3] if row[5] == "paid" else Decimal("0.00"), Decimal("0.00"), "")
+                for row in payment_rows
+            ],
         )
         copier.copy_model(
             EndOfGrantReport,
@@ -1024,8 +1041,10 @@ def build(dataset: str) -> None:
                 "submitted_at",
                 "decided_at",
                 "updated_at",
+                "kind",
+                "impact",
             ],
-            report_rows,
+            [(*row, "final", "{}") for row in report_rows],  # kind and impact: later fields (issues 18, 19)
         )
         # Each ENTHUSE cohort's budget: what it awarded plus a fifth in hand.
         for cohort in enthuse_cohorts:
