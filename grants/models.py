@@ -138,6 +138,10 @@ AUDIT_ACTIONS = {
     "payment_released": "Payment released",
     "payment_cancelled": "Payment cancelled",
     "payment_reclaimed": "Payment reclaimed",
+    "variation_requested": "Budget change asked for",
+    "variation_approved": "Budget change approved",
+    "variation_refused": "Budget change refused",
+    "payment_part_paid": "Part of a payment made",
 }
 
 
@@ -531,6 +535,7 @@ class Attachment(models.Model):
 # imported here so that Django registers them with the grants app.
 from grants.finance_models import (  # noqa: E402
     AgreementTerms,
+    BudgetVariation,
     GrantAgreement,
     PayeeChange,
     PayeeDetails,
@@ -558,6 +563,7 @@ __all__ = [
     "AttachmentType",
     "AuditEvent",
     "BudgetLine",
+    "BudgetVariation",
     "ConflictDeclaration",
     "ConflictOverride",
     "CriterionScore",
