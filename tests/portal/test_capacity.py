@@ -107,3 +107,33 @@ def test_a_cached_session_is_read_without_a_query_and_a_deleted_one_is_gone(djan
     store.delete()
     with django_assert_num_queries(1):  # a miss falls through to the database, which has no row
         assert "hello" not in SessionStore(store.session_key)
+
+
+def _notification_counts(queries) -> int:
+    return sum(1 for q in queries if "notification" in q["sql"] and "COUNT(" in q["sql"])
+
+
+@pytest.mark.django_db
+def test_the_header_costs_no_query_per_page_for_the_unread_count(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging.models import Notification
+
+    lead = factories.LeadFactory(username="lead-header")
+    client.force_login(lead)
+    client.get(reverse("account"))  # the first page counts once
+
+    with CaptureQueriesContext(connection) as second:
+        page = client.get(reverse("account"))
+    assert page.status_code == 200
+    assert _notification_counts(second.captured_queries) == 0
+
+    Notification.objects.create(user=lead, kind="test", title="Something happened")
+    assert 'visually-hidden"> unread' in client.get(reverse("account")).text  # a new one is counted at once
+
+    client.post(reverse("messaging:notifications_read"))
+    with CaptureQueriesContext(connection) as after:
+        page = client.get(reverse("account"))
+    assert 'visually-hidden"> unread' not in page.text
+    assert _notification_counts(after.captured_queries) == 1  # counted again after the change, once
