@@ -638,7 +638,8 @@ def review_queue(request):
             )
             kept = request.GET.copy()
             kept.pop("page", None)
-            request.session[QUEUE_SESSION_KEY] = kept.urlencode()
+            if request.session.get(QUEUE_SESSION_KEY) != kept.urlencode():  # no session write per page
+                request.session[QUEUE_SESSION_KEY] = kept.urlencode()
         else:
             status = 400
     qs = queue.review_queue(request.user, filters) if status == 200 else Application.objects.none()
