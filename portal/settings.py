@@ -299,6 +299,14 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
         "control_folder": str(CELERY_FILESYSTEM_FOLDER / "control"),
         "polling_interval": 0.5,
     }
+    # The worker is a second process: a per-process memory cache would let each side keep what the
+    # other has changed (the header's unread count, forgotten when a task writes a notification).
+    # Without CACHE_URL both share a file cache in the same folder tree instead.
+    if CACHES["default"]["BACKEND"].endswith("LocMemCache") and not TESTING:
+        CACHES["default"] = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(CELERY_FILESYSTEM_FOLDER.parent / "cache"),
+        }
 # --- end of the embedded-default Celery block ----------------------------------------------
 CELERY_TIMEZONE = TIME_ZONE
 # The static beat schedule lives in portal/celery.py (CELERY_BEAT_SCHEDULE there).
