@@ -193,6 +193,7 @@ def _seed_partnerships(cohort, indexes):
                 aims="Sustained CPD in practical science for every teacher in the partnership.",
                 local_stem_issue=partnership.local_stem_issue,
                 planned_teacher_cpd="Termly twilight sessions and team-teaching led by the lead school.",
+                planned_cpd_hours=Decimal(20 + (i % 5) * 2),  # no draw from rng: the figures stay put
                 planned_student_activities="STEM challenge days, transition science, a science fair.",
                 timeline="September 2014 to July 2016.",
                 declaration_accurate=True,

@@ -135,7 +135,7 @@ def cohort_process(cohort: Cohort) -> dict:
     applications = {
         a.partnership_id: a
         for a in Application.objects.filter(partnership_id__in=p_ids).only(
-            "partnership_id", "status", "planned_teacher_cpd"
+            "partnership_id", "status", "planned_teacher_cpd", "planned_cpd_hours"
         )
     }
     reports = {
@@ -150,6 +150,7 @@ def cohort_process(cohort: Cohort) -> dict:
         application = applications.get(p.id)
         report = UnitReport("Partnership", p.id, p.name, p.get_status_display(), schools=p.confirmed)
         report.plan_text = (application.planned_teacher_cpd if application else "")[:200]
+        report.planned_hours = application.planned_cpd_hours if application else None
         _fill(report, activity.get(p.id, {}), feedback.get(p.id, {}))
         if p.id in reports:
             report.barriers = Counter(set(_tags(reports[p.id].barriers)))

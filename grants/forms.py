@@ -105,6 +105,16 @@ class AimsForm(PartnershipCheckForm):
 
 class ActivitiesForm(PartnershipCheckForm):
     planned_teacher_cpd = _text(TEXT_FIELDS["planned_teacher_cpd"])
+    planned_cpd_hours = forms.DecimalField(
+        label="Planned teacher CPD hours",
+        required=False,
+        max_digits=6,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+        max_value=Decimal("1000"),
+        help_text="The hours of teacher CPD you plan over the grant, in total (optional; the evaluation "
+        "compares what is delivered with it).",
+    )
     planned_student_activities = _text(TEXT_FIELDS["planned_student_activities"])
 
 

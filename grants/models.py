@@ -35,6 +35,11 @@ class Application(models.Model):
     aims = models.TextField(blank=True, max_length=10000)
     local_stem_issue = models.TextField(blank=True, max_length=10000)
     planned_teacher_cpd = models.TextField(blank=True, max_length=10000)
+    # The teacher CPD hours the partnership plans over the grant: the process evaluation's
+    # "delivered of plan" (fidelity), as a cluster's CPD plan items give it for a cluster.
+    planned_cpd_hours = models.DecimalField(
+        "Planned teacher CPD hours", max_digits=6, decimal_places=1, null=True, blank=True
+    )
     planned_student_activities = models.TextField(blank=True, max_length=10000)
     timeline = models.TextField(blank=True, max_length=10000)
     declaration_accurate = models.BooleanField(default=False)
@@ -66,6 +71,11 @@ class Application(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(requested__gte=0), name="application_requested_gte_0"),
+            models.CheckConstraint(
+                condition=Q(planned_cpd_hours__isnull=True)
+                | Q(planned_cpd_hours__gt=0, planned_cpd_hours__lte=1000),
+                name="application_planned_cpd_hours_0_1000",
+            ),
             models.CheckConstraint(
                 condition=Q(requested__lte=F("grant_cap")), name="application_requested_lte_cap"
             ),

@@ -269,6 +269,24 @@ def _clean_lines(application, budget_lines) -> list[tuple[str, Decimal, str]]:
     return cleaned
 
 
+MAX_PLANNED_HOURS = Decimal("1000")
+
+
+def _planned_hours(value) -> Decimal | None:
+    """Planned teacher CPD hours: empty, or more than 0 and at most 1,000, to one decimal place."""
+    if value in (None, ""):
+        return None
+    try:
+        hours = Decimal(str(value))
+    except (InvalidOperation, TypeError):
+        raise ValidationError({"planned_cpd_hours": "Enter the hours as a number, such as 24."}) from None
+    if not hours.is_finite() or not 0 < hours <= MAX_PLANNED_HOURS or hours != hours.quantize(Decimal("0.1")):
+        raise ValidationError(
+            {"planned_cpd_hours": "Enter more than 0 and at most 1,000 hours, to one decimal place."}
+        )
+    return hours
+
+
 def application_save_draft(
     *,
     application_id: int,
@@ -295,6 +313,12 @@ def application_save_draft(
                     continue
             elif name in DECLARATIONS:
                 value = bool(value)
+            elif name == "planned_cpd_hours":
+                try:
+                    value = _planned_hours(value)
+                except ValidationError as exc:
+                    errors.update(exc.message_dict)
+                    continue
             else:
                 errors[name] = "This is not a part of the application."
                 continue
