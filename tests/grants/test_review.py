@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from grants import conflicts, review, services
 from grants.models import (
@@ -785,3 +786,102 @@ def test_on_postgres_a_declared_conflict_refuses_a_raw_assignment_even_with_an_o
 
     with pytest.raises(IntegrityError, match="declared a conflict"):
         _raw_assign(submitted, ann)
+
+
+# --- National size: 5 vs 500 applications, and the panel a page at a time --------------------------
+
+
+def _bulk_submitted(cohort, rubric, reviewers, n, requested=Decimal("1000.00")):
+    """`n` submitted applications of the cohort, written in bulk (a lead school each, two current
+    reviews each): the shapes the queue and the panel read, without a service call per row."""
+    from partnerships.models import Membership, Partnership, School
+
+    start = Application.objects.count()
+    schools = School.objects.bulk_create(factories.SchoolFactory.build_batch(n))
+    partnerships = Partnership.objects.bulk_create(
+        Partnership(cohort=cohort, name=f"Bulk partnership {start + i}", lead_school=s, local_stem_issue="x")
+        for i, s in enumerate(schools)
+    )
+    Membership.objects.bulk_create(
+        Membership(partnership=p, school=p.lead_school, cohort=cohort, role="lead", status="confirmed")
+        for p in partnerships
+    )
+    apps = Application.objects.bulk_create(
+        Application(
+            partnership=p,
+            cohort=cohort,
+            status=S.SUBMITTED,
+            reference=f"BULK-{start + i:05d}",
+            grant_cap=cohort.programme.grant_cap,
+            requested=requested,
+            submitted_at=timezone.now(),
+        )
+        for i, p in enumerate(partnerships)
+    )
+    Review.objects.bulk_create(
+        Review(
+            application=a,
+            reviewer=r,
+            rubric=rubric,
+            recommendation="fund",
+            weighted_score=Decimal(1 + (a.pk * (k + 1)) % 4),
+            is_current=True,
+        )
+        for a in apps
+        for k, r in enumerate(reviewers)
+    )
+    return apps
+
+
+def test_queue_and_panel_query_counts_are_the_same_for_5_and_500_applications(
+    carol, cohort, programme, staff_carol, rubric
+):
+    reviewers = [external_reviewer(programme, name) for name in ("ann", "ben")]
+    _bulk_submitted(cohort, rubric, reviewers, 5)
+    urls = [
+        reverse("grants:review_queue") + "?round=current",
+        reverse("grants:review_queue") + "?q=school&round=all&sort=-score",
+        reverse("grants:panel", args=[cohort.pk]),
+    ]
+    _count(carol, urls[0])  # warms the cached regions
+    few = [_count(carol, url) for url in urls]
+
+    _bulk_submitted(cohort, rubric, reviewers, 495)
+
+    assert [_count(carol, url) for url in urls] == few
+    assert _count(carol, urls[2] + "?page=10") == few[2]
+
+
+def test_the_panel_shows_fifty_ranks_a_page_with_the_funding_line_of_the_whole_cohort(
+    carol, cohort, programme, staff_carol, rubric
+):
+    from grants.panel import PANEL_PAGE_SIZE
+
+    reviewers = [external_reviewer(programme, name) for name in ("ann", "ben")]
+    cohort.budget = Decimal("60000.00")  # 60 awards of £1,000: the line falls on page 2
+    cohort.save()
+    _bulk_submitted(cohort, rubric, reviewers, 70)
+    url = reverse("grants:panel", args=[cohort.pk])
+
+    first = carol.get(url).content.decode()
+    second = carol.get(url + "?page=2").content.decode()
+
+    assert first.count('name="decision_') == PANEL_PAGE_SIZE
+    assert second.count('name="decision_') == 20
+    assert "Showing ranks 51 to 70 of 70" in second
+    assert second.count("above the line") == 10  # ranks 51–60 still fit the budget
+    assert "£60,000.00" in second  # the running total at the line, counted over both pages
+
+
+def test_a_panel_decision_on_page_two_goes_back_to_page_two(carol, cohort, programme, staff_carol, rubric):
+    reviewers = [external_reviewer(programme, name) for name in ("ann", "ben")]
+    apps = _bulk_submitted(cohort, rubric, reviewers, 55)
+    url = reverse("grants:panel_decide", args=[cohort.pk])
+    last = apps[-1]
+    data = {f"decision_{last.pk}": "reject", "reason": "Out of scope.", "page": "2", "confirm": "yes"}
+
+    response = carol.post(url, data)
+
+    assert response.status_code == 302
+    assert response.url.endswith("?page=2")
+    assert Application.objects.get(pk=last.pk).status == S.REJECTED
