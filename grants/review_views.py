@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from grants import conflicts, extensions, review, services
 from grants import review_forms as rf
+from grants.blind import texts_for_reviewer as blind_texts
 from grants.models import Application, DeadlineExtension, Review, ReviewerAssignment
 from grants.panel import PANEL_PAGE_SIZE, PANEL_STATES, panel_for
 from grants.selectors import (
@@ -105,6 +106,7 @@ def _review_page(request, assignment, form=None, conflict_form=None, status=200)
         .order_by("-submitted_at", "-pk")
     )
     current = next((r for r in mine if r.is_current), None)
+    texts, lines = blind_texts(application, blind=blind)  # under blind review, names redacted
     if form is None and rubric is not None:
         initial = {}
         if current is not None and current.rubric_id == rubric.pk:
@@ -129,7 +131,8 @@ def _review_page(request, assignment, form=None, conflict_form=None, status=200)
             "memberships": memberships,
             "confirmed": len(confirmed),
             "phase_mix": Counter(m.school.get_phase_display() for m in confirmed).most_common(),
-            "budget_lines": application.budget_lines.all(),
+            "texts": texts,
+            "budget_lines": lines,
             "history": mine,
             "conflict_form": conflict_form or rf.ConflictDeclareForm(),
             "conflicts": conflicts.conflicts(request.user, application),

@@ -885,3 +885,67 @@ def test_a_panel_decision_on_page_two_goes_back_to_page_two(carol, cohort, progr
     assert response.status_code == 302
     assert response.url.endswith("?page=2")
     assert Application.objects.get(pk=last.pk).status == S.REJECTED
+
+
+# --- Blind review: names the applicant typed are redacted ------------------------------------------
+
+
+def _typed_names(application):
+    """Write the application's own names into its free text and a budget note, as applicants do."""
+    lead = application.partnership.lead_school
+    member = partner_school(application)
+    Application.objects.filter(pk=application.pk).update(
+        aims=f"{lead.name} and {member.name.upper()} will share a technician.",
+        local_stem_issue=f"At {lead.name.rsplit(' ', 1)[0]} (URN {lead.urn}) few pupils take triple science.",
+        timeline=f"Autumn: {application.partnership.name} meets. Spring: a STEM fair.",
+    )
+    application.budget_lines.update(note=f"Supply cover at {member.name}")
+    return lead, member
+
+
+def test_blind_review_redacts_school_and_partnership_names_and_urns_from_the_applicants_text(
+    client, submitted, programme, staff_carol, rubric
+):
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    lead, member = _typed_names(submitted)
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    body = logged_in(client, ann).get(reverse("grants:review_page", args=[mine.pk])).content.decode()
+
+    for name in [*_names(submitted), lead.name.rsplit(" ", 1)[0], member.name.upper()]:
+        assert name not in body, name
+    assert "[name withheld] and [name withheld] will share a technician." in body
+    assert "[URN withheld]" in body
+    assert "few pupils take triple science" in body  # the rest of the text is kept
+    assert "Supply cover at [name withheld]" in body
+
+
+def test_without_blind_review_the_applicants_text_is_shown_as_written(
+    client, submitted, programme, staff_carol, rubric
+):
+    lead, member = _typed_names(submitted)
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    body = logged_in(client, ann).get(reverse("grants:review_page", args=[mine.pk])).content.decode()
+
+    assert f"{lead.name} and {member.name.upper()} will share a technician." in body
+    assert "withheld" not in body
+
+
+def test_redaction_takes_whole_words_only_and_the_trust_name_too(submitted):
+    from grants.blind import redactor
+
+    lead = submitted.partnership.lead_school
+    lead.name, lead.trust_name = "Oak Primary School", "Northern Lights Academy Trust"
+    lead.save()
+
+    redact = redactor(Application.objects.select_related("partnership__lead_school").get(pk=submitted.pk))
+
+    assert redact("Oak Primary School and Northern Lights Academy Trust") == (
+        "[name withheld] and [name withheld]"
+    )
+    assert redact("Oak Primary pupils") == "[name withheld] pupils"
+    assert redact("Oakwood and a primary school") == "Oakwood and a primary school"
+    assert redact(f"URN {lead.urn}0 is another school") == f"URN {lead.urn}0 is another school"
