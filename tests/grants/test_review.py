@@ -949,3 +949,67 @@ def test_redaction_takes_whole_words_only_and_the_trust_name_too(submitted):
     assert redact("Oak Primary pupils") == "[name withheld] pupils"
     assert redact("Oakwood and a primary school") == "Oakwood and a primary school"
     assert redact(f"URN {lead.urn}0 is another school") == f"URN {lead.urn}0 is another school"
+
+
+# --- The reviewer's personal data ------------------------------------------------------------------
+
+
+def test_a_reviewers_personal_data_download_holds_their_reviews_and_history_without_the_applicants_names(
+    client, submitted, programme, staff_carol, rubric
+):
+    import json
+
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    for values, note in (((2, 3), "First look."), ((4, 4), "After the call.")):
+        review.review_submit(
+            application_id=submitted.pk,
+            by=ann,
+            scores=scores_for(rubric, *values),
+            recommendation="fund",
+            private_note=note,
+        )
+    logged_in(client, ann)
+
+    body = client.get(reverse("partnerships:personal_data_download")).content.decode()
+
+    data = json.loads(body)["reviews"]
+    assert [r["private_note"] for r in data["reviews"]] == ["First look.", "After the call."]
+    assert [r["current"] for r in data["reviews"]] == [False, True]
+    assert data["reviews"][1]["scores"][0]["score"] == 4
+    assert data["assignments"][0]["application"] == submitted.reference
+    for name in _names(submitted):
+        assert name not in body, name
+
+
+def test_a_lead_who_never_reviewed_has_an_empty_reviews_section(client, lead_alice):
+    import json
+
+    client.force_login(lead_alice)
+    data = json.loads(client.get(reverse("partnerships:personal_data_download")).content)
+
+    assert data["reviews"] == {"reviews": [], "assignments": [], "conflicts_declared": []}
+
+
+def test_closing_a_reviewers_account_blanks_their_private_notes_and_keeps_the_reviews(
+    submitted, programme, staff_carol, rubric
+):
+    from partnerships import privacy
+
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    review.review_submit(
+        application_id=submitted.pk,
+        by=ann,
+        scores=scores_for(rubric, 3, 3),
+        recommendation="fund",
+        comment="Solid plan.",
+        private_note="Reminds me of my old school.",
+    )
+
+    privacy.anonymise_user(ann)
+
+    kept = Review.objects.get(application=submitted)
+    assert kept.comment == "Solid plan."
+    assert kept.private_note == ""
