@@ -392,7 +392,18 @@ class Copier:
         return count
 
     def copy_model(self, model, fields: list[str], rows) -> int:
-        columns = [model._meta.get_field(name).column for name in fields]
+        """COPY does not apply Django's defaults: every other concrete field with a default (one
+        added since the generator was written, say) is written with it, so a NOT NULL column
+        never receives NULL."""
+        extra = [
+            f
+            for f in model._meta.concrete_fields
+            if f.name not in fields and f.attname not in fields and f.has_default() and not f.primary_key
+        ]
+        columns = [model._meta.get_field(name).column for name in fields] + [f.column for f in extra]
+        if extra:
+            defaults = tuple(f.get_default() for f in extra)
+            rows = (tuple(row) + defaults for row in rows)
         return self.copy(model._meta.db_table, columns, rows)
 
 

@@ -140,6 +140,10 @@ AUDIT_ACTIONS = {
     "payment_reclaimed": "Payment reclaimed",
     "deadline_extended": "Submission deadline extended",
     "window_reopened": "Submission window reopened",
+    "variation_requested": "Budget change asked for",
+    "variation_approved": "Budget change approved",
+    "variation_refused": "Budget change refused",
+    "payment_part_paid": "Part of a payment made",
 }
 
 
@@ -534,6 +538,7 @@ class Attachment(models.Model):
 from grants.extension_models import DeadlineExtension  # noqa: E402
 from grants.finance_models import (  # noqa: E402
     AgreementTerms,
+    BudgetVariation,
     GrantAgreement,
     PayeeChange,
     PayeeDetails,
@@ -561,6 +566,7 @@ __all__ = [
     "AttachmentType",
     "AuditEvent",
     "BudgetLine",
+    "BudgetVariation",
     "ConflictDeclaration",
     "ConflictOverride",
     "CriterionScore",

@@ -747,10 +747,11 @@ def report_start(*, application_id: int, by, kind="final") -> EndOfGrantReport:
 
 
 def budgeted_by_category(application) -> dict[str, Decimal]:
-    planned: dict[str, Decimal] = {}
-    for line in application.budget_lines.all():
-        planned[line.category] = planned.get(line.category, Decimal("0.00")) + line.amount
-    return planned
+    """The budget spend is reported against: the approved lines with every approved budget
+    variation applied (grants.variations)."""
+    from grants.variations import varied_budget
+
+    return varied_budget(application)
 
 
 def needs_explanation(budgeted: Decimal, spent: Decimal) -> bool:

@@ -369,6 +369,19 @@ KINDS += [
         LEADS,
         mandatory=True,
     ),
+    MessageKind(
+        "budget_variation_requested",
+        "A lead school asks to move money between budget lines",
+        "Budget change asked for: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "budget_variation_decided",
+        "Your request to change the budget was decided",
+        "Budget change {% if approved %}approved{% else %}refused{% endif %}: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
 ]
 
 # Review and deadlines (issue 17).
