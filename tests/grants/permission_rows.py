@@ -54,6 +54,7 @@ PAYMENT_GET = expect(
 FINANCE_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=200, finance=200
 )
+PROGRAMME_FINANCE_POST = {**PAYMENT_GET, "staff": 302, "admin": 302, "finance": 302}
 PAYEE = expect(
     anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=403, staff=403, admin=200, finance=200
 )
@@ -116,6 +117,14 @@ def _paid_first(w) -> Payment:
 def _offered(w) -> Application:
     a = _approved(w)
     agreements.agreement_offer(a, by=w.staff)
+    return a
+
+
+def _lapsed(w) -> Application:
+    from grants.models import GrantAgreement
+
+    a = _offered(w)
+    GrantAgreement.objects.filter(application=a).update(status="lapsed")
     return a
 
 
@@ -374,6 +383,53 @@ ROWS = [
     Row("grants:cohort_budget", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
     Row("grants:payment_list", PAYMENTS_GET),
     Row("grants:payments_csv", PAYMENTS_GET),
+    Row("grants:payments_xlsx", PAYMENTS_GET),
+    Row("grants:commitments_export", PAYMENT_GET, args=lambda w: [w.cohort.pk, "xlsx"]),
+    Row("grants:commitments_export", PAYMENT_GET, args=lambda w: [w.cohort.pk, "csv"], note="csv"),
+    # A programme's finance set-up (issue 19): its staff and finance, not only the admin.
+    Row("grants:programme_finance", PAYMENT_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:programme_finance",
+        PROGRAMME_FINANCE_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {"cost_code": "GR-ENT"},
+    ),
+    Row("grants:schedule_template", PAYMENT_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:schedule_template",
+        PROGRAMME_FINANCE_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {
+            "s-TOTAL_FORMS": "1",
+            "s-INITIAL_FORMS": "0",
+            "s-0-kind": "remainder",
+            "s-0-trigger": "on_final_report",
+        },
+    ),
+    Row("grants:agreement_terms", PAYMENT_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:agreement_terms",
+        PROGRAMME_FINANCE_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {"conditions": "1. Spend it on the plan."},
+    ),
+    Row(
+        "grants:agreement_reoffer",
+        expect(
+            anonymous=LOGIN,
+            owner_lead=403,
+            other_lead=404,
+            other_staff=404,
+            staff=302,
+            admin=302,
+            finance=302,
+        ),
+        args=lambda w: [_lapsed(w).pk],
+        method="post",
+    ),
     Row("grants:payment_detail", PAYMENT_GET, args=lambda w: [_approved(w).payments.get(sequence=1).pk]),
     Row(
         "grants:payment_release",
