@@ -60,10 +60,15 @@ PAYEE = expect(
 )
 
 
-def _awarded_once(w) -> Application:
-    """Approved, or left as it is when an earlier row of a shared world already awarded it."""
-    a = Application.objects.get(pk=w.application.pk)
-    return a if a.status in ("approved", "completed") else _approved(w)
+def _awarded_elsewhere(w) -> Application:
+    """An approved grant of Alice's school in a second cohort: the shared world's application
+    (which other rows walk through its states) is left as it is."""
+    a = factories.ApplicationFactory(partnership=_new_partnership(w), requested=Decimal("5000.00"))
+    factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
+    Application.objects.filter(pk=a.pk).update(
+        status="approved", awarded=Decimal("4000.00"), reference=f"T-{a.pk}"
+    )
+    return a
 
 
 def _variation_asked(w):
@@ -84,7 +89,8 @@ def _variation_asked(w):
 
 def _submitted(w) -> Application:
     a = w.application
-    factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
+    if not a.budget_lines.exists():  # awarded lines are frozen (trigger budgetline_frozen_after_award)
+        factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
     Application.objects.filter(pk=a.pk).update(
         status="submitted", requested=Decimal("5000.00"), submitted_at=timezone.now(), reference=f"T-{a.pk}"
     )
@@ -498,7 +504,7 @@ ROWS = [
         },
     ),
     # Budget variations (issue 19): the lead asks, programme staff decide, finance reads.
-    Row("grants:budget_variations", {**VISIBLE, "finance": 200}, args=lambda w: [_awarded_once(w).pk]),
+    Row("grants:budget_variations", {**VISIBLE, "finance": 200}, args=lambda w: [_awarded_elsewhere(w).pk]),
     Row(
         "grants:variation_request",
         expect(
