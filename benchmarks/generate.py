@@ -392,7 +392,18 @@ class Copier:
         return count
 
     def copy_model(self, model, fields: list[str], rows) -> int:
-        columns = [model._meta.get_field(name).column for name in fields]
+        """COPY does not apply Django's defaults: every other concrete field with a default (one
+        added since the generator was written, say) is written with it, so a NOT NULL column
+        never receives NULL."""
+        extra = [
+            f
+            for f in model._meta.concrete_fields
+            if f.name not in fields and f.attname not in fields and f.has_default() and not f.primary_key
+        ]
+        columns = [model._meta.get_field(name).column for name in fields] + [f.column for f in extra]
+        if extra:
+            defaults = tuple(f.get_default() for f in extra)
+            rows = (tuple(row) + defaults for row in rows)
         return self.copy(model._meta.db_table, columns, rows)
 
 
@@ -889,7 +900,8 @@ def build(dataset: str) -> None:
                     else (remaining * Decimal(rng.randint(20, 50)) / 100).quantize(Decimal("1.00"))
                 )
                 remaining -= amount
-                line_rows.append((line_id, ppk, categories[index % 5], amount, f"Line {index + 1}"))
+                if amount > 0:  # budgetline_amount_gt_0 (an application asking for nothing has no lines)
+                    line_rows.append((line_id, ppk, categories[index % 5], amount, f"Line {index + 1}"))
 
             def audit(action, from_status, to_status, by, at, comment="", ppk=ppk):
                 nonlocal audit_id
@@ -1006,8 +1018,24 @@ def build(dataset: str) -> None:
         )
         copier.copy_model(
             Payment,
-            ["id", "application", "sequence", "amount", "trigger", "status", "released_at", "paid_at"],
-            payment_rows,
+            [
+                "id",
+                "application",
+                "sequence",
+                "amount",
+                "trigger",
+                "status",
+                "released_at",
+                "paid_at",
+                "paid_amount",
+                "reclaimed_amount",
+                "reason",
+            ],
+            # paid_amount (issue 19): a paid instalment was paid in full, a scheduled one not at all.
+            [
+                (*row, row[3] if row[5] == "paid" else Decimal("0.00"), Decimal("0.00"), "")
+                for row in payment_rows
+            ],
         )
         copier.copy_model(
             EndOfGrantReport,
@@ -1024,8 +1052,10 @@ def build(dataset: str) -> None:
                 "submitted_at",
                 "decided_at",
                 "updated_at",
+                "kind",
+                "impact",
             ],
-            report_rows,
+            [(*row, "final", "{}") for row in report_rows],  # kind and impact: later fields (issues 18, 19)
         )
         # Each ENTHUSE cohort's budget: what it awarded plus a fifth in hand.
         for cohort in enthuse_cohorts:

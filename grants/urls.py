@@ -138,6 +138,7 @@ urlpatterns = [
         review_views.assignment_end,
         name="assignment_end",
     ),
+    path("applications/<int:pk>/deadline/", review_views.application_extension, name="application_extension"),
     path("cohorts/<int:cohort_pk>/auto-assign/", review_views.auto_assign, name="auto_assign"),
     path("cohorts/<int:cohort_pk>/panel/", review_views.panel, name="panel"),
     path("cohorts/<int:cohort_pk>/panel/decide/", review_views.panel_decide, name="panel_decide"),

@@ -39,6 +39,11 @@ FINANCE_POST = expect(
 )
 
 
+def _day_after_the_round(w) -> str:
+    closes = timezone.localtime(w.application.cohort.applications_close_at + timedelta(days=1))
+    return f"{closes:%Y-%m-%dT%H:%M}"
+
+
 def _worded(w):
     """The programme's own wording of the approval message (version 1)."""
     from messaging import programme_templates
@@ -579,6 +584,15 @@ ROWS = [
         args=lambda w: [_submitted(w).pk],
         method="post",
         data=lambda w: {"reviewer": w.reviewer.pk},
+    ),
+    # Deadline extensions (issue 17): the programme's staff and admins, on a draft.
+    Row("grants:application_extension", PROGRAMME_STAFF_GET, args=lambda w: [w.application.pk]),
+    Row(
+        "grants:application_extension",
+        STAFF_POST,
+        args=lambda w: [w.application.pk],
+        method="post",
+        data=lambda w: {"until": _day_after_the_round(w), "reason": "The head teacher was ill."},
     ),
     Row(
         "grants:assignment_end",
