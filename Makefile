@@ -9,8 +9,17 @@ TEST_WORKERS ?= auto  # pytest-xdist processes for make test (auto: one per core
 
 .PHONY: run install migrate seed test lint format worker beat bench clean
 
-run: install migrate seed  ## set everything up and serve the portal at http://$(HOST):$(PORT) (e-mail links too)
-	PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+# The embedded default runs long work as production does (issue 21): a Celery worker (with beat
+# inside it) beside runserver, on kombu's filesystem transport (messages are files under var/celery,
+# no broker server). Ctrl-C stops both. CELERY_BROKER_URL=redis://... uses a real broker instead.
+EMBEDDED_BROKER := $${CELERY_BROKER_URL:-filesystem://}
+WORKER_ARGS := -A portal worker -B -l info --concurrency 2 --without-mingle --without-gossip --schedule var/celery/beat-schedule
+
+run: install migrate seed  ## set everything up and serve the portal at http://$(HOST):$(PORT) (e-mail links too), with a worker
+	export CELERY_BROKER_URL=$(EMBEDDED_BROKER) PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}; \
+	$(BIN)/celery $(WORKER_ARGS) & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 install: $(STAMP)
 
@@ -39,11 +48,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-worker: install  ## a Celery worker (needs CELERY_BROKER_URL)
-	$(BIN)/celery -A portal worker -l info --concurrency 2
+worker: install  ## a Celery worker on CELERY_BROKER_URL (unset: the filesystem broker `make run` uses)
+	CELERY_BROKER_URL=$(EMBEDDED_BROKER) $(BIN)/celery -A portal worker -l info --concurrency 2
 
-beat: install  ## the Celery beat scheduler (nightly summaries, heartbeat)
-	$(BIN)/celery -A portal beat -l info
+beat: install  ## the Celery beat scheduler (nightly summaries, heartbeat); `make run`'s worker has its own
+	CELERY_BROKER_URL=$(EMBEDDED_BROKER) $(BIN)/celery -A portal beat -l info
 
 bench: install  ## benchmarks on PostgreSQL (BENCH_DATABASE_URL), not part of the test run
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

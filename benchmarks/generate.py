@@ -900,7 +900,7 @@ def build(dataset: str) -> None:
                     else (remaining * Decimal(rng.randint(20, 50)) / 100).quantize(Decimal("1.00"))
                 )
                 remaining -= amount
-                if amount > 0:  # no £0 lines (the budgetline_amount_gt_0 constraint); a £0 draft has none
+                if amount > 0:  # budgetline_amount_gt_0 (an application asking for nothing has no lines)
                     line_rows.append((line_id, ppk, categories[index % 5], amount, f"Line {index + 1}"))
 
             def audit(action, from_status, to_status, by, at, comment="", ppk=ppk):
@@ -1031,7 +1031,7 @@ def build(dataset: str) -> None:
                 "reclaimed_amount",
                 "reason",
             ],
-            # COPY does not fill Django's defaults: a paid instalment is paid in full, nothing reclaimed.
+            # paid_amount (issue 19): a paid instalment was paid in full, a scheduled one not at all.
             [
                 (*row, row[3] if row[5] == "paid" else Decimal("0.00"), Decimal("0.00"), "")
                 for row in payment_rows
@@ -1052,8 +1052,10 @@ def build(dataset: str) -> None:
                 "submitted_at",
                 "decided_at",
                 "updated_at",
+                "kind",
+                "impact",
             ],
-            report_rows,
+            [(*row, "final", "{}") for row in report_rows],  # kind and impact: later fields (issues 18, 19)
         )
         # Each ENTHUSE cohort's budget: what it awarded plus a fifth in hand.
         for cohort in enthuse_cohorts:

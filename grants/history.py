@@ -27,6 +27,8 @@ PHRASES = {
     "conflict_declared": "Conflict of interest declared",
     "conflict_overridden": "Conflict of interest overridden",
     "panel_approved": "Approved by the panel",
+    "deadline_extended": "Submission deadline extended",
+    "window_reopened": "Submission window reopened",
 }
 
 # Shown to programme staff only, never on the applicant's side of the page.

@@ -15,11 +15,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from grants import conflicts, review, services
+from grants import conflicts, extensions, review, services
 from grants import review_forms as rf
-from grants.models import Application, Review, ReviewerAssignment
+from grants.models import Application, DeadlineExtension, Review, ReviewerAssignment
 from grants.panel import panel_for
-from grants.selectors import applications_for, cohort_budget, has_conflict_of_interest, may_review
+from grants.selectors import (
+    applications_for,
+    cohort_budget,
+    has_conflict_of_interest,
+    may_review,
+    submission_closes_at,
+)
 from grants.views import _add_errors, _application, dry_run
 from partnerships.models import Membership
 from partnerships.selectors import cohorts_for, programmes_for
@@ -502,3 +508,42 @@ def panel_decide(request, cohort_pk):
         return render(request, "grants/panel.html", context, status=400)
     messages.success(request, f"{len(chosen)} decisions recorded; the leads have been told.")
     return redirect("grants:panel", cohort_pk=cohort.pk)
+
+
+# --- Staff: deadline extensions ----------------------------------------------------------------
+
+
+@staff_required
+def application_extension(request, pk):
+    """Give one draft application more time, or reopen its window (grants/extensions.py)."""
+    application = _manage(request, pk)
+    form = rf.ExtensionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            extensions.extension_grant(
+                application_id=application.pk,
+                by=request.user,
+                until=form.cleaned_data["until"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, "Deadline changed; the lead school has been told.")
+            return redirect("grants:application_detail", pk=pk)
+    history = list(
+        DeadlineExtension.objects.filter(application=application).select_related("by").order_by("-granted_at")
+    )
+    current = next((e for e in history if e.is_current), None)
+    return render(
+        request,
+        "grants/extension.html",
+        {
+            "application": application,
+            "form": form,
+            "extensions": history,
+            "round_closes": application.cohort.applications_close_at,
+            "closes": submission_closes_at(application, current),
+            "is_draft": application.status == S.DRAFT,
+        },
+    )

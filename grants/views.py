@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from grants import conflicts, payments, queue, services
+from grants import conflicts, payments, queue, selectors, services
 from grants import forms as f
 from grants import reports as report_schedule
 from grants import review_forms as rf
@@ -263,16 +263,23 @@ def application_review(request, pk):
     _ensure_lead(request, application)
     form = f.SubmitForm(request.POST if request.method == "POST" else None, application=application)
     if request.method == "POST" and form.is_valid():
-        submit = (
-            services.application_resubmit
-            if application.status == S.CHANGES_REQUESTED
-            else services.application_submit
-        )
+        resubmit = application.status == S.CHANGES_REQUESTED
+        submit = services.application_resubmit if resubmit else services.application_submit
+        # First a confirmation page showing what will be submitted (the service runs for its
+        # checks only); "Yes, submit" posts again with confirm=yes. Going back loses nothing:
+        # every step is already saved.
+        confirming = request.POST.get("confirm") != "yes"
         try:
-            submit(application_id=application.pk, by=request.user)
+            with dry_run(confirming):
+                submit(application_id=application.pk, by=request.user)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
+            if confirming:
+                application.refresh_from_db()
+                context = _step_context(application, 6, form, None)
+                context.update(budget_lines=application.budget_lines.all(), resubmit=resubmit)
+                return render(request, "grants/submit_confirm.html", context)
             messages.success(request, "Application submitted. Programme staff have been told.")
             return redirect("grants:application_detail", pk=pk)
     context = _step_context(application, 6, form, None)
@@ -346,6 +353,10 @@ def _render_detail(request, application, bound_forms=None):
         "withdrawable": application.status in (S.DRAFT, S.SUBMITTED),
         "under_review": application.status in (S.SUBMITTED, S.CHANGES_REQUESTED),
     }
+    if application.status == S.DRAFT:
+        extension = selectors.current_extension(application)
+        context["submission_closes_at"] = selectors.submission_closes_at(application, extension)
+        context["submission_extended"] = extension is not None
     if staff_view:
         conflict = has_conflict_of_interest(user, application) or conflicts.is_conflicted(user, application)
         context.update(

@@ -369,6 +369,36 @@ KINDS += [
         LEADS,
         mandatory=True,
     ),
+    MessageKind(
+        "budget_variation_requested",
+        "A lead school asks to move money between budget lines",
+        "Budget change asked for: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "budget_variation_decided",
+        "Your request to change the budget was decided",
+        "Budget change {% if approved %}approved{% else %}refused{% endif %}: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+]
+
+# Review and deadlines (issue 17).
+KINDS += [
+    MessageKind(
+        "deadline_extended",
+        "Your application was given more time",
+        "{% if reopened %}Reopened{% else %}More time{% endif %}: submit {{ name }} by {{ until }}",
+        LEAD_SCHOOL,
+        mandatory=True,  # it decides whether the school can still apply
+    ),
+    MessageKind(
+        "reviewer_assigned",
+        "You were asked to review an application",
+        "Please review {{ reference }} ({{ cohort }})",
+        "the reviewer assigned (under blind review, no applicant's name is in it)",
+    ),
 ]
 
 REGISTRY: dict[str, MessageKind] = {kind.key: kind for kind in KINDS}

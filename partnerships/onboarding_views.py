@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from partnerships import onboarding, privacy, ratelimit, selectors, trust
+from partnerships import onboarding, privacy, public_views, ratelimit, selectors, trust
 from partnerships.forms import SchoolSearchForm, add_service_errors
 from partnerships.models import LeadVerificationRequest, School
 from partnerships.onboarding import LinkProblem
@@ -75,6 +75,12 @@ def signup(request):
             request, "That school is not in the register of open schools: search for it again."
         )
     search_form, page, query = school_choice(request)
+    # Which open programme each found (or chosen) school may apply to, with the reasons in words.
+    programmes = public_views.open_programmes()
+    if page is not None:
+        public_views.mark_eligibility(page, programmes)
+    if school:
+        public_views.mark_eligibility([school], programmes)
     form = None
     if request.method == "POST":
         if verdict := ratelimit.hit("signup", ratelimit.client_ip(request)):
@@ -100,7 +106,14 @@ def signup(request):
     return render(
         request,
         "partnerships/signup.html",
-        {"form": form, "school": school or None, "search_form": search_form, "page": page, "query": query},
+        {
+            "form": form,
+            "school": school or None,
+            "search_form": search_form,
+            "page": page,
+            "query": query,
+            "programmes": programmes,
+        },
         status=400 if (form is not None and form.errors) or search_form.errors else 200,
     )
 

@@ -53,6 +53,25 @@ def _open_programmes():
     return list(programmes.values())
 
 
+def open_programmes() -> list[Programme]:
+    """The programmes with a cohort still taking (or about to take) applications."""
+    return [entry["programme"] for entry in _open_programmes()]
+
+
+def school_verdicts(school, programmes) -> list[dict]:
+    """For each programme: the reasons, in words, why the school cannot take part (none: it can)."""
+    return [{"programme": p, "reasons": eligibility.ineligibility_reasons(school, p)} for p in programmes]
+
+
+def mark_eligibility(schools, programmes=None) -> None:
+    """Set `verdicts` and `eligible_somewhere` on each school of a search page (the sign-up's own
+    school search tells an ineligible school before anyone signs up, issue 21)."""
+    programmes = open_programmes() if programmes is None else programmes
+    for school in schools:
+        school.verdicts = school_verdicts(school, programmes)
+        school.eligible_somewhere = any(not v["reasons"] for v in school.verdicts)
+
+
 @require_GET
 def front_door(request):
     return render(request, "partnerships/front_door.html", {"programmes": _open_programmes()})
@@ -70,14 +89,11 @@ def eligibility_check(request):
                 verdict,
             )
         if form.is_valid():
-            programmes = [entry["programme"] for entry in _open_programmes()]
+            programmes = open_programmes()
             schools = selectors.search_schools(form.cleaned_data["q"])
             page = Paginator(schools, CHECK_PAGE_SIZE).get_page(request.GET.get("page"))
             for school in page:
-                verdicts = [
-                    {"programme": p, "reasons": eligibility.ineligibility_reasons(school, p)}
-                    for p in programmes
-                ]
+                verdicts = school_verdicts(school, programmes)
                 results.append(
                     {
                         "school": school,

@@ -98,7 +98,9 @@ def env_database(name: str, default: str) -> dict:
     return config
 
 
-_BROKER_SCHEMES = {"redis", "rediss", "amqp", "amqps", "memory"}
+# filesystem:// is kombu's filesystem transport: the broker of the embedded default (`make run`),
+# a folder of message files that needs no server (portal/settings.py, CELERY_FILESYSTEM_FOLDER).
+_BROKER_SCHEMES = {"redis", "rediss", "amqp", "amqps", "memory", "filesystem"}
 
 
 def env_broker(name: str) -> str | None:
@@ -108,7 +110,7 @@ def env_broker(name: str) -> str | None:
     scheme = urlsplit(value).scheme
     if scheme not in _BROKER_SCHEMES:
         raise ImproperlyConfigured(
-            f"{name} must be a redis://, rediss://, amqp:// or memory:// URL, got {value!r}."
+            f"{name} must be a redis://, rediss://, amqp://, filesystem:// or memory:// URL, got {value!r}."
         )
     return value
 

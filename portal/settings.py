@@ -1,7 +1,8 @@
 """Settings for the STEM Partnerships Portal: one file, read from the environment.
 
 With nothing set, the portal runs on the embedded default: SQLite in the project
-folder, Celery tasks run eagerly in-process, e-mail printed to the console, DEBUG on.
+folder, Celery tasks run eagerly in-process (`make run` instead starts a worker on kombu's
+filesystem transport, CELERY_BROKER_URL=filesystem://), e-mail printed to the console, DEBUG on.
 Production sets DEBUG=false, SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL,
 ALLOWED_HOSTS and EMAIL_URL (see README.md, "Production").
 """
@@ -282,6 +283,31 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_keepalive": True,
     "health_check_interval": 10,
 }
+# --- Celery on the embedded default (issue 21) -------------------------------------------
+# `make run` sets CELERY_BROKER_URL=filesystem:// and starts a worker beside runserver: kombu's
+# filesystem transport keeps each message as a file in CELERY_FILESYSTEM_FOLDER, so long work
+# (summary rebuilds, impact estimates, imports) leaves the request exactly as in production,
+# with no broker server to install. One folder serves both sides (the web process writes, the
+# worker reads); Redis' socket options mean nothing to it.
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    CELERY_FILESYSTEM_FOLDER = Path(env_str("CELERY_FILESYSTEM_FOLDER", str(BASE_DIR / "var" / "celery")))
+    for _sub in ("messages", "control"):
+        (CELERY_FILESYSTEM_FOLDER / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_FILESYSTEM_FOLDER / "messages"),
+        "data_folder_out": str(CELERY_FILESYSTEM_FOLDER / "messages"),
+        "control_folder": str(CELERY_FILESYSTEM_FOLDER / "control"),
+        "polling_interval": 0.5,
+    }
+    # The worker is a second process: a per-process memory cache would let each side keep what the
+    # other has changed (the header's unread count, forgotten when a task writes a notification).
+    # Without CACHE_URL both share a file cache in the same folder tree instead.
+    if CACHES["default"]["BACKEND"].endswith("LocMemCache") and not TESTING:
+        CACHES["default"] = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(CELERY_FILESYSTEM_FOLDER.parent / "cache"),
+        }
+# --- end of the embedded-default Celery block ----------------------------------------------
 CELERY_TIMEZONE = TIME_ZONE
 # The static beat schedule lives in portal/celery.py (CELERY_BEAT_SCHEDULE there).
 CELERY_HEARTBEAT_SECONDS = env_int("CELERY_HEARTBEAT_SECONDS", 60, minimum=1)

@@ -56,3 +56,32 @@ def test_a_visitor_checks_two_schools_and_signs_up_from_the_eligible_one(browser
 
     assert SchoolLead.objects.filter(school=eligible, user__email="rosa.lind@seaview.sch.uk").exists()
     context.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_the_signup_search_tells_an_independent_school_at_375_px(browser, live_server, cohort):
+    """Issue 21: the sign-up's own school search says an independent school cannot apply, and
+    why, before any account exists; the page fits a phone and axe finds nothing serious."""
+    context = browser.new_context(
+        base_url=live_server.url, bypass_csp=True, viewport={"width": 375, "height": 800}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    cache.clear()
+    independent = factories.SchoolFactory(name="Seaview Independent School", funding=Funding.INDEPENDENT)
+    factories.SchoolFactory(name="Seaview Primary School")
+
+    page.goto("/partnerships/signup/?q=Seaview")
+    verdict = page.locator(f"#verdict-{independent.pk}")
+    expect(verdict).to_contain_text("Cannot apply to any open programme.")
+    expect(verdict).to_contain_text("this school is independent")
+    expect(page.get_by_text(f"Can apply to {cohort.programme.name}.")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert serious_violations(page) == []
+
+    page.get_by_role("link", name="Choose Seaview Independent School").click()
+    expect(page.locator("#chosen-school-ineligible")).to_contain_text("this school is independent")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert serious_violations(page) == []
+    context.close()

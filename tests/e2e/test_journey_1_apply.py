@@ -161,6 +161,14 @@ def test_journey_1_lead_forms_a_partnership_and_submits_the_application(
         alice.shot("review-complete")
         alice.get_by_role("button", name="Submit the application").click()
 
+        # A confirmation shows what will be submitted; nothing is submitted yet (issue 21).
+        expect(alice.get_by_role("heading", name="Submit this application?")).to_be_visible()
+        for text in APPLICATION_TEXT.values():
+            expect(alice.get_by_role("main")).to_contain_text(text)
+        assert Application.objects.get(partnership=partnership).status == Application.Status.DRAFT
+        alice.shot("submit-confirmation")
+        alice.get_by_role("button", name="Yes, submit").click()
+
         expect(alice.get_by_role("alert").filter(has_text="Application submitted")).to_be_visible()
         expect(status_badge(alice)).to_have_text("Submitted")
         alice.shot("submitted")

@@ -79,6 +79,7 @@ def test_journey_2_staff_request_changes_then_approve_an_amount(
         expect(alice.get_by_text("Everything needed is there.")).to_be_visible()
         alice.shot("ready-to-resubmit")
         alice.get_by_role("button", name="Resubmit the application").click()
+        alice.get_by_role("button", name="Yes, resubmit").click()
         expect(alice.get_by_role("alert").filter(has_text="Application submitted")).to_be_visible()
         expect(status_badge(alice)).to_have_text("Submitted")
         alice.shot("resubmitted")

@@ -132,6 +132,8 @@ def test_journey_keyboard_only_lead_writes_and_submits_the_application(
         tab_to(alice, text="Submit the application")
         alice.shot("submit-focused")
         enter_and_wait(alice)
+        tab_to(alice, text="Yes, submit the application")
+        enter_and_wait(alice)
         expect(status_badge(alice)).to_have_text("Submitted")
         alice.shot("submitted")
 

@@ -109,6 +109,7 @@ def test_changes_requested_reply_resubmit_and_approval_reach_the_lead(
         alice.get_by_role("link", name="Edit the application").click()
         alice.get_by_role("link", name="6. Review and submit").click()
         alice.get_by_role("button", name="Resubmit the application").click()
+        alice.get_by_role("button", name="Yes, resubmit").click()
         expect(status_badge(alice)).to_have_text("Submitted")
 
         # Carol sees the reply and approves.

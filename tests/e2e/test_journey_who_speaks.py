@@ -131,6 +131,7 @@ def test_four_partners_accept_by_code_two_wait_for_staff_and_the_application_sub
         expect(alice.locator("#schools-count")).to_contain_text("5 of 5")
         alice.goto(f"/grants/applications/{application.pk}/review/")
         alice.get_by_role("button", name="Submit the application").click()
+        alice.get_by_role("button", name="Yes, submit").click()
         expect(alice.get_by_role("alert").filter(has_text="Application submitted")).to_be_visible()
         alice.shot("submitted")
 

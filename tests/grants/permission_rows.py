@@ -39,6 +39,11 @@ FINANCE_POST = expect(
 )
 
 
+def _day_after_the_round(w) -> str:
+    closes = timezone.localtime(w.application.cohort.applications_close_at + timedelta(days=1))
+    return f"{closes:%Y-%m-%dT%H:%M}"
+
+
 def _worded(w):
     """The programme's own wording of the approval message (version 1)."""
     from messaging import programme_templates
@@ -57,6 +62,28 @@ FINANCE_GET = expect(
 PAYEE = expect(
     anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=403, staff=403, admin=200, finance=200
 )
+
+
+def _awarded_once(w) -> Application:
+    """Approved, or left as it is when an earlier row of a shared world already awarded it."""
+    a = Application.objects.get(pk=w.application.pk)
+    return a if a.status in ("approved", "completed") else _approved(w)
+
+
+def _variation_asked(w):
+    """The grant approved and Alice asking to move £500 of supply cover to resources."""
+    from grants import variations
+
+    a = _approved(w)
+    w.variation = variations.variation_request(
+        application_id=a.pk,
+        by=w.users["owner_lead"],
+        from_category="supply_cover",
+        to_category="resources",
+        amount="500.00",
+        reason="Kits, not cover.",
+    )
+    return [a.pk, w.variation.pk]
 
 
 def _submitted(w) -> Application:
@@ -419,6 +446,43 @@ ROWS = [
             "accept-confirmed": "on",
         },
     ),
+    # Budget variations (issue 19): the lead asks, programme staff decide, finance reads.
+    Row("grants:budget_variations", {**VISIBLE, "finance": 200}, args=lambda w: [_awarded_once(w).pk]),
+    Row(
+        "grants:variation_request",
+        expect(
+            anonymous=LOGIN,
+            owner_lead=302,
+            other_lead=404,
+            other_staff=404,
+            staff=403,
+            admin=403,
+            finance=403,
+        ),
+        args=lambda w: [_approved(w).pk],
+        method="post",
+        data=lambda w: {
+            "from_category": "supply_cover",
+            "to_category": "travel",
+            "amount": "100.00",
+            "reason": "A coach, not cover.",
+        },
+    ),
+    Row(
+        "grants:variation_decide",
+        expect(
+            anonymous=LOGIN,
+            owner_lead=403,
+            other_lead=404,
+            other_staff=404,
+            staff=302,
+            admin=302,
+            finance=403,
+        ),
+        args=_variation_asked,
+        method="post",
+        data=lambda w: {f"v{w.variation.pk}-decision": "approve"},
+    ),
     # Bank details: the school's verified leads and finance; programme staff never (issue 19).
     Row("grants:payee_edit", PAYEE, args=lambda w: [w.school_a.pk]),
     Row(
@@ -458,6 +522,15 @@ ROWS = [
         args=lambda w: [_submitted(w).pk],
         method="post",
         data=lambda w: {"reviewer": w.reviewer.pk},
+    ),
+    # Deadline extensions (issue 17): the programme's staff and admins, on a draft.
+    Row("grants:application_extension", PROGRAMME_STAFF_GET, args=lambda w: [w.application.pk]),
+    Row(
+        "grants:application_extension",
+        STAFF_POST,
+        args=lambda w: [w.application.pk],
+        method="post",
+        data=lambda w: {"until": _day_after_the_round(w), "reason": "The head teacher was ill."},
     ),
     Row(
         "grants:assignment_end",

@@ -46,6 +46,7 @@ def test_letters_of_support_then_an_interim_report_returned_revised_and_accepted
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     page.goto(f"/grants/applications/{application.pk}/review/")
     page.get_by_role("button", name="Submit the application").click()
+    page.get_by_role("button", name="Yes, submit").click()
     page.wait_for_url(f"**/grants/applications/{application.pk}/")
     assert Attachment.objects.filter(frozen_at__isnull=False).count() == 4
 

@@ -654,3 +654,134 @@ def test_a_school_lead_who_also_reviews_reaches_their_reviews(
 
     assert client.get(reverse("grants:my_reviews")).status_code == 200
     assert client.get(reverse("grants:review_page", args=[mine.pk])).status_code == 200
+
+
+# --- The reviewer is told (by message) ----------------------------------------------------------
+
+
+def test_a_reviewer_assigned_by_hand_is_emailed_a_link_to_their_review(
+    submitted, programme, staff_carol, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    ann = external_reviewer(programme, "ann")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    assert [m.to for m in mail.outbox] == [[ann.email]]
+    body = mail.outbox[0].body
+    assert submitted.reference in mail.outbox[0].subject
+    assert reverse("grants:review_page", args=[mine.pk]) in body
+    assert submitted.partnership.name in body  # not blind: the partnership is named
+
+
+def test_under_blind_review_the_assignment_email_names_no_partnership_school_or_urn(
+    submitted, programme, staff_carol, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from messaging.models import Notification
+
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    ann, ben = external_reviewer(programme, "ann"), external_reviewer(programme, "ben")
+    programme.staff.remove(staff_carol)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=factories.AdminFactory())
+        review.assign_automatically(
+            cohort_id=submitted.cohort_id, by=factories.AdminFactory(), per_application=2
+        )
+
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([ann.email, ben.email])
+    texts = [m.subject + m.body + m.alternatives[0][0] for m in mail.outbox]
+    texts += [n.title + n.body for n in Notification.objects.filter(kind="reviewer_assigned")]
+    for text in texts:
+        assert submitted.reference in text or "review" in text
+        for name in _names(submitted):
+            assert name not in text, name
+
+
+def test_a_refused_assignment_emails_nobody(
+    submitted, programme, staff_carol, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    cora = external_reviewer(programme, "cora", submitted.partnership.lead_school)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        review.assignment_add(application_id=submitted.pk, reviewer_id=cora.pk, by=staff_carol)
+
+    assert mail.outbox == []
+
+
+# --- The database refuses a conflicted assignment (PostgreSQL trigger, migration 0014) -------------
+
+
+def _raw_assign(application, reviewer):
+    with transaction.atomic():
+        return ReviewerAssignment.objects.create(application=application, reviewer=reviewer)
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_raw_assignment_of_a_reviewer_from_a_member_school_trust_or_federation_is_refused(
+    submitted, programme
+):
+    member = partner_school(submitted)
+    member.trust_code, member.federation_code = "TR1", "FED1"
+    member.save()
+    same_school = external_reviewer(programme, "sam", member)
+    same_trust = external_reviewer(programme, "tia", factories.SchoolFactory(trust_code="TR1"))
+    same_federation = external_reviewer(programme, "fen", factories.SchoolFactory(federation_code="FED1"))
+
+    for reviewer in (same_school, same_trust, same_federation):
+        with pytest.raises(IntegrityError, match="reviewerassignment_not_conflicted"):
+            _raw_assign(submitted, reviewer)
+    assert not ReviewerAssignment.objects.exists()
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_raw_assignment_without_a_tie_or_with_an_override_goes_in(
+    submitted, programme, staff_carol
+):
+    free = external_reviewer(programme, "fay", factories.SchoolFactory(trust_code="OTHER"))
+    overridden = external_reviewer(programme, "ola", submitted.partnership.lead_school)
+    ConflictOverride.objects.create(
+        application=submitted, reviewer=overridden, reason="Left.", by=staff_carol
+    )
+
+    _raw_assign(submitted, free)
+    _raw_assign(submitted, overridden)
+
+    assert ReviewerAssignment.objects.filter(application=submitted).count() == 2
+
+
+@pytest.mark.postgres
+def test_on_postgres_the_same_local_authority_is_refused_only_where_the_programme_says_so(
+    submitted, programme
+):
+    lead_school = submitted.partnership.lead_school
+    lead_school.la_code = "890"
+    lead_school.save()
+    neighbour = external_reviewer(programme, "nia", factories.SchoolFactory(la_code="890"))
+
+    assignment = _raw_assign(submitted, neighbour)  # not configured: allowed
+    assignment.active, assignment.ended_at = False, assignment.assigned_at
+    assignment.save()
+    ReviewSettings.objects.create(programme=programme, conflict_same_local_authority=True)
+    with pytest.raises(IntegrityError, match="reviewerassignment_not_conflicted"):
+        _raw_assign(submitted, neighbour)
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_declared_conflict_refuses_a_raw_assignment_even_with_an_override(
+    submitted, programme, staff_carol
+):
+    from grants.models import ConflictDeclaration
+
+    ann = external_reviewer(programme, "ann")
+    ConflictDeclaration.objects.create(application=submitted, reviewer=ann, reason="My sister teaches there.")
+    ConflictOverride.objects.create(application=submitted, reviewer=ann, reason="No.", by=staff_carol)
+
+    with pytest.raises(IntegrityError, match="declared a conflict"):
+        _raw_assign(submitted, ann)

@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from grants import services
 from grants.models import Application, AuditEvent, BudgetLine, EndOfGrantReport, Payment, Score
+from messaging.models import OutboxMessage
+from portal.money import format_gbp
 from tests import factories
 from tests.grants.conftest import AWARD, COMPLETE_TEXT, complete, submit_report
 
@@ -274,12 +276,49 @@ def test_lead_submits_through_the_pages(alice, draft, lead_alice):
     complete(draft, lead_alice)
 
     response = alice.post(
-        reverse("grants:application_review", args=[draft.pk]), {"partnership": draft.partnership_id}
+        reverse("grants:application_review", args=[draft.pk]),
+        {"partnership": draft.partnership_id, "confirm": "yes"},
     )
 
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.status == S.SUBMITTED
+
+
+def test_submitting_first_shows_what_will_be_submitted_and_changes_nothing(alice, draft, lead_alice):
+    complete(draft, lead_alice)
+    draft.refresh_from_db()
+    sent_before = OutboxMessage.objects.count()
+
+    response = alice.post(
+        reverse("grants:application_review", args=[draft.pk]), {"partnership": draft.partnership_id}
+    )
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Submit this application?" in body
+    assert draft.aims in body
+    assert format_gbp(draft.requested) in body
+    assert 'name="confirm" value="yes"' in body
+    assert reverse("grants:application_review", args=[draft.pk]) in body  # "No, go back"
+    draft.refresh_from_db()
+    assert draft.status == S.DRAFT
+    assert not draft.reference
+    assert draft.submitted_at is None
+    assert OutboxMessage.objects.count() == sent_before
+    # Going back: the review step shows everything as it was.
+    back = alice.get(reverse("grants:application_review", args=[draft.pk])).content.decode()
+    assert draft.aims in back
+    assert "Everything needed is there." in back
+
+
+def test_the_confirmation_is_not_shown_when_the_submission_would_fail(alice, draft):
+    response = alice.post(
+        reverse("grants:application_review", args=[draft.pk]), {"partnership": draft.partnership_id}
+    )
+
+    assert "Submit this application?" not in response.content.decode()
+    assert "There is a problem" in response.content.decode()
 
 
 def test_withdrawing_a_rejected_application_is_a_form_error(client, lead_alice, application_in):

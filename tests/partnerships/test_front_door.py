@@ -91,3 +91,54 @@ def test_the_accessibility_statement_is_public(client, db):
 
     assert "WCAG" in body
     assert "2.2" in body
+
+
+# --- The sign-up's own school search tells an ineligible school (issue 21) -------------------
+
+
+def test_the_signup_search_says_an_independent_school_cannot_apply_and_why(client, open_cohort):
+    independent = factories.SchoolFactory(name="Seaview Independent School", funding=Funding.INDEPENDENT)
+    eligible = factories.SchoolFactory(name="Seaview Primary School")
+
+    response = client.get(reverse("partnerships:signup"), {"q": "Seaview"})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    verdict = body[body.index(f'id="verdict-{independent.pk}"') :][:600]
+    assert "Cannot apply to any open programme." in verdict
+    assert (
+        "ENTHUSE Partnerships: The programme is for state-funded schools; this school is independent."
+        in verdict
+    )
+    eligible_verdict = body[body.index(f'id="verdict-{eligible.pk}"') :][:300]
+    assert "Can apply to ENTHUSE Partnerships." in eligible_verdict
+
+
+def test_the_signup_search_costs_no_query_per_school(client, open_cohort, django_assert_max_num_queries):
+    for n in range(8):
+        factories.SchoolFactory(
+            name=f"Harbour School {n}", funding=Funding.INDEPENDENT if n % 2 else Funding.STATE
+        )
+
+    with django_assert_max_num_queries(8):
+        body = client.get(reverse("partnerships:signup"), {"q": "Harbour"}).content.decode()
+
+    assert body.count("Cannot apply to any open programme.") == 4
+
+
+def test_choosing_an_ineligible_school_at_signup_says_so_before_the_account_exists(client, open_cohort):
+    independent = factories.SchoolFactory(name="Seaview Independent School", funding=Funding.INDEPENDENT)
+
+    body = client.get(reverse("partnerships:signup"), {"school": independent.pk}).content.decode()
+
+    assert "Seaview Independent School cannot apply to any open programme." in body
+    assert "this school is independent" in body
+    assert 'name="first_name"' in body  # still free to sign up, now knowing
+
+
+def test_choosing_an_eligible_school_at_signup_shows_no_warning(client, open_cohort):
+    school = factories.SchoolFactory(name="Seaview Primary School")
+
+    body = client.get(reverse("partnerships:signup"), {"school": school.pk}).content.decode()
+
+    assert 'id="chosen-school-ineligible"' not in body
