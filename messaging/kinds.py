@@ -365,6 +365,13 @@ KINDS += [
         mandatory=True,
     ),
     MessageKind(
+        "agreement_reoffered",
+        "Your grant agreement is offered again",
+        "Grant agreement offered again: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
         "agreement_declined",
         "A lead school declined its grant agreement",
         "Grant agreement declined: {{ name }}",

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('grants', '0015_merge_20261202_0456'),
+        ('grants', '0016_merge_20261202_0524'),
         ('partnerships', '0009_cost_codes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
