@@ -189,7 +189,9 @@ def _seed_partnerships(cohort, indexes):
                 reference=_reference(i),
                 partnership=partnership,
                 cohort=cohort,
-                status=Application.Status.COMPLETED,  # fully paid, final report accepted
+                # Completed (fully paid, final report accepted) once its budget lines are in: the
+                # lines of an awarded grant are frozen (trigger budgetline_frozen_after_award).
+                status=Application.Status.SUBMITTED,
                 aims="Sustained CPD in practical science for every teacher in the partnership.",
                 local_stem_issue=partnership.local_stem_issue,
                 planned_teacher_cpd="Termly twilight sessions and team-teaching led by the lead school.",
@@ -240,6 +242,11 @@ def _seed_partnerships(cohort, indexes):
                 )
             )
     BudgetLine.objects.bulk_create(budget_lines)
+    Application.objects.filter(pk__in=[a.pk for a in applications]).update(
+        status=Application.Status.COMPLETED
+    )
+    for application in applications:
+        application.status = Application.Status.COMPLETED
     Payment.objects.bulk_create(payments)
     reports = []
     for application in applications:
