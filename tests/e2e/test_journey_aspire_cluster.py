@@ -13,6 +13,7 @@ from clusters.models import Cluster, Feedback, NeedsQuestionnaire
 from partnerships.models import OfstedRating, Phase
 from tests import factories
 from tests.conftest import login
+from tests.e2e.axe import serious_violations
 from tests.e2e.journeys import Journey
 
 WIDTH = 375
@@ -65,11 +66,11 @@ def aspire_world(db):
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_staff_build_a_cluster_leads_answer_needs_teachers_answer_the_survey_and_the_process_page_shows_it(
-    browser, live_server, request, page, aspire_world
+    browser, live_server, request, aspire_world
 ):
     cohort, _staff, schools, leads = aspire_world
     journey = Journey(browser, live_server, request)
-    sam = journey.attach(page, "sam")
+    sam = journey.new_page("sam", bypass_csp=True)  # axe-core is injected as an inline script
     sam.set_viewport_size({"width": WIDTH, "height": 800})
     try:
         # Staff build the cluster from the builder's proposal.
@@ -147,6 +148,7 @@ def test_staff_build_a_cluster_leads_answer_needs_teachers_answer_the_survey_and
         links = sam.locator(".survey-links code").all_inner_texts()
         assert len(links) == 2
         assert fits(sam)
+        assert serious_violations(sam) == []
         sam.shot("survey-links")
 
         # Two teachers answer, each by their own link, with no account.
@@ -165,6 +167,21 @@ def test_staff_build_a_cluster_leads_answer_needs_teachers_answer_the_survey_and
             teacher.context.close()
         assert Feedback.objects.filter(activity=activity).count() == 2
 
+        # Staff theme a comment as a barrier on the comments page (new in this issue: 375 px, axe).
+        sam.goto(reverse("clusters:comment_themes", args=[cohort.pk]) + "?unthemed=1")
+        card = sam.locator("section.card", has_text="Teacher 1: the practicals worked.")
+        card.locator("input[name=name]").fill("Practical resources")
+        card.locator("select[name=kind]").select_option("facilitator")
+        assert fits(sam)
+        assert serious_violations(sam) == []
+        card.get_by_role("button", name="Add the theme").click()
+        sam.get_by_text("Themed “Practical resources” (facilitator).").wait_for()
+
+        # The cluster page offers the final report (an active cluster): 375 px, axe.
+        sam.goto(reverse("clusters:cluster_detail", args=[cluster.pk]))
+        assert fits(sam)
+        assert serious_violations(sam) == []
+
         # The process evaluation page shows the delivered hours and the ratings.
         sam.goto(reverse("evaluation:process_cohort", args=[cohort.pk]))
         row = sam.locator("tr", has_text=cluster.name).first
@@ -177,7 +194,10 @@ def test_staff_build_a_cluster_leads_answer_needs_teachers_answer_the_survey_and
         dosage = sam.locator("#process-dosage tr", has_text=schools[0].name).inner_text()
         assert "10.0" in dosage
         assert "3.0" in dosage
+        themes = sam.locator("#process-comment-themes").inner_text()
+        assert "Facilitator: Practical resources" in themes
         assert fits(sam)
+        assert serious_violations(sam) == []
         sam.shot("process")
         # The refused second answer is a 409 the browser logs; nothing else may go wrong.
         assert [p for p in journey.problems if "409 (Conflict)" not in p] == []
