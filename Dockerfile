@@ -13,4 +13,5 @@ COPY . .
 RUN useradd --create-home portal && chown -R portal /app
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# gunicorn.conf.py: threaded workers, one process per core (WEB_CONCURRENCY, GUNICORN_THREADS)
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "portal.wsgi:application"]

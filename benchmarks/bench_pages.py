@@ -61,6 +61,8 @@ def page_specs(meta: dict) -> list[dict]:
             "label": "Staff review queue, page 1",
             "user": c["staff"],
             "name": "grants:review_queue",
+            # explicit: with no query the queue goes back to the filters kept in the session
+            "query": "?page=1",
         },
         {
             "key": "review_queue_filtered",
@@ -139,10 +141,33 @@ def _pass_second_factor(client, user) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from portal.two_factor import must_use_second_factor
+
+    if not must_use_second_factor(user):  # a lead given a device would owe one at every log-in after
+        return
     device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def _second_factor_tokens(usernames: list[str], per_user: int) -> dict[str, list[str]]:
+    """Single-use second-factor codes (a StaticDevice, as recovery codes are) for each staff and
+    admin account of the bench data, so that a load test's users log in through the verify page.
+    New codes on every call; the accounts' other codes are left alone."""
+    import secrets
+
+    from django.contrib.auth.models import User
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    tokens = {}
+    for user in User.objects.filter(username__in=usernames):
+        device, _ = StaticDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+        device.token_set.all().delete()
+        codes = sorted({f"{secrets.randbelow(10**8):08d}" for _ in range(per_user)})
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+        tokens[user.username] = codes
+    return tokens
 
 
 def main(argv=None) -> None:
@@ -150,6 +175,9 @@ def main(argv=None) -> None:
     parser.add_argument("--dataset", default="national")
     parser.add_argument("--paths", action="store_true", help="print only the pages' paths")
     parser.add_argument("--sql", action="store_true", help="print each page's queries")
+    parser.add_argument(
+        "--tokens", type=int, default=200, help="with --paths: second-factor codes per account"
+    )
     args = parser.parse_args(argv)
     setup_django(args.dataset)
 
@@ -172,6 +200,7 @@ def main(argv=None) -> None:
             else {"username": row["username"], "path": None}
             for row in meta["leads"]
         ]
+        _ensure_summaries(meta)
         emit(
             {
                 "paths": paths,
@@ -180,6 +209,7 @@ def main(argv=None) -> None:
                 "staff": meta["staff"],
                 "admins": meta["admins"],
                 "password": meta["password"],
+                "tokens": _second_factor_tokens(meta["staff"] + meta["admins"], args.tokens),
             }
         )
         return

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH_PASSWORD, DATA_DIR, ROOT, SCHEMAS, base_url, server_env, setup_django
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SEED = 20_260_401
 
 
@@ -392,7 +392,18 @@ class Copier:
         return count
 
     def copy_model(self, model, fields: list[str], rows) -> int:
-        columns = [model._meta.get_field(name).column for name in fields]
+        """COPY does not apply Django's defaults: every other concrete field with a default (one
+        added since the generator was written, say) is written with it, so a NOT NULL column
+        never receives NULL."""
+        extra = [
+            f
+            for f in model._meta.concrete_fields
+            if f.name not in fields and f.attname not in fields and f.has_default() and not f.primary_key
+        ]
+        columns = [model._meta.get_field(name).column for name in fields] + [f.column for f in extra]
+        if extra:
+            defaults = tuple(f.get_default() for f in extra)
+            rows = (tuple(row) + defaults for row in rows)
         return self.copy(model._meta.db_table, columns, rows)
 
 
@@ -428,6 +439,9 @@ def build(dataset: str) -> None:
         BudgetLine,
         EndOfGrantReport,
         Payment,
+        Review,
+        ReviewerAssignment,
+        Rubric,
         Score,
     )
     from partnerships.gias import import_gias
@@ -832,6 +846,11 @@ def build(dataset: str) -> None:
         criteria = ["need", "partnership_strength", "cpd_quality", "value_for_money"]
         budgets: dict[int, Decimal] = {}
         line_id = audit_id = score_id = pay_id = 0
+        # Issue 17's reviews: a rubric per programme, two current reviews (and two assignments) per
+        # application past submission, drawn from their own generator so the other rows stay as they were.
+        review_rng = random.Random(SEED + 17)
+        rubrics: dict[int, int] = {}
+        review_rows, assignment_rows = [], []
         for ppk, cohort, _lead, _schools, _p_status, app_status, year in partnerships:
             lead_user = lead_user_by_school[_lead]
             reviewer = staff_ids[ppk % 4]
@@ -889,7 +908,8 @@ def build(dataset: str) -> None:
                     else (remaining * Decimal(rng.randint(20, 50)) / 100).quantize(Decimal("1.00"))
                 )
                 remaining -= amount
-                line_rows.append((line_id, ppk, categories[index % 5], amount, f"Line {index + 1}"))
+                if amount > 0:  # budgetline_amount_gt_0 (an application asking for nothing has no lines)
+                    line_rows.append((line_id, ppk, categories[index % 5], amount, f"Line {index + 1}"))
 
             def audit(action, from_status, to_status, by, at, comment="", ppk=ppk):
                 nonlocal audit_id
@@ -922,6 +942,29 @@ def build(dataset: str) -> None:
                     lead_user,
                     (submitted or created) + timedelta(days=5),
                 )
+            if submitted and app_status != "withdrawn":
+                if cohort.programme_id not in rubrics:
+                    rubrics[cohort.programme_id] = Rubric.objects.create(
+                        programme_id=cohort.programme_id, version=1, scale_max=5
+                    ).pk
+                for n in range(2):
+                    who = staff_ids[(ppk + n) % len(staff_ids)]
+                    at = submitted + timedelta(days=3 + n)
+                    assignment_rows.append((len(assignment_rows) + 1, ppk, who, "auto", True, at, None))
+                    review_rows.append(
+                        (
+                            len(review_rows) + 1,
+                            ppk,
+                            who,
+                            rubrics[cohort.programme_id],
+                            review_rng.choice(["fund", "fund_with_changes", "do_not_fund"]),
+                            "",
+                            "",
+                            Decimal(review_rng.randint(1000, 5000)) / 1000,
+                            True,
+                            at + timedelta(days=2),
+                        )
+                    )
             if decided:
                 to = "rejected" if app_status == "rejected" else "approved"
                 audit(to, "submitted", to, reviewer, decided)
@@ -1005,9 +1048,46 @@ def build(dataset: str) -> None:
             Score, ["id", "application", "reviewer", "criterion", "score", "comment", "scored_at"], score_rows
         )
         copier.copy_model(
+            ReviewerAssignment,
+            ["id", "application", "reviewer", "how", "active", "assigned_at", "ended_at"],
+            assignment_rows,
+        )
+        copier.copy_model(
+            Review,
+            [
+                "id",
+                "application",
+                "reviewer",
+                "rubric",
+                "recommendation",
+                "comment",
+                "private_note",
+                "weighted_score",
+                "is_current",
+                "submitted_at",
+            ],
+            review_rows,
+        )
+        copier.copy_model(
             Payment,
-            ["id", "application", "sequence", "amount", "trigger", "status", "released_at", "paid_at"],
-            payment_rows,
+            [
+                "id",
+                "application",
+                "sequence",
+                "amount",
+                "trigger",
+                "status",
+                "released_at",
+                "paid_at",
+                "paid_amount",
+                "reclaimed_amount",
+                "reason",
+            ],
+            # paid_amount (issue 19): a paid instalment was paid in full, a scheduled one not at all.
+            [
+                (*row, row[3] if row[5] == "paid" else Decimal("0.00"), Decimal("0.00"), "")
+                for row in payment_rows
+            ],
         )
         copier.copy_model(
             EndOfGrantReport,
@@ -1024,8 +1104,10 @@ def build(dataset: str) -> None:
                 "submitted_at",
                 "decided_at",
                 "updated_at",
+                "kind",
+                "impact",
             ],
-            report_rows,
+            [(*row, "final", "{}") for row in report_rows],  # kind and impact: later fields (issues 18, 19)
         )
         # Each ENTHUSE cohort's budget: what it awarded plus a fifth in hand.
         for cohort in enthuse_cohorts:
@@ -1034,7 +1116,8 @@ def build(dataset: str) -> None:
         Cohort.objects.bulk_update(enthuse_cohorts, ["budget"])
         step(
             f"{len(app_rows)} applications, {len(line_rows)} budget lines, {len(audit_rows)} audit events, "
-            f"{len(payment_rows)} payments, {len(report_rows)} end-of-grant reports"
+            f"{len(payment_rows)} payments, {len(report_rows)} end-of-grant reports, "
+            f"{len(review_rows)} reviews"
         )
 
         models = [
@@ -1053,6 +1136,9 @@ def build(dataset: str) -> None:
             Score,
             Payment,
             EndOfGrantReport,
+            Rubric,
+            Review,
+            ReviewerAssignment,
         ]
         with connection.cursor() as cursor:
             for statement in connection.ops.sequence_reset_sql(no_style(), models):

@@ -1,10 +1,19 @@
-"""Load benchmark: gunicorn (2 workers) on 127.0.0.1 against the national data set on
-PostgreSQL, driven by locust headless with logged-in sessions of the three roles.
+"""Load benchmark: gunicorn on 127.0.0.1 against the national data set on PostgreSQL, driven by
+locust headless with logged-in sessions of the three roles, then the floor: each page's
+throughput beside a trivial view (/healthz) served by the same gunicorn in the same run.
+
+Two variants in the same run (issue 21), each with its own gunicorn:
+  before  2 sync workers, database sessions, PBKDF2 password hashes (the portal before issue 21)
+  after   gunicorn.conf.py (gthread: 2 processes x 4 threads), cached_db sessions on Redis,
+          the tuned Argon2id
+Both use Redis as the cache (BENCH_CACHE_URL, default redis://127.0.0.1:6379/13, flushed before
+each variant). The users' stored hashes are set to the variant's hasher before its run.
 
 Loopback only, bounded in time (the locust run has a hard timeout), and the server is stopped
 at the end whatever happens (its whole process group, by the id we started it with).
 
-    python benchmarks/load.py   # BENCH_LOAD_USERS (default "10,30": a run each), 60 s; BENCH_QUICK=1: 10 s
+    python benchmarks/load.py   # BENCH_LOAD_USERS (default "100"), BENCH_LOAD_VARIANTS ("before,after"),
+                                # 60 s each; BENCH_QUICK=1: 10 s
 """
 
 import contextlib
@@ -14,18 +23,50 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.client import HTTPConnection
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH_DIR, OUT_DIR, QUICK, ROOT, parse_emitted, server_env
 
-WORKERS = 2
-LOGIN_ALLOWANCE = 120  # seconds allowed for every user to log in before the measured window
+LOGIN_ALLOWANCE = 240  # seconds allowed for every user to log in before the measured window
+CACHE_URL = os.environ.get("BENCH_CACHE_URL") or "redis://127.0.0.1:6379/13"
+VARIANTS = {
+    "before": {
+        "label": "2 sync workers, database sessions, PBKDF2",
+        "args": ["--worker-class", "sync", "--workers", "2", "--threads", "1"],
+        "env": {"BENCH_VARIANT": "before"},
+        "workers": "2 sync workers",
+    },
+    "after": {
+        "label": "gunicorn.conf.py (2 gthread workers x 4 threads), cached_db sessions on Redis, Argon2id",
+        "args": [],
+        "env": {"BENCH_VARIANT": "after", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"},
+        "workers": "2 gthread workers x 4 threads",
+    },
+}
+# The floor: closed-loop clients (no think time) on one path at a time, pages and /healthz in
+# turn, twice, so that a busy spell slows both alike.
+FLOOR_CLIENTS = 8
+FLOOR_SECONDS = 2 if QUICK else 5
+FLOOR_ROUNDS = 1 if QUICK else 2
+FLOOR_PAGES = [  # (locust name, key in the config's paths, role)
+    ("lead: home", "lead_home", "lead"),
+    ("lead: application page", "lead_application", "lead"),
+    ("staff: review queue", "review_queue", "staff"),
+    ("staff: review queue, filtered", "review_queue_filtered", "staff"),
+    ("staff: application page", "staff_application", "staff"),
+    ("admin: cohort dashboard", "dashboard", "admin"),
+    ("admin: dashboards index", "dashboard_index", "admin"),
+]
 
 
 def free_port() -> int:
@@ -106,17 +147,64 @@ def parse_stats(path: Path, duration: float) -> dict:
 
 
 def levels() -> list[int]:
-    """Numbers of locust users, one load run each: below and at saturation of 2 workers."""
-    return [int(n) for n in (os.environ.get("BENCH_LOAD_USERS") or "10,30").split(",") if n.strip()]
+    """Numbers of locust users, one load run each (the issue's level: 100)."""
+    return [int(n) for n in (os.environ.get("BENCH_LOAD_USERS") or "100").split(",") if n.strip()]
+
+
+def variants() -> list[str]:
+    names = [
+        n.strip() for n in (os.environ.get("BENCH_LOAD_VARIANTS") or "before,after").split(",") if n.strip()
+    ]
+    unknown = set(names) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown BENCH_LOAD_VARIANTS: {', '.join(sorted(unknown))}")
+    return names
 
 
 def run() -> dict:
     if not Path(_bin("locust")).exists() and not shutil.which("locust"):
         return {"available": False, "reason": 'locust is not installed (pip install -e ".[bench]")'}
-    return {"available": True, "levels": [run_level(users) for users in levels()]}
+    runs = []
+    for variant in variants():
+        prepare(variant)
+        runs += [run_level(users, variant) for users in levels()]
+    return {"available": True, "levels": runs}
 
 
-def run_level(users: int) -> dict:
+def variant_env(variant: str) -> dict:
+    return server_env(
+        "national",
+        ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_SETTINGS_MODULE="benchmarks.bench_settings",
+        CACHE_URL=CACHE_URL,
+        GUNICORN_ACCESS_LOG="",
+        **VARIANTS[variant]["env"],
+    )
+
+
+def prepare(variant: str) -> None:
+    """Empty the bench's Redis database and give every bench user a hash of the variant's hasher
+    (one hash for all: they share the bench password)."""
+    code = (
+        "import os, django; django.setup()\n"
+        "from django.contrib.auth.hashers import make_password\n"
+        "from django.contrib.auth.models import User\n"
+        "from django.core.cache import cache\n"
+        "cache.clear()\n"
+        "User.objects.update(password=make_password(os.environ['BENCH_PASSWORD']))\n"
+    )
+    from common import BENCH_PASSWORD
+
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**variant_env(variant), "BENCH_PASSWORD": BENCH_PASSWORD},
+        check=True,
+        timeout=120,
+    )
+
+
+def run_level(users: int, variant: str = "after") -> dict:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     duration = 10 if QUICK else int(os.environ.get("BENCH_LOAD_SECONDS") or 60)
     config = locust_config()
@@ -128,20 +216,19 @@ def run_level(users: int) -> dict:
     load_before = os.getloadavg()[0]
     port = free_port()
     host = f"http://127.0.0.1:{port}"
-    env = server_env("national", ALLOWED_HOSTS="127.0.0.1")
-    log = (OUT_DIR / "gunicorn.log").open("w", encoding="utf-8")
+    env = variant_env(variant)
+    log = (OUT_DIR / f"gunicorn-{variant}.log").open("w", encoding="utf-8")
     server = subprocess.Popen(
         [
             _bin("gunicorn"),
-            "portal.wsgi:application",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            *VARIANTS[variant]["args"],
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            str(WORKERS),
-            "--timeout",
-            "30",
             "--graceful-timeout",
             "5",
+            "portal.wsgi:application",
         ],
         cwd=ROOT,
         env=env,
@@ -207,18 +294,149 @@ def run_level(users: int) -> dict:
                     f"{row['Name']}: {row['Error'][:200]} (x{row['Occurrences']})"
                     for row in csv.DictReader(handle)
                 ][:10]
+        floor_load_before = os.getloadavg()[0]
+        result["floor"] = floor(host, config)
+        result["floor"]["load_average_before"] = floor_load_before
+        result["floor"]["load_average_after"] = os.getloadavg()[0]
     finally:
         stop(server)
         log.close()
     result.update(
         available=True,
         users=users,
-        workers=WORKERS,
+        variant=variant,
+        variant_label=VARIANTS[variant]["label"],
+        workers=VARIANTS[variant]["workers"],
         seconds=duration,
         host=host,
         load_average_before=load_before,
         load_average_after=os.getloadavg()[0],
     )
+    return result
+
+
+# --- The floor ---------------------------------------------------------------------------------
+
+
+def _send_secure_cookies_over_loopback_http(self, cookie, request):
+    return True
+
+
+def log_in(host: str, config: dict, username: str) -> str:
+    """Log in through the form (and the second factor for staff and admins); the session id."""
+    import re
+
+    import requests
+
+    DefaultCookiePolicy.return_ok_secure = (
+        _send_secure_cookies_over_loopback_http  # DEBUG off: Secure cookies
+    )
+    csrf = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    login = host + config["paths"]["login"]
+    session = requests.Session()
+    form = session.get(login, timeout=60)
+    response = session.post(
+        login,
+        data={
+            "username": username,
+            "password": config["password"],
+            "csrfmiddlewaretoken": csrf.search(form.text).group(1),
+        },
+        headers={"Referer": login},
+        timeout=60,
+    )
+    if "/two-factor/" in response.url:
+        codes = config["tokens"][username]
+        response = session.post(
+            response.url,
+            data={"token": codes.pop(0), "csrfmiddlewaretoken": csrf.search(response.text).group(1)},
+            headers={"Referer": response.url},
+            timeout=60,
+        )
+    session_id = session.cookies.get("sessionid")
+    if not session_id or "/two-factor/" in response.url:
+        raise RuntimeError(
+            f"floor: could not log in as {username} ({response.status_code} at {response.url})"
+        )
+    return session_id
+
+
+def burst(port: int, path: str, cookie: str | None, seconds: float, clients: int) -> dict:
+    """`clients` threads requesting `path` back to back for `seconds`: completed requests a second."""
+    deadline = time.monotonic() + seconds
+    done, errors, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
+    headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
+
+    def client(index: int) -> None:
+        conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+                if response.will_close:
+                    conn.close()
+            except OSError:
+                ok = False
+                conn.close()
+            if ok:
+                done[index] += 1
+                latencies[index].append((time.perf_counter() - started) * 1000)
+            else:
+                errors[index] += 1
+        conn.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    every = sorted(ms for chunk in latencies for ms in chunk)
+    return {
+        "requests": sum(done),
+        "errors": sum(errors),
+        "seconds": elapsed,
+        "rps": sum(done) / elapsed,
+        "p50_ms": every[len(every) // 2] if every else None,
+    }
+
+
+def floor(host: str, config: dict) -> dict:
+    """Each page's throughput beside /healthz's, on the same server, the two alternated: the
+    page's share of the floor is what the page costs beyond serving any request at all."""
+    port = int(host.rsplit(":", 1)[1])
+    cast = config["cast"]
+    sessions = {role: log_in(host, config, cast[role]) for role in ("lead", "staff", "admin")}
+    pages = [(name, config["paths"].get(key), role) for name, key, role in FLOOR_PAGES]
+    pages = [page for page in pages if page[1]]
+    if config["paths"].get("lead_application") is None:
+        pages = [p for p in pages if p[0] != "lead: application page"]
+    samples: dict[str, list[dict]] = {name: [] for name, _path, _role in pages}
+    floors: dict[str, list[dict]] = {name: [] for name, _path, _role in pages}
+    for _round in range(FLOOR_ROUNDS):
+        for name, path, role in pages:
+            floors[name].append(burst(port, "/healthz", None, FLOOR_SECONDS, FLOOR_CLIENTS))
+            samples[name].append(burst(port, path, sessions[role], FLOOR_SECONDS, FLOOR_CLIENTS))
+    result = {"clients": FLOOR_CLIENTS, "seconds": FLOOR_SECONDS, "rounds": FLOOR_ROUNDS, "pages": {}}
+    for name, _path, _role in pages:
+        page_rps = sum(s["requests"] for s in samples[name]) / sum(s["seconds"] for s in samples[name])
+        floor_rps = sum(s["requests"] for s in floors[name]) / sum(s["seconds"] for s in floors[name])
+        result["pages"][name] = {
+            "rps": page_rps,
+            "floor_rps": floor_rps,
+            "share": page_rps / floor_rps if floor_rps else None,
+            "errors": sum(s["errors"] for s in samples[name]),
+            "floor_errors": sum(s["errors"] for s in floors[name]),
+            "p50_ms": statistics.median(
+                [s["p50_ms"] for s in samples[name] if s["p50_ms"] is not None] or [0]
+            ),
+        }
+    every_floor = [s for name in floors for s in floors[name]]
+    result["floor_rps"] = sum(s["requests"] for s in every_floor) / sum(s["seconds"] for s in every_floor)
     return result
 
 

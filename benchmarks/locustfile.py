@@ -4,8 +4,9 @@
   staff   the review queue (page 1, and filtered to submitted applications of the largest cohort)
   admins  the cohort dashboard of the largest cohort and the dashboards index
 
-Each simulated user logs in once (GET the login form, POST it with the CSRF token); the
-log-in requests are reported under their own name. Which accounts and which pages come from
+Each simulated user logs in once (GET the login form, POST it with the CSRF token; staff and
+admins then enter a single-use second-factor code made for the bench); the log-in requests are
+reported under their own name. Which accounts and which pages come from
 the JSON file named by BENCH_LOCUST_CONFIG (written by benchmarks/load.py from the bench data).
 
 The portal runs with DEBUG off, so its cookies are marked Secure; the benchmark talks plain
@@ -69,6 +70,7 @@ def _one_more_logged_in():
 _leads = itertools.cycle(CONFIG["leads"])
 _staff = itertools.cycle(CONFIG["staff"])
 _admins = itertools.cycle(CONFIG["admins"])
+_TOKENS = {username: list(codes) for username, codes in CONFIG.get("tokens", {}).items()}
 
 
 def _send_secure_cookies_over_loopback_http(self, cookie, request):
@@ -103,7 +105,26 @@ class PortalUser(HttpUser):
                 response.failure(
                     f"log-in as {self.username} failed ({response.status_code} at {response.url})"
                 )
+            verify_url, verify_page = response.url, response.text
+        if "/two-factor/" in verify_url:  # staff and admins: a single-use code of the bench's
+            self.second_factor(verify_url, verify_page)
         _one_more_logged_in()
+
+    def second_factor(self, url, page):
+        match = CSRF.search(page)
+        codes = _TOKENS.get(self.username) or []
+        with self.client.post(
+            url,
+            data={
+                "token": codes.pop() if codes else "",
+                "csrfmiddlewaretoken": match.group(1) if match else "",
+            },
+            headers={"Referer": url},
+            name="login (second factor)",
+            catch_response=True,
+        ) as response:
+            if "/two-factor/" in response.url or response.status_code != 200:
+                response.failure(f"second factor for {self.username} failed ({response.status_code})")
 
     def page(self, key, name, path=None):
         path = path or PATHS.get(key)

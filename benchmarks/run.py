@@ -143,8 +143,12 @@ def render_load(ld: dict) -> list[str]:
         return [f"| Load | | {ld.get('reason') or ld.get('error', '')[:300]} | |"]
     t = ld["total"]
     login = ld.get("login", {})
+    variant = (
+        f"{ld['variant']}: {ld['variant_label']}" if "variant" in ld else f"gunicorn {ld['workers']} workers"
+    )
+    target = "p95 ≤ 150 ms, no errors" if ld["users"] >= 100 else "no errors"
     lines = [
-        f"| Load: gunicorn {ld['workers']} workers, {ld['users']} locust users, {ld['seconds']} s"
+        f"| Load, {ld['users']} locust users, {ld['seconds']} s — {variant}"
         + (
             f" (machine load average {ld['load_average_before']:.1f} before, "
             f"{ld['load_average_after']:.1f} after)"
@@ -153,7 +157,7 @@ def render_load(ld: dict) -> list[str]:
         )
         + f" | all pages | {t['rps']:.1f} req/s; p50 {_ms(t['p50_ms'])}, p95 {_ms(t['p95_ms'])}, "
         f"p99 {_ms(t['p99_ms'])}; errors {t['failures']}/{t['requests']} ({100 * t['error_rate']:.1f}%) "
-        "| no errors |"
+        f"| {target} |"
     ]
     for name, p in sorted(ld["pages"].items()):
         if not p["requests"] or name.startswith("login"):
@@ -168,6 +172,23 @@ def render_load(ld: dict) -> list[str]:
             f"| | log-ins (before the window) | {login['logins']} in {login['login_phase_s']:.0f} s, "
             f"median {_ms(login['login_median_ms'])}, failures {login['login_failures']} | |"
         )
+    elif login:
+        lines.append(f"| | log-ins | {login.get('error', '')} | |")
+    fl = ld.get("floor")
+    if fl and fl.get("pages"):
+        lines.append(
+            f"| | floor: /healthz, {fl['clients']} clients back to back (load average "
+            f"{fl['load_average_before']:.1f} before, {fl['load_average_after']:.1f} after) "
+            f"| {fl['floor_rps']:.0f} req/s | |"
+        )
+        for name, p in fl["pages"].items():
+            errors = f"; errors {p['errors']}" if p["errors"] or p["floor_errors"] else ""
+            lines.append(
+                f"| | throughput: {name} | {p['rps']:.0f} req/s beside /healthz {p['floor_rps']:.0f} req/s: "
+                f"**{100 * p['share']:.0f}%** of the floor (p50 {_ms(p['p50_ms'])}){errors} | |"
+            )
+    if ld.get("failure_samples"):
+        lines.append(f"| | failures (samples) | {'; '.join(ld['failure_samples'])[:600]} | |")
     return lines
 
 
@@ -196,6 +217,22 @@ def render_experiments(ex: dict) -> list[str]:
             f"{_ms(f['with_ms'])} ({f['queries_with']} queries): ratio {f['ratio_without']:.2f}× → "
             f"**{f['ratio_with']:.2f}×**; identical output: {'yes' if f['identical_output'] else 'NO'} "
             "| ≤ 2× |"
+        )
+    cap = ex.get("capacity")
+    if cap:
+        lp, df, uc = cap["lead_partnerships"], cap["dashboard_fragment"], cap["unread_count"]
+        lines.append(
+            f"| Fix: a lead's partnerships (lead home) | OR of two INs → one IN over a UNION | "
+            f"{_ms(lp['without_ms'])} → {_ms(lp['with_ms'])}; "
+            f"same rows: {'yes' if lp['same_rows'] else 'NO'} | |"
+        )
+        lines.append(
+            f"| Fix: cohort dashboard figures cached per build | whole page, fragment cache empty → hit | "
+            f"{_ms(df['without_ms'])} → {_ms(df['with_ms'])} | |"
+        )
+        lines.append(
+            f"| Fix: header's unread count | query → cache hit | "
+            f"{_ms(uc['without_ms'])} → {uc['with_ms']:.2f} ms | |"
         )
     return lines
 

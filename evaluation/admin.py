@@ -8,6 +8,7 @@ from evaluation.models import (
     OutcomeValue,
     PlanDraw,
 )
+from portal.admin import ReadOnlyTabularInline
 
 
 @admin.register(CohortSummary)
@@ -45,15 +46,10 @@ class OutcomeValueAdmin(admin.ModelAdmin):
     raw_id_fields = ["school"]
 
 
-class MatchedPairInline(admin.TabularInline):
+class MatchedPairInline(ReadOnlyTabularInline):
     model = MatchedPair
-    extra = 0
-    can_delete = False
     raw_id_fields = ["participant", "comparison"]
     readonly_fields = ["participant", "comparison", "unit", "participant_score", "comparison_score"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ComparisonGroup)
@@ -68,15 +64,10 @@ class ComparisonGroupAdmin(admin.ModelAdmin):
         return False
 
 
-class PlanDrawInline(admin.TabularInline):
+class PlanDrawInline(ReadOnlyTabularInline):
     model = PlanDraw
-    extra = 0
-    can_delete = False
     fields = ["outcome", "variant", "sequence", "drawn_at", "reason", "post_values_at_draw", "content_hash"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AnalysisPlan)

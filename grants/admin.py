@@ -138,7 +138,13 @@ class AttachmentAdmin(admin.ModelAdmin):
 
 
 # --- Finance (issue 19) ----------------------------------------------------------------------------
-from grants.models import AgreementTerms, GrantAgreement, PayeeChange, ScheduleStep  # noqa: E402
+from grants.models import (  # noqa: E402
+    AgreementTerms,
+    BudgetVariation,
+    GrantAgreement,
+    PayeeChange,
+    ScheduleStep,
+)
 
 
 @admin.register(ScheduleStep)
@@ -157,6 +163,20 @@ class AgreementTermsAdmin(admin.ModelAdmin):
 
     list_display = ["programme", "version", "published_at"]
     list_filter = ["programme"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # a published version is never edited: publish a new one
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BudgetVariation)
+class BudgetVariationAdmin(ReadOnlyAdmin):
+    """Budget variations are asked for and decided on the grant's budget page (grants.variations)."""
+
+    list_display = ["application", "from_category", "to_category", "amount", "status", "decided_at"]
+    list_filter = ["status"]
 
 
 @admin.register(GrantAgreement)

@@ -3,7 +3,7 @@ grants/payments.py, grants/agreements.py and grants/payees.py."""
 
 from django import forms
 
-from grants.models import Payment
+from grants.models import BudgetLine, Payment
 
 TRIGGER_CHOICES = [(t.value, t.label) for t in Payment.Trigger if t != Payment.Trigger.ON_APPROVAL]
 
@@ -71,3 +71,29 @@ class PayeeForm(forms.Form):
     account_name = forms.CharField(label="Name on the bank account", max_length=40)
     sort_code = forms.CharField(label="Sort code", max_length=12, help_text="6 digits, like 30-99-50.")
     account_number = forms.CharField(label="Account number", max_length=12, help_text="8 digits.")
+
+
+CATEGORY_CHOICES = [("", "—"), *BudgetLine.Category.choices]
+
+
+class VariationForm(forms.Form):
+    from_category = forms.ChoiceField(label="Move money from", choices=CATEGORY_CHOICES)
+    to_category = forms.ChoiceField(label="To", choices=CATEGORY_CHOICES)
+    amount = forms.CharField(label="Amount (£)", max_length=20)
+    reason = forms.CharField(
+        label="Why the budget needs to change", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000
+    )
+
+
+class DecideVariationForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[("approve", "Approve"), ("refuse", "Refuse")],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="Comment to the lead school (needed to refuse)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+        required=False,
+    )

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan
 
-from grants.models import MONEY, Application, Payment
+from grants.models import MONEY, Application, BudgetLine, Payment
 from partnerships.models import Programme, School
 
 NON_EMPTY = GreaterThan(Length("reference"), 0)
@@ -219,6 +219,63 @@ class PayeeChange(models.Model):
         if self.pk is not None:
             raise ValidationError("Payee changes cannot be edited.")
         super().save(*args, **kwargs)
+
+
+class BudgetVariation(models.Model):
+    """After the award, the lead asks to move money from one budget line to another, with a
+    reason; programme staff approve or refuse it (grants.variations). A variation moves money
+    and never adds any: the award, and the total of the budget, stay as decided. An approved
+    variation is final (PostgreSQL triggers, grants migration 0012: it never leaves a line below
+    zero, and it cannot be changed or deleted)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Waiting for a decision"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    Category = BudgetLine.Category
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="variations")
+    from_category = models.CharField(max_length=20, choices=BudgetLine.Category.choices)
+    to_category = models.CharField(max_length=20, choices=BudgetLine.Category.choices)
+    amount = models.DecimalField(**MONEY)
+    reason = models.TextField(max_length=5000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True, max_length=5000)
+
+    class Meta:
+        ordering = ["application", "requested_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="budgetvariation_amount_gt_0"),
+            models.CheckConstraint(
+                condition=~Q(from_category=models.F("to_category")),
+                name="budgetvariation_moves_between_lines",
+            ),
+            models.CheckConstraint(
+                condition=GreaterThan(Length("reason"), 0), name="budgetvariation_has_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="requested", decided_by__isnull=True, decided_at__isnull=True)
+                | Q(status__in=["approved", "refused"], decided_by__isnull=False, decided_at__isnull=False),
+                name="budgetvariation_decided_has_who_and_when",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="refused") | GreaterThan(Length("decision_comment"), 0),
+                name="budgetvariation_refused_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return (
+            f"£{self.amount:,.2f} from {self.get_from_category_display().lower()} to "
+            f"{self.get_to_category_display().lower()} ({self.get_status_display().lower()})"
+        )
 
 
 ZERO = Decimal("0.00")

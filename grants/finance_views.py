@@ -9,24 +9,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from grants import agreements, payees, payments
+from grants import agreements, payees, payments, programme_finance
 from grants import finance_forms as ff
 from grants import forms as f
 from grants.models import Application, GrantAgreement, PayeeChange, PayeeDetails, Payment
 from grants.selectors import AWARDED_STATES, applications_for, is_lead_of, payments_for
 from partnerships.models import Cohort, School, SchoolLead
 from partnerships.selectors import cohorts_for
-from portal.csvexport import csv_response
+from portal.csvexport import csv_response, xlsx_response
 from portal.decorators import finance_required, payments_required
 from portal.roles import Role, is_finance, role_of
 
 FILTER_SESSION_KEY = "grants:payment-filters"
-FILTER_FIELDS = ("cohort", "status")
+FILTER_FIELDS = ("cohort", "status", "date_from", "date_to")
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -70,7 +71,29 @@ def _filtered_payments(request):
             qs = qs.filter(application__cohort=form.cleaned_data["cohort"])
         if form.cleaned_data["status"]:
             qs = qs.filter(status=form.cleaned_data["status"])
+        start, end = form.cleaned_data.get("date_from"), form.cleaned_data.get("date_to")
+        if start or end:
+            qs = qs.filter(pk__in=_touched_in(start, end))
     return form, qs.order_by("application__reference", "sequence")
+
+
+def _touched_in(start, end):
+    """The instalments due, released, paid (a transfer's date) or closed between start and end."""
+
+    def between(field):
+        q = Q()
+        if start:
+            q &= Q(**{f"{field}__gte": start})
+        if end:
+            q &= Q(**{f"{field}__lte": end})
+        return q
+
+    return Payment.objects.filter(
+        between("due_on")
+        | between("released_at__date")
+        | between("closed_at__date")
+        | between("records__paid_on")
+    ).values("pk")
 
 
 @payments_required
@@ -82,28 +105,25 @@ def payment_list(request):
     return render(
         request,
         "grants/payment_list.html",
-        {"form": form, "page": page, "finance": is_finance(request.user), "query": query},
+        {
+            "form": form,
+            "page": page,
+            "finance": is_finance(request.user),
+            "query": query,
+            "cohort": form.cleaned_data.get("cohort") if form.is_bound and form.is_valid() else None,
+            "programmes": programme_finance.programmes_for(request.user).only("pk", "name"),
+        },
         status=status,
     )
 
 
-@payments_required
-def payments_csv(request):
-    """Every payment of the chosen cohort and state (all when none is chosen), with the payee.
-    The bank details are columns of the finance team's export only."""
-    form, qs = _filtered_payments(request)
-    if qs is None:
-        return HttpResponse(
-            "Bad filter: " + "; ".join(e for errs in form.errors.values() for e in errs),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
-    finance = is_finance(request.user)
+def _export_columns(finance: bool) -> list[str]:
     header = [
         "payment_id",
         "application_reference",
         "programme",
         "cohort",
+        "cost_code",
         "partnership",
         "lead_school_urn",
         "lead_school",
@@ -112,6 +132,7 @@ def payments_csv(request):
         "when",
         "amount_gbp",
         "paid_gbp",
+        "reclaimed_gbp",
         "released_at",
         "paid_at",
         "payment_references",
@@ -120,40 +141,126 @@ def payments_csv(request):
     ]
     if finance:
         header += ["bank_account_name", "bank_sort_code", "bank_account_number"]
-    qs = qs.prefetch_related("records")
+    return header
 
-    def rows():
-        for p in qs:
-            school = p.application.partnership.lead_school
-            payee = getattr(school, "payee", None)
-            row = [
-                p.pk,
-                p.application.reference or "",
-                p.application.cohort.programme.name,
-                str(p.application.cohort),
-                p.application.partnership.name,
-                school.urn,
-                school.name,
-                p.sequence,
-                p.get_status_display(),
-                p.get_trigger_display() + (f" {p.due_on:%d %b %Y}" if p.due_on else ""),
-                f"{p.amount:.2f}",
-                f"{p.paid_amount:.2f}",
-                timezone.localtime(p.released_at) if p.released_at else None,
-                timezone.localtime(p.paid_at) if p.paid_at else None,
-                " ".join(r.reference for r in p.records.all()),
-                payee.finance_contact_name if payee else "",
-                payee.finance_contact_email if payee else "",
-            ]
-            if finance:
-                row += (
-                    [payee.account_name, payee.sort_code_display, payee.account_number]
-                    if payee
-                    else ["", "", ""]
-                )
-            yield row
 
-    return csv_response("payments.csv", header, rows())
+AMOUNT_COLUMNS = ("amount_gbp", "paid_gbp", "reclaimed_gbp")
+
+
+def _export_rows(qs, finance: bool):
+    for p in qs.prefetch_related("records"):
+        application = p.application
+        school = application.partnership.lead_school
+        payee = getattr(school, "payee", None)
+        row = [
+            p.pk,
+            application.reference or "",
+            application.cohort.programme.name,
+            str(application.cohort),
+            application.cohort.effective_cost_code,
+            application.partnership.name,
+            school.urn,
+            school.name,
+            p.sequence,
+            p.get_status_display(),
+            p.get_trigger_display() + (f" {p.due_on:%d %b %Y}" if p.due_on else ""),
+            p.amount,
+            p.paid_amount,
+            p.reclaimed_amount,
+            timezone.localtime(p.released_at) if p.released_at else None,
+            timezone.localtime(p.paid_at) if p.paid_at else None,
+            " ".join(r.reference for r in p.records.all()),
+            payee.finance_contact_name if payee else "",
+            payee.finance_contact_email if payee else "",
+        ]
+        if finance:
+            row += (
+                [payee.account_name, payee.sort_code_display, payee.account_number] if payee else ["", "", ""]
+            )
+        yield row
+
+
+def _export(request, fmt: str):
+    """Every payment of the chosen cohort, state and period (all when none is chosen), with the
+    payee, the programme, cohort and cost code. The bank details are columns of the finance
+    team's export only."""
+    form, qs = _filtered_payments(request)
+    if qs is None:
+        return HttpResponse(
+            "Bad filter: " + "; ".join(e for errs in form.errors.values() for e in errs),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    finance = is_finance(request.user)
+    header = _export_columns(finance)
+    if fmt == "xlsx":
+        return xlsx_response(
+            "payments.xlsx", "Payments", header, _export_rows(qs, finance), totals=AMOUNT_COLUMNS
+        )
+    return csv_response("payments.csv", header, _export_rows(qs, finance))
+
+
+@payments_required
+def payments_csv(request):
+    return _export(request, "csv")
+
+
+@payments_required
+def payments_xlsx(request):
+    return _export(request, "xlsx")
+
+
+COMMITMENT_COLUMNS = [
+    "application_reference",
+    "programme",
+    "cohort",
+    "cost_code",
+    "partnership",
+    "lead_school_urn",
+    "lead_school",
+    "status",
+    "awarded_gbp",
+    "paid_gbp",
+    "reclaimed_gbp",
+    "cancelled_gbp",
+    "released_to_pay_gbp",
+    "scheduled_to_pay_gbp",
+    "still_to_pay_gbp",
+]
+
+
+@payments_required
+def commitments_export(request, cohort_pk, fmt):
+    """Per cohort, for the funder's accounts: each awarded grant's award, what was paid, and what
+    is still to pay (released and scheduled instalments, less what is part paid)."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404("Commitments download as .csv or .xlsx.")
+    cohort = get_object_or_404(_payment_cohorts(request.user), pk=cohort_pk)
+    rows = [
+        [
+            c.application.reference or "",
+            cohort.programme.name,
+            str(cohort),
+            cohort.effective_cost_code,
+            c.application.partnership.name,
+            c.application.partnership.lead_school.urn,
+            c.application.partnership.lead_school.name,
+            c.application.get_status_display(),
+            c.awarded,
+            c.paid,
+            c.reclaimed,
+            c.cancelled,
+            c.released_to_pay,
+            c.scheduled_to_pay,
+            c.still_to_pay,
+        ]
+        for c in payments.commitments(cohort)
+    ]
+    name = f"commitments-{cohort.programme.slug}-{cohort.pk}"
+    totals = tuple(COMMITMENT_COLUMNS[8:])  # every money column
+    if fmt == "xlsx":
+        return xlsx_response(f"{name}.xlsx", "Commitments", COMMITMENT_COLUMNS, rows, totals=totals)
+    return csv_response(f"{name}.csv", COMMITMENT_COLUMNS, rows)
 
 
 # --- One instalment -------------------------------------------------------------------------------
@@ -383,6 +490,10 @@ def award_letter(request, pk, *, bound=None, status=200):
         "payments": application.payments.prefetch_related("records").order_by("sequence"),
         "budget_lines": application.budget_lines.all(),
         "may_respond": may_respond,
+        "may_reoffer": agreement is not None
+        and agreement.status in (GrantAgreement.Status.LAPSED, GrantAgreement.Status.DECLINED)
+        and application.status == Application.Status.APPROVED
+        and agreements.may_reoffer(request.user, application),
         "finance": is_finance(request.user),
         "report_due": application.cohort.ends_on,
         "today": timezone.localdate(),
@@ -427,6 +538,28 @@ def agreement_respond(request, pk):
             )
             return redirect("grants:award_letter", pk=application.pk)
     return award_letter.__wrapped__(request, pk, bound={prefix: form}, status=400)
+
+
+@login_required
+@require_POST
+def agreement_reoffer(request, pk):
+    """Staff of the programme or finance offer a lapsed or declined agreement again."""
+    application = _awarded(request, pk)
+    if not agreements.may_reoffer(request.user, application):
+        raise PermissionDenied(
+            "Only the programme's staff or the finance team can offer the agreement again."
+        )
+    try:
+        agreement = agreements.agreement_reoffer(application_id=application.pk, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"The agreement is offered again, to accept by {agreement.respond_by:%d %B %Y}. The lead school "
+            "has been told.",
+        )
+    return redirect("grants:award_letter", pk=application.pk)
 
 
 # --- Payee details --------------------------------------------------------------------------------

@@ -308,10 +308,9 @@ class ReportForm(PartnershipCheckForm):
         super().__init__(*args, application=application, **kwargs)
         self.fields["activities"].queryset = application.partnership.activities.order_by("held_on", "title")
         self.spend_fields = []
-        planned = {}
-        for line in application.budget_lines.all():
-            planned[line.category] = planned.get(line.category, Decimal("0.00")) + line.amount
-        for category, amount in planned.items():
+        from grants.variations import varied_budget  # the approved budget with its approved changes
+
+        for category, amount in varied_budget(application).items():
             name = f"spend_{category}"
             self.fields[name] = forms.DecimalField(
                 label=f"Spent on {BudgetLine.Category(category).label.lower()} (£)",
@@ -351,12 +350,30 @@ class ReportForm(PartnershipCheckForm):
 
 
 class PaymentFilterForm(forms.Form):
+    """An instalment is in the period when it was due, released, paid (a transfer's date) or
+    closed in it (grants.finance_views._filtered_payments)."""
+
     cohort = forms.ModelChoiceField(label="Cohort", queryset=None, required=False, empty_label="All cohorts")
     status = forms.ChoiceField(label="Status", required=False, choices=[("", "All"), *Payment.Status.choices])
+    date_from = forms.DateField(
+        label="From (due, released, paid or closed)",
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
 
     def __init__(self, *args, cohorts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["cohort"].queryset = cohorts
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end of the period is before its start.")
+        return data
 
 
 class StartForm(forms.Form):

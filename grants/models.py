@@ -141,6 +141,11 @@ AUDIT_ACTIONS = {
     "payment_released": "Payment released",
     "payment_cancelled": "Payment cancelled",
     "payment_reclaimed": "Payment reclaimed",
+    "deadline_extended": "Submission deadline extended",
+    "window_reopened": "Submission window reopened",
+    "variation_requested": "Budget change asked for",
+    "variation_approved": "Budget change approved",
+    "variation_refused": "Budget change refused",
     # the review side (grants.review), shown to programme staff only
     "reviewed": "Review recorded",
     "review_revised": "Review revised",
@@ -540,8 +545,10 @@ class Attachment(models.Model):
 # with the grants app.
 # Finance (issue 19): schedules, transfers, agreements, payee details. Kept in their own module;
 # imported here so that Django registers them with the grants app.
+from grants.extension_models import DeadlineExtension  # noqa: E402
 from grants.finance_models import (  # noqa: E402
     AgreementTerms,
+    BudgetVariation,
     GrantAgreement,
     PayeeChange,
     PayeeDetails,
@@ -569,9 +576,11 @@ __all__ = [
     "AttachmentType",
     "AuditEvent",
     "BudgetLine",
+    "BudgetVariation",
     "ConflictDeclaration",
     "ConflictOverride",
     "CriterionScore",
+    "DeadlineExtension",
     "EndOfGrantReport",
     "GrantAgreement",
     "PayeeChange",

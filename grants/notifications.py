@@ -291,12 +291,18 @@ def send_remittance(record):
 
 
 def send_agreement_notice(agreement, *, kind: str, when: str = ""):
-    """agreement_reminder (the deadline is near) or agreement_lapsed (it passed), to the lead school."""
+    """agreement_reminder (the deadline is near), agreement_lapsed (it passed) or
+    agreement_reoffered (offered again), to the lead school."""
     application = _load(agreement.application_id)
     if kind == "agreement_reminder":
         sentence = (
             f"The grant agreement of {_name(application)} has not been accepted yet. Accept it by "
             f"{agreement.respond_by:%d %B %Y} ({when}): no instalment can be paid before."
+        )
+    elif kind == "agreement_reoffered":
+        sentence = (
+            f"The grant agreement of {_name(application)} is offered to you again. Read it and accept it by "
+            f"{agreement.respond_by:%d %B %Y}: no instalment can be paid before."
         )
     else:
         sentence = (
@@ -336,4 +342,36 @@ def send_payee_changed(school, *, recipients, by, fields: list[str]):
             "link": reverse("grants:payee_edit", args=[school.pk]),
             "link_label": "The school's payee details",
         },
+    )
+
+
+# --- Review (issue 17) -------------------------------------------------------------------------
+
+
+def send_reviewer_assigned(assignment, *, blind: bool):
+    """Tell a reviewer they were assigned an application, in the assignment's transaction. Under
+    blind review the message names no partnership, school or URN: only the reference, the round
+    and the link to the reviewer's own page."""
+    application = assignment.application
+    paragraphs = [
+        f"You have been asked to review application {application.reference} to {application.cohort}."
+        if blind
+        else f"You have been asked to review application {application.reference} from "
+        f"{application.partnership.name} to {application.cohort}.",
+        "Open it to read the application and score it against the programme's rubric. If you have a "
+        "conflict of interest with it, declare it there and it will be given to someone else.",
+    ]
+    if blind:
+        paragraphs.append("This programme reviews blind: the applicant's names are hidden from you.")
+    return messaging.send(
+        "reviewer_assigned",
+        [assignment.reviewer],
+        {
+            "reference": application.reference,
+            "cohort": str(application.cohort),
+            "paragraphs": paragraphs,
+            "link": reverse("grants:review_page", args=[assignment.pk]),
+            "link_label": "Your review",
+        },
+        about=application,
     )

@@ -460,3 +460,63 @@ def payment_reclaim(*, payment_id: int, by, amount, reason: str) -> Payment:
 
 def schedule_total(application) -> Decimal:
     return application.payments.aggregate(t=Coalesce(Sum("amount"), ZERO, output_field=MONEY_FIELD))["t"]
+
+
+# --- Commitments (the funder's accounts) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commitment:
+    application: Application
+    awarded: Decimal
+    paid: Decimal
+    reclaimed: Decimal
+    cancelled: Decimal
+    released_to_pay: Decimal
+    scheduled_to_pay: Decimal
+
+    @property
+    def still_to_pay(self) -> Decimal:
+        return self.released_to_pay + self.scheduled_to_pay
+
+
+def commitments(cohort) -> list[Commitment]:
+    """Each awarded grant of `cohort` (approved or completed): its award, what was paid and
+    reclaimed, what was cancelled, and what is still to pay on released and on scheduled
+    instalments (less any part paid). awarded = paid + cancelled + still to pay, to the penny.
+    Two queries."""
+    apps = list(
+        Application.objects.filter(
+            cohort=cohort, status__in=[Application.Status.APPROVED, Application.Status.COMPLETED]
+        )
+        .select_related("partnership__lead_school")
+        .order_by("reference", "pk")
+    )
+    sums: dict[int, dict[str, Decimal]] = {a.pk: {} for a in apps}
+    for p in Payment.objects.filter(application__in=apps).only(
+        "application_id", "status", "amount", "paid_amount", "reclaimed_amount"
+    ):
+        s = sums[p.application_id]
+        s["paid"] = s.get("paid", ZERO) + p.paid_amount
+        s["reclaimed"] = s.get("reclaimed", ZERO) + p.reclaimed_amount
+        open_part = p.amount - p.paid_amount
+        if p.status == P.CANCELLED:
+            s["cancelled"] = s.get("cancelled", ZERO) + p.amount
+        elif p.status == P.RELEASED:
+            s["released"] = s.get("released", ZERO) + open_part
+        elif p.status == P.SCHEDULED:
+            s["scheduled"] = s.get("scheduled", ZERO) + open_part
+        elif p.status == P.RECLAIMED:
+            s["cancelled"] = s.get("cancelled", ZERO) + open_part  # what was never paid will not be
+    return [
+        Commitment(
+            application=a,
+            awarded=a.awarded or ZERO,
+            paid=sums[a.pk].get("paid", ZERO),
+            reclaimed=sums[a.pk].get("reclaimed", ZERO),
+            cancelled=sums[a.pk].get("cancelled", ZERO),
+            released_to_pay=sums[a.pk].get("released", ZERO),
+            scheduled_to_pay=sums[a.pk].get("scheduled", ZERO),
+        )
+        for a in apps
+    ]

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from grants import conflicts
+from grants import conflicts, notifications
 from grants.models import (
     Application,
     AuditEvent,
@@ -288,6 +288,7 @@ def assignment_add(
             application=application, reviewer=reviewer, assigned_by=by, how=ReviewerAssignment.How.MANUAL
         )
         _audit(application, by, "reviewer_assigned", _person(reviewer))
+        notifications.send_reviewer_assigned(assignment, blind=settings_for(programme).blind_review)
     return assignment
 
 
@@ -322,11 +323,13 @@ def assign_automatically(*, cohort_id: int, by, per_application: int | None = No
         cohort = Cohort.objects.select_for_update().select_related("programme").get(pk=cohort_id)
         programme = cohort.programme
         _ensure_programme_staff(by, programme)
-        wanted = per_application or settings_for(programme).reviewers_per_application
+        review_settings = settings_for(programme)
+        wanted = per_application or review_settings.reviewers_per_application
+        blind = review_settings.blind_review
         applications = list(
             Application.objects.select_for_update(of=("self",))
             .filter(cohort=cohort, status=S.SUBMITTED)
-            .select_related("cohort")
+            .select_related("cohort__programme", "partnership")
             .order_by("submitted_at", "pk")
         )
         pool = list(reviewer_pool(programme))
@@ -351,12 +354,16 @@ def assign_automatically(*, cohort_id: int, by, per_application: int | None = No
             )
             chosen = candidates[:need]
             for uid in chosen:
-                ReviewerAssignment.objects.create(
-                    application=application, reviewer_id=uid, assigned_by=by, how=ReviewerAssignment.How.AUTO
+                reviewer = next(u for u in pool if u.pk == uid)
+                assignment = ReviewerAssignment.objects.create(
+                    application=application,
+                    reviewer=reviewer,
+                    assigned_by=by,
+                    how=ReviewerAssignment.How.AUTO,
                 )
                 load[uid] += 1
-                reviewer = next(u for u in pool if u.pk == uid)
                 _audit(application, by, "reviewer_assigned", f"{_person(reviewer)} (automatically)")
+                notifications.send_reviewer_assigned(assignment, blind=blind)
                 result.assigned += 1
             if len(chosen) < need:
                 result.short.append((application, need - len(chosen)))

@@ -189,3 +189,20 @@ class ConfirmForm(forms.Form):
     """The second step of an irreversible action: the page shows what will happen, this says yes."""
 
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ExtensionForm(forms.Form):
+    """Deadline extensions (grants/extensions.py): the new deadline and why."""
+
+    until = forms.DateTimeField(
+        label="New deadline",
+        help_text="Date and time (UK time). It must be after the round's deadline.",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
+        widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
+    )
+    reason = LimitedTextField(
+        label="Reason",
+        max_length=2000,
+        help_text="The lead school is told this, and it is kept in the application's history.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

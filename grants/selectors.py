@@ -158,3 +158,30 @@ def programme_staff(application) -> QuerySet[User]:
     staff = User.objects.filter(is_active=True, programmes__id=application.cohort.programme_id).distinct()
     conflicted = conflicts.conflicted_user_ids(application, list(staff.values_list("pk", flat=True)))
     return staff.exclude(pk__in=conflicted).order_by("pk")
+
+
+def current_extension(application):
+    """The application's current deadline extension (grants.extensions), or None."""
+    from grants.models import DeadlineExtension
+
+    return DeadlineExtension.objects.filter(application_id=application.pk, is_current=True).first()
+
+
+_LOOK_IT_UP = object()
+
+
+def submission_closes_at(application, extension=_LOOK_IT_UP):
+    """When the application can last be submitted: the round's deadline, or its own extension's
+    when staff gave it one (a later moment: the database holds that). Pass `extension` (or None)
+    when it is known already."""
+    if extension is _LOOK_IT_UP:
+        extension = current_extension(application)
+    closes = application.cohort.applications_close_at
+    return max(closes, extension.until) if extension is not None else closes
+
+
+def submission_window_open(application, at=None) -> bool:
+    from django.utils import timezone
+
+    at = at or timezone.now()
+    return application.cohort.applications_open_at <= at <= submission_closes_at(application)

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clusters.models import CPDActivity
-from grants import agreements, attachments, conflicts, notifications, payments, reports
+from grants import agreements, attachments, conflicts, notifications, payments, reports, selectors
 from grants.models import (
     Application,
     ApplicationMessage,
@@ -408,10 +408,11 @@ def _submit(application_id: int, by, *, from_state: str, action: str, check_wind
                 f"Programme staff have not yet confirmed that you work at {lead_school.name}. Keep the "
                 "application as a draft: you can submit it once they have."
             )
-        if check_window and not application.cohort.is_open_for_applications():
+        if check_window and not selectors.submission_window_open(application):
+            # The round's window, or the application's own extension (grants/extensions.py).
             raise ValidationError(
                 f"Applications to {application.cohort} closed on "
-                f"{timezone.localtime(application.cohort.applications_close_at):%d %B %Y %H:%M}."
+                f"{timezone.localtime(selectors.submission_closes_at(application)):%d %B %Y %H:%M}."
             )
         missing = application_missing(application)
         if missing:
@@ -746,10 +747,11 @@ def report_start(*, application_id: int, by, kind="final") -> EndOfGrantReport:
 
 
 def budgeted_by_category(application) -> dict[str, Decimal]:
-    planned: dict[str, Decimal] = {}
-    for line in application.budget_lines.all():
-        planned[line.category] = planned.get(line.category, Decimal("0.00")) + line.amount
-    return planned
+    """The budget spend is reported against: the approved lines with every approved budget
+    variation applied (grants.variations)."""
+    from grants.variations import varied_budget
+
+    return varied_budget(application)
 
 
 def needs_explanation(budgeted: Decimal, spent: Decimal) -> bool:

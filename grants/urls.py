@@ -1,6 +1,15 @@
 from django.urls import path
 
-from grants import file_views, finance_views, programme_emails, report_views, review_views, views
+from grants import (
+    file_views,
+    finance_views,
+    programme_emails,
+    programme_finance_views,
+    report_views,
+    review_views,
+    variation_views,
+    views,
+)
 
 app_name = "grants"
 
@@ -58,6 +67,12 @@ urlpatterns = [
     # Finance (issue 19)
     path("payments/", finance_views.payment_list, name="payment_list"),
     path("payments/payments.csv", finance_views.payments_csv, name="payments_csv"),
+    path("payments/payments.xlsx", finance_views.payments_xlsx, name="payments_xlsx"),
+    path(
+        "cohorts/<int:cohort_pk>/commitments.<str:fmt>",
+        finance_views.commitments_export,
+        name="commitments_export",
+    ),
     path("payments/<int:payment_pk>/", finance_views.payment_detail, name="payment_detail"),
     path("payments/<int:payment_pk>/release/", finance_views.payment_release, name="payment_release"),
     path("payments/<int:payment_pk>/paid/", finance_views.payment_mark_paid, name="payment_mark_paid"),
@@ -66,7 +81,34 @@ urlpatterns = [
     path("applications/<int:pk>/schedule/", finance_views.schedule_edit, name="schedule_edit"),
     path("applications/<int:pk>/award-letter/", finance_views.award_letter, name="award_letter"),
     path("applications/<int:pk>/agreement/", finance_views.agreement_respond, name="agreement_respond"),
+    path(
+        "applications/<int:pk>/agreement/offer-again/",
+        finance_views.agreement_reoffer,
+        name="agreement_reoffer",
+    ),
+    path(
+        "programmes/<int:programme_pk>/finance/",
+        programme_finance_views.programme_finance_page,
+        name="programme_finance",
+    ),
+    path(
+        "programmes/<int:programme_pk>/finance/schedule/",
+        programme_finance_views.schedule_template,
+        name="schedule_template",
+    ),
+    path(
+        "programmes/<int:programme_pk>/finance/terms/",
+        programme_finance_views.agreement_terms,
+        name="agreement_terms",
+    ),
     path("schools/<int:school_pk>/payee/", finance_views.payee_edit, name="payee_edit"),
+    path("applications/<int:pk>/budget/", variation_views.budget_variations, name="budget_variations"),
+    path("applications/<int:pk>/budget/ask/", variation_views.variation_request, name="variation_request"),
+    path(
+        "applications/<int:pk>/budget/<int:variation_pk>/decide/",
+        variation_views.variation_decide,
+        name="variation_decide",
+    ),
     # Staff: a programme's e-mail wording
     path("programmes/<int:programme_pk>/emails/", programme_emails.programme_emails, name="programme_emails"),
     path(
@@ -96,6 +138,7 @@ urlpatterns = [
         review_views.assignment_end,
         name="assignment_end",
     ),
+    path("applications/<int:pk>/deadline/", review_views.application_extension, name="application_extension"),
     path("cohorts/<int:cohort_pk>/auto-assign/", review_views.auto_assign, name="auto_assign"),
     path("cohorts/<int:cohort_pk>/panel/", review_views.panel, name="panel"),
     path("cohorts/<int:cohort_pk>/panel/decide/", review_views.panel_decide, name="panel_decide"),

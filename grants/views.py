@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from grants import conflicts, payments, queue, services
+from grants import conflicts, payments, queue, selectors, services
 from grants import forms as f
 from grants import reports as report_schedule
 from grants import review_forms as rf
@@ -353,6 +353,10 @@ def _render_detail(request, application, bound_forms=None):
         "withdrawable": application.status in (S.DRAFT, S.SUBMITTED),
         "under_review": application.status in (S.SUBMITTED, S.CHANGES_REQUESTED),
     }
+    if application.status == S.DRAFT:
+        extension = selectors.current_extension(application)
+        context["submission_closes_at"] = selectors.submission_closes_at(application, extension)
+        context["submission_extended"] = extension is not None
     if staff_view:
         conflict = has_conflict_of_interest(user, application) or conflicts.is_conflicted(user, application)
         context.update(
@@ -634,7 +638,8 @@ def review_queue(request):
             )
             kept = request.GET.copy()
             kept.pop("page", None)
-            request.session[QUEUE_SESSION_KEY] = kept.urlencode()
+            if request.session.get(QUEUE_SESSION_KEY) != kept.urlencode():  # no session write per page
+                request.session[QUEUE_SESSION_KEY] = kept.urlencode()
         else:
             status = 400
     qs = queue.review_queue(request.user, filters) if status == 200 else Application.objects.none()

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from messaging.models import MessageTemplate, Notification, OutboxMessage, ReminderSent
+from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(OutboxMessage)
@@ -33,19 +34,10 @@ class ReminderSentAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(ReadOnlyAdmin):
     """Versions of programmes' e-mail wording: written on the staff screen
     (/grants/programmes/<id>/emails/), never changed here (a sent message records its version)."""
 
     list_display = ["programme_id", "kind", "version", "is_default", "subject", "created_by", "created_at"]
     list_filter = ["kind", "is_default"]
     readonly_fields = [f.name for f in MessageTemplate._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,7 +6,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
-        from messaging import outbox, privacy
+        from messaging import delivery, outbox, privacy  # noqa: F401 - delivery: its signal receivers
         from portal import health, personal_data
 
         health.register("outbox", outbox.health)

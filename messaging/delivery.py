@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -260,7 +263,36 @@ def send_digests() -> int:
     return queued
 
 
+# The header shows every signed-in user's unread count on every page: it is kept in the cache
+# (shared Redis in production) so that a page costs no query for it. Every write to a user's
+# notifications forgets it (signals below, and notifications_read's bulk update), after commit as
+# well so that a count read while the write was in flight is not kept; the lifetime bounds any
+# count that slips through anyway (or that a Redis outage kept from being forgotten).
+UNREAD_CACHE_SECONDS = 120
+
+
+def _unread_key(user_id) -> str:
+    return f"messaging:unread:{user_id}"
+
+
+def forget_unread(user_id) -> None:
+    key = _unread_key(user_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
 def unread_count(user) -> int:
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    key = _unread_key(user.pk)
+    count = cache.get(key)
+    if count is None:
+        count = Notification.objects.filter(user=user, read_at__isnull=True).count()
+        cache.set(key, count, UNREAD_CACHE_SECONDS)
+    return count
+
+
+@receiver(post_save, sender=Notification)
+@receiver(post_delete, sender=Notification)
+def _notification_changed(sender, instance, **kwargs):
+    forget_unread(instance.user_id)

@@ -132,6 +132,14 @@ KINDS: list[MessageKind] = [
         address_only=True,
     ),
     MessageKind(
+        "survey_invitation",
+        "A teacher's survey link",
+        "How useful was “{{ activity }}”? A short survey",
+        "the teachers' addresses programme staff or a school's lead entered (clusters.surveys)",
+        mandatory=True,  # sent on a person's request, to an address, once: no preference applies
+        address_only=True,
+    ),
+    MessageKind(
         "invitation_code",
         "A one-time code to answer an invitation",
         "Your code to answer the invitation to {{ partnership }}: {{ code }}",
@@ -357,6 +365,13 @@ KINDS += [
         mandatory=True,
     ),
     MessageKind(
+        "agreement_reoffered",
+        "Your grant agreement is offered again",
+        "Grant agreement offered again: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
         "agreement_declined",
         "A lead school declined its grant agreement",
         "Grant agreement declined: {{ name }}",
@@ -368,6 +383,36 @@ KINDS += [
         "Payee details of {{ school }} changed",
         LEADS,
         mandatory=True,
+    ),
+    MessageKind(
+        "budget_variation_requested",
+        "A lead school asks to move money between budget lines",
+        "Budget change asked for: {{ name }}",
+        STAFF,
+    ),
+    MessageKind(
+        "budget_variation_decided",
+        "Your request to change the budget was decided",
+        "Budget change {% if approved %}approved{% else %}refused{% endif %}: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+]
+
+# Review and deadlines (issue 17).
+KINDS += [
+    MessageKind(
+        "deadline_extended",
+        "Your application was given more time",
+        "{% if reopened %}Reopened{% else %}More time{% endif %}: submit {{ name }} by {{ until }}",
+        LEAD_SCHOOL,
+        mandatory=True,  # it decides whether the school can still apply
+    ),
+    MessageKind(
+        "reviewer_assigned",
+        "You were asked to review an application",
+        "Please review {{ reference }} ({{ cohort }})",
+        "the reviewer assigned (under blind review, no applicant's name is in it)",
     ),
 ]
 

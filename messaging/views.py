@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from messaging import kinds, outbox
+from messaging import delivery, kinds, outbox
 from messaging.models import Notification, OutboxMessage, Preference
 from portal.decorators import admin_required
 
@@ -62,6 +62,7 @@ def notifications_read(request):
     count = Notification.objects.filter(user=request.user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    delivery.forget_unread(request.user.pk)  # a bulk update sends no post_save
     messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
     return redirect("messaging:notifications")
 

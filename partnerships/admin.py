@@ -17,6 +17,7 @@ from partnerships.models import (
     TrustEvent,
     VerifiedDomain,
 )
+from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(School)
@@ -193,21 +194,12 @@ class EmailConfirmationAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrustEvent)
-class TrustEventAdmin(admin.ModelAdmin):
+class TrustEventAdmin(ReadOnlyAdmin):
     """Append-only: who vouched for whom, and what refused claims undid."""
 
     list_display = ["at", "action", "subject", "school", "partnership", "actor"]
     list_filter = ["action"]
     search_fields = ["subject__email", "school__name", "school__urn", "partnership__name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(InvitationCode)

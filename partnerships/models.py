@@ -186,6 +186,11 @@ class SchoolLead(models.Model):
         return f"{self.user} at {self.school}"
 
 
+# A cost code: letters, digits and . / _ - , starting with a letter or digit (so no export cell
+# can begin with a formula character), or empty.
+COST_CODE_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9./_-]*)?$"
+
+
 class Programme(models.Model):
     class Kind(models.TextChoices):
         PARTNERSHIPS = "partnerships", "Partnerships of schools"
@@ -212,10 +217,16 @@ class Programme(models.Model):
         help_text="Share of the award paid on approval; the rest when the end-of-grant report is accepted.",
     )
     staff = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="programmes", blank=True)
+    # The funder's accounting code for the programme's grants (finance exports; issue 19). A
+    # cohort may have its own (Cohort.cost_code), else it uses this one.
+    cost_code = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_code__regex=COST_CODE_PATTERN), name="programme_cost_code_format"
+            ),
             models.CheckConstraint(condition=Q(grant_cap__gte=0), name="programme_grant_cap_gte_0"),
             models.CheckConstraint(condition=Q(min_schools__gte=1), name="programme_min_schools_gte_1"),
             models.CheckConstraint(
@@ -235,10 +246,14 @@ class Cohort(models.Model):
     applications_open_at = models.DateTimeField()
     applications_close_at = models.DateTimeField()
     budget = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    cost_code = models.CharField(max_length=40, blank=True)  # empty: the programme's
 
     class Meta:
         ordering = ["-starts_on", "name"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(cost_code__regex=COST_CODE_PATTERN), name="cohort_cost_code_format"
+            ),
             models.UniqueConstraint(fields=["programme", "name"], name="cohort_unique_name_per_programme"),
             models.CheckConstraint(condition=Q(budget__gte=0), name="cohort_budget_gte_0"),
             models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="cohort_ends_after_start"),
@@ -250,6 +265,10 @@ class Cohort(models.Model):
 
     def __str__(self):
         return f"{self.programme.name} {self.name}"
+
+    @property
+    def effective_cost_code(self) -> str:
+        return self.cost_code or self.programme.cost_code
 
     def is_open_for_applications(self, at=None) -> bool:
         at = at or timezone.now()

@@ -65,7 +65,9 @@ def partnerships_for(user) -> QuerySet[Partnership]:
             .exclude(status=Membership.Status.DECLINED)
             .values("partnership_id")
         )
-        return Partnership.objects.filter(Q(pk__in=ids) | Q(pk__in=_own_drafts(user)))
+        # One IN over a UNION: "pk IN (a) OR pk IN (b)" makes PostgreSQL test every partnership
+        # against both (30 ms on the national bench data, against 9 ms: docs/performance.md).
+        return Partnership.objects.filter(pk__in=ids.union(_own_drafts(user)))
     return Partnership.objects.none()
 
 

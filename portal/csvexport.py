@@ -8,10 +8,13 @@
 - **UTF-8 with a byte-order mark**, so Excel on Windows shows £ and – instead of mojibake.
 - Dates and times are ISO 8601; None is an empty cell.
 
+The same rows as an .xlsx workbook: `xlsx_response` (text cells are never formulas).
+
     return csv_response("released-payments.csv", ["id", "amount"], rows)
 """
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -70,6 +73,68 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable], *, 
         response = StreamingHttpResponse(rows_as_csv(header, rows), content_type=content_type)
     else:
         response = HttpResponse(csv_text(header, rows), content_type=content_type)
+    response["Content-Disposition"] = _disposition(filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def xlsx_bytes(sheet_title: str, header: list[str], rows: Iterable[Iterable], *, totals=()) -> bytes:
+    """The same table as an .xlsx workbook (openpyxl): numbers are number cells (money shown as
+    £#,##0.00), dates are dates, every other value is a text cell — never a formula, whatever it
+    begins with. With `totals` (column titles), a last row holds those columns' sums, as
+    numbers computed here (not formulas: every reader sees them, recalculated or not)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(sheet_title[:31])
+    bold = Font(bold=True)
+
+    def cell(value, *, strong=False):
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=None)
+        if value is None:
+            value = ""
+        c = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, Decimal):
+            c.number_format = "£#,##0.00"
+        elif isinstance(value, datetime):
+            c.number_format = "yyyy-mm-dd hh:mm"
+        elif isinstance(value, date):
+            c.number_format = "yyyy-mm-dd"
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            c.value = str(value) if not isinstance(value, bool) else ("yes" if value else "no")
+            c.data_type = "s"  # openpyxl would otherwise store text beginning with "=" as a formula
+        if strong:
+            c.font = bold
+        return c
+
+    sheet.append([cell(title, strong=True) for title in header])
+    indexes = [header.index(t) for t in totals]
+    sums = {i: Decimal("0.00") for i in indexes}
+    count = 0
+    for row in rows:
+        row = list(row)
+        for i in indexes:
+            sums[i] += row[i] or 0
+        sheet.append([cell(v) for v in row])
+        count += 1
+    if totals:
+        last = [cell(f"Total ({count} rows)", strong=True)] + [
+            cell(sums[i], strong=True) if i in sums else cell("") for i in range(1, len(header))
+        ]
+        sheet.append(last)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(filename: str, sheet_title: str, header: list[str], rows: Iterable[Iterable], *, totals=()):
+    response = HttpResponse(xlsx_bytes(sheet_title, header, rows, totals=totals), content_type=XLSX_TYPE)
     response["Content-Disposition"] = _disposition(filename)
     response["X-Content-Type-Options"] = "nosniff"
     return response

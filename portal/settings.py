@@ -123,6 +123,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHE_TIMEOUT = env_float("CACHE_TIMEOUT", 0.5, minimum=0.05)
 CACHES = {"default": env_cache("CACHE_URL" if not TESTING else "TEST_CACHE_URL", timeout=CACHE_TIMEOUT)}
 
+# Sessions: read from the cache when it is Redis (shared by every web process), written through to
+# the database (portal/sessions.py: cached_db, a cached copy lives at most SESSION_CACHE_SECONDS).
+# With the per-process memory cache of the embedded default, plain database sessions: a log-out
+# in one process must not leave the session alive in another's memory.
+SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 300, minimum=1)
+SESSION_ENGINE = (
+    "portal.sessions"
+    if CACHES["default"]["BACKEND"] == "portal.cache.FailSoftRedisCache"
+    else "django.contrib.sessions.backends.db"
+)
+
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "portal.loginguard.LoginThrottleBackend",  # refuses throttled log-ins before any password check
@@ -134,6 +145,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Argon2id, memory-hard, its cost tunable (portal/passwords.py). The default is OWASP's
+# "m=19 MiB, t=2, p=1" (about 25 ms on one core here, against about 275 ms for Django's PBKDF2 with
+# 1,000,000 iterations: log-ins dominated the load test, docs/performance.md). The PBKDF2 hashers
+# stay in the list so that a hash made before Argon2 still verifies; Django re-hashes it with
+# Argon2 (and with changed parameters) at the next log-in.
+PASSWORD_ARGON2 = {
+    "time_cost": env_int("ARGON2_TIME_COST", 2, minimum=1),
+    "memory_cost": env_int("ARGON2_MEMORY_KIB", 19456, minimum=8192),
+    "parallelism": env_int("ARGON2_PARALLELISM", 1, minimum=1),
+}
+PASSWORD_HASHERS = [
+    "portal.passwords.TunedArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 if TESTING:  # hashing is deliberately slow; the suite logs in hundreds of times
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -273,6 +299,14 @@ if CELERY_BROKER_URL.startswith("filesystem:"):
         "control_folder": str(CELERY_FILESYSTEM_FOLDER / "control"),
         "polling_interval": 0.5,
     }
+    # The worker is a second process: a per-process memory cache would let each side keep what the
+    # other has changed (the header's unread count, forgotten when a task writes a notification).
+    # Without CACHE_URL both share a file cache in the same folder tree instead.
+    if CACHES["default"]["BACKEND"].endswith("LocMemCache") and not TESTING:
+        CACHES["default"] = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(CELERY_FILESYSTEM_FOLDER.parent / "cache"),
+        }
 # --- end of the embedded-default Celery block ----------------------------------------------
 CELERY_TIMEZONE = TIME_ZONE
 # The static beat schedule lives in portal/celery.py (CELERY_BEAT_SCHEDULE there).

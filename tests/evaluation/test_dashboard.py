@@ -406,3 +406,21 @@ def test_csv_neutralises_spreadsheet_formulas(client, staff_carol, cohort):
 
     assert "'=HYPERLINK(1)" in response.content.decode()
     assert partnership.lead_school.region == "=HYPERLINK(1)"
+
+
+def test_cohort_figures_are_cached_per_build_and_a_rebuild_shows_new_ones(client, staff_carol, built):
+    """Issue 21: the figures' HTML is cached under the summary's build time, so a page between
+    two builds does not render them again, and a rebuild (a new built_at) is shown at once."""
+    client.force_login(staff_carol)
+    url = reverse("evaluation:cohort", args=[built.pk])
+    first = client.get(url)
+    summary = CohortSummary.objects.get(cohort=built)
+    assert 'id="headline-partnerships">1<' in first.text
+
+    summary.data = {**summary.data, "partnerships": 7}  # the same build: the cached figures stay
+    summary.save(update_fields=["data"])
+    assert 'id="headline-partnerships">1<' in client.get(url).text
+
+    summary.built_at = summary.built_at + timedelta(seconds=1)  # a new build
+    summary.save(update_fields=["built_at"])
+    assert 'id="headline-partnerships">7<' in client.get(url).text

@@ -32,13 +32,16 @@ def test_web_and_worker_wait_for_healthy_db_and_redis():
 
 
 def test_every_compose_variable_is_one_the_settings_read():
-    settings_source = (ROOT / "portal" / "settings.py").read_text()
+    # gunicorn's own variables (processes, threads) are read by gunicorn.conf.py
+    source = (ROOT / "portal" / "settings.py").read_text() + (ROOT / "gunicorn.conf.py").read_text()
     for name in compose()["services"]["web"]["environment"]:
-        assert f'"{name}"' in settings_source, f"{name} is set in compose but never read by settings"
+        assert f'"{name}"' in source, (
+            f"{name} is set in compose but never read by settings or gunicorn.conf.py"
+        )
 
 
 def test_web_migrates_and_collects_static_on_start():
     command = compose()["services"]["web"]["command"]
     assert "migrate --noinput" in command
     assert "collectstatic --noinput" in command
-    assert "gunicorn portal.wsgi:application" in command
+    assert "gunicorn -c gunicorn.conf.py portal.wsgi:application" in command
