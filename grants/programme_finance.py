@@ -4,7 +4,7 @@ applied to each new award (grants.payments), and the versions of its grant agree
 
 Terms are versioned: publishing makes a new version, offered to awards from then on; a published
 version is never edited (agreements keep their own copy of the text they offered, and the
-PostgreSQL trigger `agreementterms_never_edited`, grants migration 0016, refuses changes).
+PostgreSQL trigger `agreementterms_never_edited`, grants migration 0014, refuses changes).
 """
 
 import re

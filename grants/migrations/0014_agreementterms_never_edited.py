@@ -48,6 +48,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("grants", "0015_merge_20261202_0456"), ("partnerships", "0009_cost_codes")]
+    dependencies = [("grants", "0013_budget_variation_triggers"), ("partnerships", "0009_cost_codes")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
