@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH_PASSWORD, DATA_DIR, ROOT, SCHEMAS, base_url, server_env, setup_django
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SEED = 20_260_401
 
 
@@ -439,6 +439,9 @@ def build(dataset: str) -> None:
         BudgetLine,
         EndOfGrantReport,
         Payment,
+        Review,
+        ReviewerAssignment,
+        Rubric,
         Score,
     )
     from partnerships.gias import import_gias
@@ -843,6 +846,11 @@ def build(dataset: str) -> None:
         criteria = ["need", "partnership_strength", "cpd_quality", "value_for_money"]
         budgets: dict[int, Decimal] = {}
         line_id = audit_id = score_id = pay_id = 0
+        # Issue 17's reviews: a rubric per programme, two current reviews (and two assignments) per
+        # application past submission, drawn from their own generator so the other rows stay as they were.
+        review_rng = random.Random(SEED + 17)
+        rubrics: dict[int, int] = {}
+        review_rows, assignment_rows = [], []
         for ppk, cohort, _lead, _schools, _p_status, app_status, year in partnerships:
             lead_user = lead_user_by_school[_lead]
             reviewer = staff_ids[ppk % 4]
@@ -934,6 +942,29 @@ def build(dataset: str) -> None:
                     lead_user,
                     (submitted or created) + timedelta(days=5),
                 )
+            if submitted and app_status != "withdrawn":
+                if cohort.programme_id not in rubrics:
+                    rubrics[cohort.programme_id] = Rubric.objects.create(
+                        programme_id=cohort.programme_id, version=1, scale_max=5
+                    ).pk
+                for n in range(2):
+                    who = staff_ids[(ppk + n) % len(staff_ids)]
+                    at = submitted + timedelta(days=3 + n)
+                    assignment_rows.append((len(assignment_rows) + 1, ppk, who, "auto", True, at, None))
+                    review_rows.append(
+                        (
+                            len(review_rows) + 1,
+                            ppk,
+                            who,
+                            rubrics[cohort.programme_id],
+                            review_rng.choice(["fund", "fund_with_changes", "do_not_fund"]),
+                            "",
+                            "",
+                            Decimal(review_rng.randint(1000, 5000)) / 1000,
+                            True,
+                            at + timedelta(days=2),
+                        )
+                    )
             if decided:
                 to = "rejected" if app_status == "rejected" else "approved"
                 audit(to, "submitted", to, reviewer, decided)
@@ -1017,6 +1048,27 @@ def build(dataset: str) -> None:
             Score, ["id", "application", "reviewer", "criterion", "score", "comment", "scored_at"], score_rows
         )
         copier.copy_model(
+            ReviewerAssignment,
+            ["id", "application", "reviewer", "how", "active", "assigned_at", "ended_at"],
+            assignment_rows,
+        )
+        copier.copy_model(
+            Review,
+            [
+                "id",
+                "application",
+                "reviewer",
+                "rubric",
+                "recommendation",
+                "comment",
+                "private_note",
+                "weighted_score",
+                "is_current",
+                "submitted_at",
+            ],
+            review_rows,
+        )
+        copier.copy_model(
             Payment,
             [
                 "id",
@@ -1064,7 +1116,8 @@ def build(dataset: str) -> None:
         Cohort.objects.bulk_update(enthuse_cohorts, ["budget"])
         step(
             f"{len(app_rows)} applications, {len(line_rows)} budget lines, {len(audit_rows)} audit events, "
-            f"{len(payment_rows)} payments, {len(report_rows)} end-of-grant reports"
+            f"{len(payment_rows)} payments, {len(report_rows)} end-of-grant reports, "
+            f"{len(review_rows)} reviews"
         )
 
         models = [
@@ -1083,6 +1136,9 @@ def build(dataset: str) -> None:
             Score,
             Payment,
             EndOfGrantReport,
+            Rubric,
+            Review,
+            ReviewerAssignment,
         ]
         with connection.cursor() as cursor:
             for statement in connection.ops.sequence_reset_sql(no_style(), models):

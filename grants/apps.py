@@ -20,6 +20,7 @@ class GrantsConfig(AppConfig):
         personal_data.register(
             "uploads", export=privacy.uploads, shred=privacy.shred_uploads, purge=privacy.purge_files
         )
+        personal_data.register("reviews", export=privacy.reviews, shred=privacy.shred_reviews)
 
         hooks.register_membership_guard(services.membership_guard)
         hooks.minimum_at_risk.connect(services.on_minimum_at_risk, dispatch_uid="grants_minimum_at_risk")

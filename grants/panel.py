@@ -43,7 +43,13 @@ def _reviewer_name(user) -> str:
     return user.get_full_name() or user.username
 
 
-def panel_for(cohort, viewer=None) -> Panel:
+PANEL_PAGE_SIZE = 50
+
+
+def panel_for(cohort, viewer=None, page=None) -> Panel:
+    """The whole cohort ranked (the funding line needs every row), but the viewer's conflicts are
+    looked up only for the rows shown: `page` is a (start, stop) slice of the ranking, or None
+    for every row."""
     threshold = review.settings_for(cohort.programme).disagreement_threshold
     current = (
         Review.objects.filter(is_current=True)
@@ -57,9 +63,6 @@ def panel_for(cohort, viewer=None) -> Panel:
         .order_by("submitted_at", "pk")
     )
     applications = list(applications)
-    conflicted = set()
-    if viewer is not None:
-        conflicted = {app_id for (_, app_id) in conflicts.conflicts_for_many([viewer.pk], applications)}
     rows = []
     for a in applications:
         reviews = a.current_reviews
@@ -84,7 +87,7 @@ def panel_for(cohort, viewer=None) -> Panel:
         else:
             mean = normalised = spread = None
             disagree = False
-        rows.append(PanelRow(a, scores, mean, normalised, spread, disagree, conflicted=a.pk in conflicted))
+        rows.append(PanelRow(a, scores, mean, normalised, spread, disagree))
     # Highest first; applications without reviews last, then by submission.
     rows.sort(key=lambda r: (r.normalised is None, -(r.normalised or 0)))
     budget = cohort_budget(cohort)
@@ -101,5 +104,9 @@ def panel_for(cohort, viewer=None) -> Panel:
             funded = cumulative
         else:
             line_reached = True  # the line is drawn at the first application that does not fit
-    running = funded
-    return Panel(rows=rows, budget=budget, remaining=remaining, line_total=running)
+    if viewer is not None:
+        shown = rows if page is None else rows[page[0] : page[1]]
+        found = conflicts.conflicts_for_many([viewer.pk], [r.application for r in shown])
+        for row in shown:
+            row.conflicted = (viewer.pk, row.application.pk) in found
+    return Panel(rows=rows, budget=budget, remaining=remaining, line_total=funded)

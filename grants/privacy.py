@@ -124,3 +124,69 @@ def purge_files(*, days: int, dry_run: bool) -> list[str]:
             for name in names:
                 transaction.on_commit(lambda name=name: default_storage.delete(name))
     return lines
+
+
+# --- Reviews (issue 17) -------------------------------------------------------------------------
+
+
+def reviews(user) -> dict:
+    """What the user did as a reviewer: every review they wrote (earlier versions too) with its
+    scores, comments, recommendation and private note; their assignments; the conflicts they
+    declared. Applications are named by reference only (under blind review the reviewer never saw
+    the applicant's names, and their own download does not add them)."""
+    from grants.models import ConflictDeclaration, Review, ReviewerAssignment
+
+    written = (
+        Review.objects.filter(reviewer=user)
+        .select_related("application", "rubric")
+        .prefetch_related("scores__criterion")
+        .order_by("submitted_at", "pk")
+    )
+    return {
+        "reviews": [
+            {
+                "application": r.application.reference or f"draft {r.application_id}",
+                "rubric_version": r.rubric.version,
+                "recommendation": r.get_recommendation_display(),
+                "weighted_score": str(r.weighted_score),
+                "comment": r.comment,
+                "private_note": r.private_note,
+                "scores": [
+                    {"criterion": s.criterion.name, "score": s.score, "of": s.scale_max, "comment": s.comment}
+                    for s in r.scores.all()
+                ],
+                "current": r.is_current,
+                "submitted_at": _when(r.submitted_at),
+            }
+            for r in written
+        ],
+        "assignments": [
+            {
+                "application": a.application.reference or f"draft {a.application_id}",
+                "how": a.get_how_display(),
+                "assigned_at": _when(a.assigned_at),
+                "ended_at": _when(a.ended_at),
+            }
+            for a in ReviewerAssignment.objects.filter(reviewer=user)
+            .select_related("application")
+            .order_by("pk")
+        ],
+        "conflicts_declared": [
+            {
+                "application": d.application.reference or f"draft {d.application_id}",
+                "reason": d.reason,
+                "declared_at": _when(d.declared_at),
+            }
+            for d in ConflictDeclaration.objects.filter(reviewer=user)
+            .select_related("application")
+            .order_by("pk")
+        ],
+    }
+
+
+def shred_reviews(user, *, old_email: str) -> None:
+    """Closing an account: reviews, scores and comments stay with the grant record (pointing at
+    the anonymised user); the private notes, which only the reviewer could read, are blanked."""
+    from grants.models import Review
+
+    Review.objects.filter(reviewer=user).exclude(private_note="").update(private_note="")

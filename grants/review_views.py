@@ -11,14 +11,16 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from grants import conflicts, extensions, review, services
 from grants import review_forms as rf
+from grants.blind import texts_for_reviewer as blind_texts
 from grants.models import Application, DeadlineExtension, Review, ReviewerAssignment
-from grants.panel import panel_for
+from grants.panel import PANEL_PAGE_SIZE, PANEL_STATES, panel_for
 from grants.selectors import (
     applications_for,
     cohort_budget,
@@ -104,6 +106,7 @@ def _review_page(request, assignment, form=None, conflict_form=None, status=200)
         .order_by("-submitted_at", "-pk")
     )
     current = next((r for r in mine if r.is_current), None)
+    texts, lines = blind_texts(application, blind=blind)  # under blind review, names redacted
     if form is None and rubric is not None:
         initial = {}
         if current is not None and current.rubric_id == rubric.pk:
@@ -128,7 +131,8 @@ def _review_page(request, assignment, form=None, conflict_form=None, status=200)
             "memberships": memberships,
             "confirmed": len(confirmed),
             "phase_mix": Counter(m.school.get_phase_display() for m in confirmed).most_common(),
-            "budget_lines": application.budget_lines.all(),
+            "texts": texts,
+            "budget_lines": lines,
             "history": mine,
             "conflict_form": conflict_form or rf.ConflictDeclareForm(),
             "conflicts": conflicts.conflicts(request.user, application),
@@ -389,11 +393,19 @@ def panel(request, cohort_pk):
 
 
 def _panel_context(request, cohort, errors=None, values=None):
-    data = panel_for(cohort, viewer=request.user)
+    """The ranking, shown PANEL_PAGE_SIZE rows a page (the funding line and running totals are
+    the whole cohort's); decisions are made on the page shown."""
+    count = Application.objects.filter(cohort=cohort, status__in=PANEL_STATES).count()
+    page = Paginator(range(count), PANEL_PAGE_SIZE).get_page(
+        request.GET.get("page") or request.POST.get("page")
+    )
+    data = panel_for(cohort, viewer=request.user, page=(page.start_index() - 1, page.end_index()))
     settings = review.settings_for(cohort.programme)
     return {
         "cohort": cohort,
         "panel": data,
+        "page": page,
+        "rows": data.rows[max(page.start_index() - 1, 0) : page.end_index()],
         "errors": errors or [],
         "values": values or {},
         "auto_form": rf.AutoAssignForm(initial={"per_application": settings.reviewers_per_application}),
@@ -491,7 +503,11 @@ def panel_decide(request, cohort_pk):
                 "button": "Yes, record these decisions",
                 "button_class": "btn-success",
                 "fields": [],
-                "extra_fields": [*values.items(), ("reason", reason)],
+                "extra_fields": [
+                    *values.items(),
+                    ("reason", reason),
+                    ("page", request.POST.get("page", "1")),
+                ],
                 "action": request.path,
                 "back": reverse("grants:panel", args=[cohort.pk]),
             },
@@ -507,7 +523,9 @@ def panel_decide(request, cohort_pk):
         context = _panel_context(request, cohort, [*exc.messages, "Nothing was recorded."], values)
         return render(request, "grants/panel.html", context, status=400)
     messages.success(request, f"{len(chosen)} decisions recorded; the leads have been told.")
-    return redirect("grants:panel", cohort_pk=cohort.pk)
+    page = request.POST.get("page", "")
+    suffix = f"?page={page}" if page.isdigit() and page != "1" else ""
+    return redirect(reverse("grants:panel", args=[cohort.pk]) + suffix)
 
 
 # --- Staff: deadline extensions ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from grants import conflicts, review, services
 from grants.models import (
@@ -785,3 +786,230 @@ def test_on_postgres_a_declared_conflict_refuses_a_raw_assignment_even_with_an_o
 
     with pytest.raises(IntegrityError, match="declared a conflict"):
         _raw_assign(submitted, ann)
+
+
+# --- National size: 5 vs 500 applications, and the panel a page at a time --------------------------
+
+
+def _bulk_submitted(cohort, rubric, reviewers, n, requested=Decimal("1000.00")):
+    """`n` submitted applications of the cohort, written in bulk (a lead school each, two current
+    reviews each): the shapes the queue and the panel read, without a service call per row."""
+    from partnerships.models import Membership, Partnership, School
+
+    start = Application.objects.count()
+    schools = School.objects.bulk_create(factories.SchoolFactory.build_batch(n))
+    partnerships = Partnership.objects.bulk_create(
+        Partnership(cohort=cohort, name=f"Bulk partnership {start + i}", lead_school=s, local_stem_issue="x")
+        for i, s in enumerate(schools)
+    )
+    Membership.objects.bulk_create(
+        Membership(partnership=p, school=p.lead_school, cohort=cohort, role="lead", status="confirmed")
+        for p in partnerships
+    )
+    apps = Application.objects.bulk_create(
+        Application(
+            partnership=p,
+            cohort=cohort,
+            status=S.SUBMITTED,
+            reference=f"BULK-{start + i:05d}",
+            grant_cap=cohort.programme.grant_cap,
+            requested=requested,
+            submitted_at=timezone.now(),
+        )
+        for i, p in enumerate(partnerships)
+    )
+    Review.objects.bulk_create(
+        Review(
+            application=a,
+            reviewer=r,
+            rubric=rubric,
+            recommendation="fund",
+            weighted_score=Decimal(1 + (a.pk * (k + 1)) % 4),
+            is_current=True,
+        )
+        for a in apps
+        for k, r in enumerate(reviewers)
+    )
+    return apps
+
+
+def test_queue_and_panel_query_counts_are_the_same_for_5_and_500_applications(
+    carol, cohort, programme, staff_carol, rubric
+):
+    reviewers = [external_reviewer(programme, name) for name in ("ann", "ben")]
+    _bulk_submitted(cohort, rubric, reviewers, 5)
+    urls = [
+        reverse("grants:review_queue") + "?round=current",
+        reverse("grants:review_queue") + "?q=school&round=all&sort=-score",
+        reverse("grants:panel", args=[cohort.pk]),
+    ]
+    _count(carol, urls[0])  # warms the cached regions
+    few = [_count(carol, url) for url in urls]
+
+    _bulk_submitted(cohort, rubric, reviewers, 495)
+
+    assert [_count(carol, url) for url in urls] == few
+    assert _count(carol, urls[2] + "?page=10") == few[2]
+
+
+def test_the_panel_shows_fifty_ranks_a_page_with_the_funding_line_of_the_whole_cohort(
+    carol, cohort, programme, staff_carol, rubric
+):
+    from grants.panel import PANEL_PAGE_SIZE
+
+    reviewers = [external_reviewer(programme, name) for name in ("ann", "ben")]
+    cohort.budget = Decimal("60000.00")  # 60 awards of £1,000: the line falls on page 2
+    cohort.save()
+    _bulk_submitted(cohort, rubric, reviewers, 70)
+    url = reverse("grants:panel", args=[cohort.pk])
+
+    first = carol.get(url).content.decode()
+    second = carol.get(url + "?page=2").content.decode()
+
+    assert first.count('name="decision_') == PANEL_PAGE_SIZE
+    assert second.count('name="decision_') == 20
+    assert "Showing ranks 51 to 70 of 70" in second
+    assert second.count("above the line") == 10  # ranks 51–60 still fit the budget
+    assert "£60,000.00" in second  # the running total at the line, counted over both pages
+
+
+def test_a_panel_decision_on_page_two_goes_back_to_page_two(carol, cohort, programme, staff_carol, rubric):
+    reviewers = [external_reviewer(programme, name) for name in ("ann", "ben")]
+    apps = _bulk_submitted(cohort, rubric, reviewers, 55)
+    url = reverse("grants:panel_decide", args=[cohort.pk])
+    last = apps[-1]
+    data = {f"decision_{last.pk}": "reject", "reason": "Out of scope.", "page": "2", "confirm": "yes"}
+
+    response = carol.post(url, data)
+
+    assert response.status_code == 302
+    assert response.url.endswith("?page=2")
+    assert Application.objects.get(pk=last.pk).status == S.REJECTED
+
+
+# --- Blind review: names the applicant typed are redacted ------------------------------------------
+
+
+def _typed_names(application):
+    """Write the application's own names into its free text and a budget note, as applicants do."""
+    lead = application.partnership.lead_school
+    member = partner_school(application)
+    Application.objects.filter(pk=application.pk).update(
+        aims=f"{lead.name} and {member.name.upper()} will share a technician.",
+        local_stem_issue=f"At {lead.name.rsplit(' ', 1)[0]} (URN {lead.urn}) few pupils take triple science.",
+        timeline=f"Autumn: {application.partnership.name} meets. Spring: a STEM fair.",
+    )
+    application.budget_lines.update(note=f"Supply cover at {member.name}")
+    return lead, member
+
+
+def test_blind_review_redacts_school_and_partnership_names_and_urns_from_the_applicants_text(
+    client, submitted, programme, staff_carol, rubric
+):
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    lead, member = _typed_names(submitted)
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    body = logged_in(client, ann).get(reverse("grants:review_page", args=[mine.pk])).content.decode()
+
+    for name in [*_names(submitted), lead.name.rsplit(" ", 1)[0], member.name.upper()]:
+        assert name not in body, name
+    assert "[name withheld] and [name withheld] will share a technician." in body
+    assert "[URN withheld]" in body
+    assert "few pupils take triple science" in body  # the rest of the text is kept
+    assert "Supply cover at [name withheld]" in body
+
+
+def test_without_blind_review_the_applicants_text_is_shown_as_written(
+    client, submitted, programme, staff_carol, rubric
+):
+    lead, member = _typed_names(submitted)
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    body = logged_in(client, ann).get(reverse("grants:review_page", args=[mine.pk])).content.decode()
+
+    assert f"{lead.name} and {member.name.upper()} will share a technician." in body
+    assert "withheld" not in body
+
+
+def test_redaction_takes_whole_words_only_and_the_trust_name_too(submitted):
+    from grants.blind import redactor
+
+    lead = submitted.partnership.lead_school
+    lead.name, lead.trust_name = "Oak Primary School", "Northern Lights Academy Trust"
+    lead.save()
+
+    redact = redactor(Application.objects.select_related("partnership__lead_school").get(pk=submitted.pk))
+
+    assert redact("Oak Primary School and Northern Lights Academy Trust") == (
+        "[name withheld] and [name withheld]"
+    )
+    assert redact("Oak Primary pupils") == "[name withheld] pupils"
+    assert redact("Oakwood and a primary school") == "Oakwood and a primary school"
+    assert redact(f"URN {lead.urn}0 is another school") == f"URN {lead.urn}0 is another school"
+
+
+# --- The reviewer's personal data ------------------------------------------------------------------
+
+
+def test_a_reviewers_personal_data_download_holds_their_reviews_and_history_without_the_applicants_names(
+    client, submitted, programme, staff_carol, rubric
+):
+    import json
+
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    for values, note in (((2, 3), "First look."), ((4, 4), "After the call.")):
+        review.review_submit(
+            application_id=submitted.pk,
+            by=ann,
+            scores=scores_for(rubric, *values),
+            recommendation="fund",
+            private_note=note,
+        )
+    logged_in(client, ann)
+
+    body = client.get(reverse("partnerships:personal_data_download")).content.decode()
+
+    data = json.loads(body)["reviews"]
+    assert [r["private_note"] for r in data["reviews"]] == ["First look.", "After the call."]
+    assert [r["current"] for r in data["reviews"]] == [False, True]
+    assert data["reviews"][1]["scores"][0]["score"] == 4
+    assert data["assignments"][0]["application"] == submitted.reference
+    for name in _names(submitted):
+        assert name not in body, name
+
+
+def test_a_lead_who_never_reviewed_has_an_empty_reviews_section(client, lead_alice):
+    import json
+
+    client.force_login(lead_alice)
+    data = json.loads(client.get(reverse("partnerships:personal_data_download")).content)
+
+    assert data["reviews"] == {"reviews": [], "assignments": [], "conflicts_declared": []}
+
+
+def test_closing_a_reviewers_account_blanks_their_private_notes_and_keeps_the_reviews(
+    submitted, programme, staff_carol, rubric
+):
+    from partnerships import privacy
+
+    ann = external_reviewer(programme, "ann")
+    review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+    review.review_submit(
+        application_id=submitted.pk,
+        by=ann,
+        scores=scores_for(rubric, 3, 3),
+        recommendation="fund",
+        comment="Solid plan.",
+        private_note="Reminds me of my old school.",
+    )
+
+    privacy.anonymise_user(ann)
+
+    kept = Review.objects.get(application=submitted)
+    assert kept.comment == "Solid plan."
+    assert kept.private_note == ""
