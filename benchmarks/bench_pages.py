@@ -141,6 +141,10 @@ def _pass_second_factor(client, user) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from portal.two_factor import must_use_second_factor
+
+    if not must_use_second_factor(user):  # a lead given a device would owe one at every log-in after
+        return
     device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id

@@ -11,6 +11,10 @@ with and without it, so that a busy machine slows both sides alike. Run by run.p
 3. Fused summary queries (evaluation.summaries.compute): `unfused_compute` below is compute()
    as it was before (14 queries, the big tables scanned eight times), timed interleaved with
    today's compute() and the one-query yardstick; the two outputs are checked to be identical.
+4. Capacity (issue 21), each pair interleaved: a lead's partnerships (the lead home's main query)
+   as "pk IN a OR pk IN b" (before) against "pk IN (a UNION b)" (today), same rows checked; the
+   cohort dashboard rendered with its figures' fragment cache empty against a hit; the header's
+   unread count as a query against a cache hit.
 """
 
 import statistics
@@ -262,6 +266,85 @@ def summary_fusion(meta, n) -> dict:
     }
 
 
+def _pairs(before, after, n) -> tuple[float, float]:
+    before(), after()
+    b, a = [], []
+    for _ in range(n):
+        for fn, bucket in ((before, b), (after, a)):
+            started = time.perf_counter()
+            fn()
+            bucket.append((time.perf_counter() - started) * 1000)
+    return statistics.median(b), statistics.median(a)
+
+
+def capacity(meta, n) -> dict:
+    """Issue 21's cheaper pages, each without and with, interleaved."""
+    import bench_pages
+    from django.contrib.auth.models import User
+    from django.core.cache import cache
+    from django.db.models import Count, Q
+    from django.test import Client
+    from django.urls import reverse
+
+    from messaging.delivery import _unread_key, unread_count
+    from messaging.models import Notification
+    from partnerships import selectors
+    from partnerships.models import Membership, Partnership
+
+    cast = bench_pages.cast(meta)
+    lead = User.objects.get(username=cast["lead"])
+
+    def home_query(base):
+        return list(
+            base.select_related("cohort__programme", "lead_school")
+            .annotate(confirmed=Count("memberships", filter=Q(memberships__status="confirmed")))
+            .order_by("-cohort__starts_on", "name")
+        )
+
+    def or_query():
+        ids = (
+            Membership.objects.filter(school__in=selectors.verified_schools(lead))
+            .exclude(status=Membership.Status.DECLINED)
+            .values("partnership_id")
+        )
+        return home_query(Partnership.objects.filter(Q(pk__in=ids) | Q(pk__in=selectors._own_drafts(lead))))
+
+    def union_query():
+        return home_query(selectors.partnerships_for(lead))
+
+    same = [p.pk for p in or_query()] == [p.pk for p in union_query()]
+    q_before, q_after = _pairs(or_query, union_query, n)
+
+    admin = User.objects.get(username=cast["admin"])
+    client = Client()
+    client.force_login(admin)
+    bench_pages._pass_second_factor(client, admin)
+    url = reverse("evaluation:cohort", kwargs={"pk": cast["cohort"]})
+
+    def dashboard_miss():
+        cache.clear()
+        client.get(url)
+
+    def dashboard_hit():
+        client.get(url)
+
+    d_before, d_after = _pairs(dashboard_miss, dashboard_hit, n)
+
+    def unread_query():
+        Notification.objects.filter(user=lead, read_at__isnull=True).count()
+
+    def unread_hit():
+        unread_count(lead)
+
+    cache.delete(_unread_key(lead.pk))
+    u_before, u_after = _pairs(unread_query, unread_hit, n)
+    return {
+        "lead_partnerships": {"without_ms": q_before, "with_ms": q_after, "same_rows": same},
+        "dashboard_fragment": {"without_ms": d_before, "with_ms": d_after},
+        "unread_count": {"without_ms": u_before, "with_ms": u_after},
+    }
+
+
 def main() -> None:
     setup_django("national")
     meta = bench_meta()
@@ -271,6 +354,7 @@ def main() -> None:
             "queue_index": queue_index(meta, n),
             "region_cache": region_cache(meta, n),
             "summary_fusion": summary_fusion(meta, n),
+            "capacity": capacity(meta, n),
         }
     )
 

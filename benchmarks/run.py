@@ -218,6 +218,22 @@ def render_experiments(ex: dict) -> list[str]:
             f"**{f['ratio_with']:.2f}×**; identical output: {'yes' if f['identical_output'] else 'NO'} "
             "| ≤ 2× |"
         )
+    cap = ex.get("capacity")
+    if cap:
+        lp, df, uc = cap["lead_partnerships"], cap["dashboard_fragment"], cap["unread_count"]
+        lines.append(
+            f"| Fix: a lead's partnerships (lead home) | OR of two INs → one IN over a UNION | "
+            f"{_ms(lp['without_ms'])} → {_ms(lp['with_ms'])}; "
+            f"same rows: {'yes' if lp['same_rows'] else 'NO'} | |"
+        )
+        lines.append(
+            f"| Fix: cohort dashboard figures cached per build | whole page, fragment cache empty → hit | "
+            f"{_ms(df['without_ms'])} → {_ms(df['with_ms'])} | |"
+        )
+        lines.append(
+            f"| Fix: header's unread count | query → cache hit | "
+            f"{_ms(uc['without_ms'])} → {uc['with_ms']:.2f} ms | |"
+        )
     return lines
 
 

@@ -74,7 +74,13 @@ class FeedbackAdmin(admin.ModelAdmin):
 
 # Questionnaires and surveys (issue 18) are written through their pages and services
 # (clusters/services.py, clusters/surveys.py); the admin only reads them.
-from clusters.models import NeedsQuestionnaire, SurveyInvitation, SurveyRoom  # noqa: E402
+from clusters.models import (  # noqa: E402
+    ClusterReport,
+    CommentTheme,
+    NeedsQuestionnaire,
+    SurveyInvitation,
+    SurveyRoom,
+)
 
-for _model in (NeedsQuestionnaire, SurveyInvitation, SurveyRoom):
+for _model in (ClusterReport, CommentTheme, NeedsQuestionnaire, SurveyInvitation, SurveyRoom):
     admin.site.register(_model, ReadOnlyAdmin)

@@ -39,6 +39,40 @@ class Cluster(models.Model):
         return self.name
 
 
+class ClusterReport(models.Model):
+    """A cluster's final report at the end of delivery: written by programme staff or a verified
+    lead of a cluster school, accepted by programme staff. Accepting it completes the cluster (the
+    only way to "completed": PostgreSQL trigger `cluster_completed_has_accepted_report`,
+    clusters migration 0006)."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.PROTECT, related_name="final_report")
+    summary = models.TextField("What the cluster delivered and learned", max_length=10000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="submitted") | Q(accepted_at__isnull=False),
+                name="clusterreport_accepted_has_date",
+            )
+        ]
+
+    def __str__(self):
+        return f"Final report of {self.cluster}"
+
+
 class ClusterMembership(models.Model):
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="memberships")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="cluster_memberships")
@@ -207,6 +241,33 @@ class CPDActivity(models.Model):
         return self.title
 
 
+class CommentTheme(models.Model):
+    """A theme programme staff give teachers' survey comments: a barrier or a facilitator of
+    delivery, in the programme's own words (the process evaluation groups comments by it)."""
+
+    class Kind(models.TextChoices):
+        BARRIER = "barrier", "Barrier"
+        FACILITATOR = "facilitator", "Facilitator"
+
+    programme = models.ForeignKey(
+        "partnerships.Programme", on_delete=models.CASCADE, related_name="comment_themes"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "kind", "name"], name="commenttheme_unique_per_programme"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="commenttheme_has_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.name}"
+
+
 class Feedback(models.Model):
     """A teacher's feedback on an activity, on the elements the ENTHUSE evaluation found most useful."""
 
@@ -231,6 +292,7 @@ class Feedback(models.Model):
     )
     room = models.ForeignKey("SurveyRoom", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     school = models.ForeignKey(School, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    themes = models.ManyToManyField(CommentTheme, blank=True, related_name="comments")
 
     class Meta:
         verbose_name_plural = "feedback"
@@ -263,6 +325,9 @@ class SurveyInvitation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Sent by e-mail (clusters.surveys.invitations_email). The address itself is not kept: the
+    # answers stay anonymous, and no teacher's address is stored.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"Survey invitation {self.pk} for {self.activity}"

@@ -11,6 +11,8 @@ from django.utils import timezone
 from clusters.models import (
     Cluster,
     ClusterMembership,
+    ClusterReport,
+    CommentTheme,
     CPDActivity,
     CPDPlanItem,
     Feedback,
@@ -133,6 +135,74 @@ def cluster_started(cluster: Cluster) -> None:
     `Cluster.status` besides creation; never set by hand)."""
     Cluster.objects.filter(pk=cluster.pk, status=Cluster.Status.FORMING).update(status=Cluster.Status.ACTIVE)
     cluster.status = Cluster.Status.ACTIVE if cluster.status == Cluster.Status.FORMING else cluster.status
+
+
+REPORT_LIMIT = 10000
+
+
+def may_write_cluster_report(user, cluster: Cluster) -> bool:
+    """Programme staff, or a verified lead of one of the cluster's schools."""
+    return runs_programme(user, cluster.cohort.programme) or (
+        member_schools(cluster=cluster)
+        .filter(lead_links__user=user, lead_links__verified_at__isnull=False)
+        .exists()
+    )
+
+
+def cluster_report_submit(*, cluster: Cluster, summary: str, by) -> ClusterReport:
+    """Submit (or, until it is accepted, rewrite) the cluster's final report. Only an active
+    cluster reports: one whose plan or delivery has begun."""
+    if not may_write_cluster_report(by, cluster):
+        raise PermissionDenied(
+            "Only programme staff or a lead of a cluster school may write its final report."
+        )
+    summary = (summary or "").strip()
+    if not summary:
+        raise ValidationError({"summary": "Say what the cluster delivered and learned."})
+    if len(summary) > REPORT_LIMIT:
+        raise ValidationError(
+            {
+                "summary": f"Keep this to {REPORT_LIMIT:,} characters: it has {len(summary):,}. "
+                "Nothing was cut."
+            }
+        )
+    with transaction.atomic():
+        cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+        if cluster.status != Cluster.Status.ACTIVE:
+            raise ValidationError(
+                f"This cluster is {cluster.get_status_display().lower()}: only an active cluster "
+                "(its plan or delivery begun) sends a final report."
+            )
+        report = ClusterReport.objects.filter(cluster=cluster).first()
+        if report is not None and report.status == ClusterReport.Status.ACCEPTED:
+            raise ValidationError("The final report has been accepted: it can no longer be changed.")
+        report = report or ClusterReport(cluster=cluster)
+        report.summary, report.submitted_by, report.submitted_at = summary, by, timezone.now()
+        report.save()
+    return report
+
+
+def cluster_report_accept(*, cluster: Cluster, by) -> ClusterReport:
+    """Programme staff accept the final report: the cluster is completed (the one writer of
+    "completed"; the trigger `cluster_completed_has_accepted_report` refuses any other)."""
+    ensure_runs_programme(by, cluster.cohort.programme, "accept a cluster's final report")
+    with transaction.atomic():
+        cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
+        report = ClusterReport.objects.select_for_update().filter(cluster=cluster).first()
+        if report is None:
+            raise ValidationError("The cluster has not sent its final report yet.")
+        if report.status == ClusterReport.Status.ACCEPTED:
+            return report
+        report.status, report.accepted_by, report.accepted_at = (
+            ClusterReport.Status.ACCEPTED,
+            by,
+            timezone.now(),
+        )
+        report.save(update_fields=["status", "accepted_by", "accepted_at"])
+        Cluster.objects.filter(pk=cluster.pk).update(
+            status=Cluster.Status.COMPLETED, updated_at=timezone.now()
+        )
+    return report
 
 
 def cluster_shortfall(cluster: Cluster) -> int:
@@ -625,3 +695,37 @@ def clean_ratings(ratings: dict) -> dict:
     if errors:
         raise ValidationError(errors)
     return ratings
+
+
+# --- Themes of teachers' comments (the process evaluation's barriers and facilitators) ---------
+
+
+def feedback_programme(feedback: Feedback) -> Programme:
+    activity = feedback.activity
+    return (activity.partnership or activity.cluster).cohort.programme
+
+
+def comment_theme_assign(*, feedback: Feedback, kind: str, name: str, by) -> CommentTheme:
+    """Give a comment a theme (a barrier or a facilitator), made the first time its name is used in
+    the programme. Programme staff only; a comment with no text has nothing to theme."""
+    programme = feedback_programme(feedback)
+    ensure_runs_programme(by, programme, "theme teachers' comments")
+    if kind not in CommentTheme.Kind.values:
+        raise ValidationError({"kind": "Choose barrier or facilitator."})
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Name the theme, for example “Supply cover”."})
+    if len(name) > 80:
+        raise ValidationError({"name": f"Keep the theme to 80 characters: it has {len(name)}."})
+    if not feedback.comments.strip():
+        raise ValidationError("This answer has no comment to theme.")
+    with transaction.atomic():
+        existing = CommentTheme.objects.filter(programme=programme, kind=kind, name__iexact=name).first()
+        theme = existing or CommentTheme.objects.get_or_create(programme=programme, kind=kind, name=name)[0]
+        feedback.themes.add(theme)
+    return theme
+
+
+def comment_theme_remove(*, feedback: Feedback, theme: CommentTheme, by) -> None:
+    ensure_runs_programme(by, feedback_programme(feedback), "theme teachers' comments")
+    feedback.themes.remove(theme)

@@ -26,6 +26,24 @@ class InviteForm(forms.Form):
         self.fields["school"].queryset = schools
 
 
+class EmailForm(forms.Form):
+    addresses = forms.CharField(
+        label="Teachers' e-mail addresses",
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text=(
+            "One per line (or separated by commas). Each teacher gets their own link that takes one "
+            "answer; the addresses are not kept."
+        ),
+        max_length=50_000,
+    )
+    school = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any school taking part")
+
+    def __init__(self, *args, schools, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        self.fields["school"].label = "Their school"
+
+
 class RoomCodeForm(forms.Form):
     code = forms.CharField(label="Survey code", max_length=20)
 
@@ -47,7 +65,7 @@ def _schools(activity):
 
 
 @login_required
-def survey_send(request, pk, form=None):
+def survey_send(request, pk, form=None, email_form=None):
     activity = _activity(request, pk)
     invitations = activity.survey_invitations.select_related("school").order_by("-created_at", "pk")[:200]
     links = [
@@ -71,6 +89,7 @@ def survey_send(request, pk, form=None):
         {
             "activity": activity,
             "form": form or InviteForm(schools=_schools(activity)),
+            "email_form": email_form or EmailForm(schools=_schools(activity), auto_id="email_%s"),
             "links": links,
             "answered": answered,
             "rooms": activity.survey_rooms.order_by("-created_at"),
@@ -78,7 +97,7 @@ def survey_send(request, pk, form=None):
             "per_school": per_school,
             "room_url": request.build_absolute_uri(reverse("clusters:survey_room")),
         },
-        status=400 if form is not None and form.errors else 200,
+        status=400 if any(f is not None and f.errors for f in (form, email_form)) else 200,
     )
 
 
@@ -98,6 +117,22 @@ def survey_invite(request, pk):
             )
             return redirect("clusters:survey_send", pk=activity.pk)
     return survey_send(request, pk, form=form)
+
+
+@require_POST
+@login_required
+def survey_email(request, pk):
+    activity = _activity(request, pk)
+    form = EmailForm(request.POST, schools=_schools(activity), auto_id="email_%s")
+    if form.is_valid():
+        try:
+            sent = surveys.invitations_email(activity=activity, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Sent {sent} survey invitation{'s' if sent != 1 else ''} by e-mail.")
+            return redirect("clusters:survey_send", pk=activity.pk)
+    return survey_send(request, pk, email_form=form)
 
 
 @require_POST

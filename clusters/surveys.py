@@ -6,16 +6,20 @@ comments. A one-time invitation answers once (Feedback.invitation is one-to-one,
 refuses a second answer even in a race); a room takes many answers until it expires.
 """
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
+import messaging
 from clusters.models import CPDActivity, Feedback, SurveyInvitation, SurveyRoom
 from clusters.services import clean_ratings, may_give_feedback, member_schools
 
@@ -39,7 +43,9 @@ def token_for(invitation: SurveyInvitation) -> str:
     return signing.TimestampSigner(salt=SALT).sign(str(invitation.pk))
 
 
-def invitations_create(*, activity: CPDActivity, by, count, school=None) -> list[SurveyInvitation]:
+def invitations_create(
+    *, activity: CPDActivity, by, count, school=None, emailed: bool = False
+) -> list[SurveyInvitation]:
     if not may_give_feedback(by, activity):
         raise PermissionDenied("Only programme staff and leads of schools taking part may send this survey.")
     try:
@@ -48,6 +54,24 @@ def invitations_create(*, activity: CPDActivity, by, count, school=None) -> list
         raise ValidationError({"count": "Enter how many teachers to invite."}) from None
     if not 1 <= count <= MAX_INVITATIONS:
         raise ValidationError({"count": f"Invite from 1 to {MAX_INVITATIONS} teachers at a time."})
+    _check_school(activity, school)
+    now = timezone.now()
+    expires = now + timedelta(days=LINK_DAYS)
+    return SurveyInvitation.objects.bulk_create(
+        [
+            SurveyInvitation(
+                activity=activity,
+                school=school,
+                expires_at=expires,
+                created_by=by,
+                emailed_at=now if emailed else None,
+            )
+            for _ in range(count)
+        ]
+    )
+
+
+def _check_school(activity: CPDActivity, school) -> None:
     if school is not None:
         parent = (
             {"partnership": activity.partnership}
@@ -58,13 +82,67 @@ def invitations_create(*, activity: CPDActivity, by, count, school=None) -> list
             raise ValidationError(
                 {"school": f"{school.name} is not a member school of this activity's group."}
             )
-    expires = timezone.now() + timedelta(days=LINK_DAYS)
-    return SurveyInvitation.objects.bulk_create(
-        [
-            SurveyInvitation(activity=activity, school=school, expires_at=expires, created_by=by)
-            for _ in range(count)
-        ]
-    )
+
+
+def clean_addresses(text: str) -> list[str]:
+    """The e-mail addresses in `text` (one per line, or separated by commas, semicolons or
+    spaces), each once; a ValidationError naming every address that is not one."""
+    addresses, seen, bad = [], set(), []
+    for part in re.split(r"[\s,;]+", text or ""):
+        part = part.strip().strip("<>")
+        if not part:
+            continue
+        try:
+            validate_email(part)
+        except ValidationError:
+            bad.append(part)
+            continue
+        if part.lower() not in seen:
+            seen.add(part.lower())
+            addresses.append(part)
+    if bad:
+        raise ValidationError(
+            {"addresses": "These are not e-mail addresses: " + ", ".join(bad[:10]) + ". Nothing was sent."}
+        )
+    if not addresses:
+        raise ValidationError({"addresses": "Enter at least one teacher's e-mail address."})
+    if len(addresses) > MAX_INVITATIONS:
+        raise ValidationError(
+            {"addresses": f"Send to at most {MAX_INVITATIONS} addresses at a time ({len(addresses)} given)."}
+        )
+    return addresses
+
+
+def invitations_email(*, activity: CPDActivity, by, addresses: str, school=None) -> int:
+    """E-mail each teacher their own one-time survey link (messaging kind `survey_invitation`,
+    written to the outbox in this transaction: all or nothing). The addresses are used to send and
+    not kept, so answers stay anonymous; response rates count these invitations like any other.
+    Returns how many were sent."""
+    addresses = clean_addresses(addresses)
+    with transaction.atomic():
+        invitations = invitations_create(
+            activity=activity, by=by, count=len(addresses), school=school, emailed=True
+        )
+        sender = by.get_full_name() or "Programme staff"
+        for address, invitation in zip(addresses, invitations, strict=True):
+            messaging.send(
+                "survey_invitation",
+                [address],
+                {
+                    "activity": activity.title,
+                    "paragraphs": [
+                        f"{sender} asks you to say how useful “{activity.title}” "
+                        f"({activity.held_on:%-d %B %Y}) was for you: four ratings and a comment, "
+                        "a couple of minutes, without an account.",
+                        "Your answers are anonymous. This link is yours alone and takes one answer; "
+                        f"it works until {timezone.localtime(invitation.expires_at):%-d %B %Y}.",
+                    ],
+                    "link": reverse("clusters:survey_answer", args=[token_for(invitation)]),
+                    "link_label": "Answer the survey",
+                },
+                about=activity.partnership or activity.cluster,
+            )
+    return len(invitations)
 
 
 def room_open(*, activity: CPDActivity, by) -> SurveyRoom:

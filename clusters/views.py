@@ -24,7 +24,16 @@ from clusters.forms import (
     NeedsReviewForm,
     PlanItemForm,
 )
-from clusters.models import Cluster, ClusterMembership, FocusArea, NeedsAnalysis, NeedsQuestionnaire
+from clusters.models import (
+    Cluster,
+    ClusterMembership,
+    ClusterReport,
+    CommentTheme,
+    Feedback,
+    FocusArea,
+    NeedsAnalysis,
+    NeedsQuestionnaire,
+)
 from clusters.selectors import activities_for, clusters_for, managed_activities_for
 from partnerships.eligibility import ineligibility_reasons
 from partnerships.forms import add_service_errors
@@ -81,13 +90,23 @@ def cluster_list(request):
     )
 
 
+class ClusterReportForm(forms.Form):
+    summary = forms.CharField(
+        label="What the cluster delivered and learned",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=services.REPORT_LIMIT,
+        help_text="Programme staff accept it; accepting it completes the cluster.",
+    )
+
+
 @login_required
-def cluster_detail(request, pk):
+def cluster_detail(request, pk, report_form=None):
     cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
     programme = cluster.cohort.programme
     schools = [m.school for m in cluster.memberships.select_related("school").order_by("school__name")]
     scores = {(n.school_id, n.focus_area): n for n in cluster.needs.all()}
     staff = services.runs_programme(request.user, programme)
+    report = ClusterReport.objects.filter(cluster=cluster).first()
     own = set() if staff else set(verified_schools(request.user).values_list("pk", flat=True))
     for school in schools:
         school.reasons = ineligibility_reasons(school, programme)
@@ -108,8 +127,49 @@ def cluster_detail(request, pk):
             "plan_items": cluster.plan_items.all(),
             "activities": cluster.activities.all(),
             "may_manage": services.runs_programme(request.user, programme),
+            "report": report,
+            "report_form": report_form
+            or ClusterReportForm(initial={"summary": report.summary if report else ""}),
+            "may_write_report": services.may_write_cluster_report(request.user, cluster),
         },
+        status=400 if report_form is not None and report_form.errors else 200,
     )
+
+
+@require_POST
+@login_required
+def cluster_report_submit(request, pk):
+    cluster = get_object_or_404(clusters_for(request.user), pk=pk)
+    if not services.may_write_cluster_report(request.user, cluster):
+        raise PermissionDenied(
+            "Only programme staff or a lead of a cluster school may write its final report."
+        )
+    form = ClusterReportForm(request.POST)
+    if form.is_valid():
+        try:
+            services.cluster_report_submit(
+                cluster=cluster, summary=form.cleaned_data["summary"], by=request.user
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "The final report is sent to programme staff.")
+            return redirect("clusters:cluster_detail", pk=cluster.pk)
+    return cluster_detail(request, pk, report_form=form)
+
+
+@require_POST
+@login_required
+def cluster_report_accept(request, pk):
+    cluster = get_object_or_404(clusters_for(request.user).select_related("cohort__programme"), pk=pk)
+    try:
+        services.cluster_report_accept(cluster=cluster, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("clusters:cluster_detail", pk=cluster.pk)
+    messages.success(request, "Final report accepted: the cluster is completed.")
+    return redirect("clusters:cluster_detail", pk=cluster.pk)
 
 
 @login_required
@@ -499,3 +559,92 @@ def plan_item_add(request, pk):
             messages.success(request, f"Added “{item.title}” to the plan.")
             return redirect("clusters:cluster_plan", pk=cluster.pk)
     return cluster_plan(request, pk, form=form)
+
+
+# --- Themes of teachers' comments -------------------------------------------------------
+
+
+class ThemeForm(forms.Form):
+    kind = forms.ChoiceField(label="Barrier or facilitator", choices=CommentTheme.Kind.choices)
+    name = forms.CharField(label="Theme", max_length=80)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["list"] = "theme-names"
+
+
+def _comments(cohort):
+    return (
+        Feedback.objects.filter(Q(activity__partnership__cohort=cohort) | Q(activity__cluster__cohort=cohort))
+        .exclude(comments="")
+        .select_related("activity__partnership", "activity__cluster")
+        .prefetch_related("themes")
+        .order_by("-submitted_at", "pk")
+    )
+
+
+@staff_required
+def comment_themes(request, cohort_pk, failed=None):
+    """Teachers' survey comments of a cohort, for programme staff to theme as barriers and
+    facilitators (the process evaluation groups them by theme)."""
+    cohort = get_object_or_404(cohorts_for(request.user), pk=cohort_pk)
+    comments = _comments(cohort)
+    unthemed = request.GET.get("unthemed") == "1"
+    if unthemed:
+        comments = comments.filter(themes__isnull=True)
+    page = Paginator(comments, 50).get_page(request.GET.get("page"))
+    for feedback in page:
+        feedback.parent = feedback.activity.partnership or feedback.activity.cluster
+        feedback.form = (
+            failed[1]
+            if failed and failed[0] == feedback.pk
+            else ThemeForm(auto_id=f"theme-{feedback.pk}-%s", initial={"kind": CommentTheme.Kind.BARRIER})
+        )
+    return render(
+        request,
+        "clusters/comment_themes.html",
+        {
+            "cohort": cohort,
+            "page": page,
+            "unthemed": unthemed,
+            "themes": CommentTheme.objects.filter(programme=cohort.programme_id),
+        },
+        status=400 if failed else 200,
+    )
+
+
+def _staff_feedback(request, pk):
+    feedback = get_object_or_404(
+        Feedback.objects.filter(activity__in=activities_for(request.user)).select_related(
+            "activity__partnership__cohort__programme", "activity__cluster__cohort__programme"
+        ),
+        pk=pk,
+    )
+    return feedback, (feedback.activity.partnership or feedback.activity.cluster).cohort
+
+
+@require_POST
+@staff_required
+def comment_theme_add(request, pk):
+    feedback, cohort = _staff_feedback(request, pk)
+    form = ThemeForm(request.POST, auto_id=f"theme-{feedback.pk}-%s")
+    if form.is_valid():
+        try:
+            theme = services.comment_theme_assign(feedback=feedback, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Themed “{theme.name}” ({theme.get_kind_display().lower()}).")
+            back = reverse("clusters:comment_themes", args=[cohort.pk])
+            return redirect(f"{back}?{request.GET.urlencode()}#comment-{feedback.pk}")
+    return comment_themes(request, cohort.pk, failed=(feedback.pk, form))
+
+
+@require_POST
+@staff_required
+def comment_theme_remove(request, pk, theme_pk):
+    feedback, cohort = _staff_feedback(request, pk)
+    theme = get_object_or_404(CommentTheme.objects.filter(programme=cohort.programme_id), pk=theme_pk)
+    services.comment_theme_remove(feedback=feedback, theme=theme, by=request.user)
+    messages.success(request, f"Removed the theme “{theme.name}”.")
+    return redirect(reverse("clusters:comment_themes", args=[cohort.pk]) + f"#comment-{feedback.pk}")

@@ -440,6 +440,7 @@ def process_cohort(request, cohort_id):
         ],
         "tag_tables": [("Barriers", figures["barriers"]), ("Facilitators", figures["facilitators"])],
         "dosage": process.school_dosage(cohort),
+        "comment_themes": process.comment_themes(cohort),
         "csv_tables": PROCESS_CSV,
         "chart": {
             "labels": [u.name for u in figures["units"]],
@@ -460,6 +461,7 @@ PROCESS_CSV = {
     "elements": "CPD elements ranked",
     "barriers": "Barriers",
     "facilitators": "Facilitators",
+    "comment_themes": "Comments by theme",
 }
 
 
@@ -470,7 +472,8 @@ def process_cohort_csv(request, cohort_id, table):
     if table not in PROCESS_CSV:
         raise Http404("There is no such table.")
     figures = process.cohort_process(cohort)
-    _, header, rows = process.process_tables(figures, process.school_dosage(cohort))[table]
+    themes = process.comment_themes(cohort) if table == "comment_themes" else None
+    _, header, rows = process.process_tables(figures, process.school_dosage(cohort), themes)[table]
     return csv_response(f"process-{cohort.pk}-{table}.csv", header, rows)
 
 

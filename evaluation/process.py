@@ -15,7 +15,15 @@ from decimal import Decimal
 
 from django.db.models import Avg, Count, Q, Sum
 
-from clusters.models import Cluster, ClusterMembership, CPDActivity, CPDPlanItem, Feedback, SurveyInvitation
+from clusters.models import (
+    Cluster,
+    ClusterMembership,
+    CommentTheme,
+    CPDActivity,
+    CPDPlanItem,
+    Feedback,
+    SurveyInvitation,
+)
 from grants.models import Application, EndOfGrantReport
 from partnerships.models import Cohort, Membership, Partnership
 
@@ -285,7 +293,43 @@ def _pct(value) -> str:
     return "" if value is None else str(value)
 
 
-def process_tables(figures: dict, dosage: list[dict]) -> dict[str, tuple[str, list[str], list[list]]]:
+def comment_themes(cohort: Cohort) -> dict:
+    """Teachers' survey comments grouped by the themes programme staff gave them (barriers, then
+    facilitators, most comments first), and how many comments have no theme yet. Two queries."""
+    in_cohort = Q(activity__partnership__cohort=cohort) | Q(activity__cluster__cohort=cohort)
+    links = (
+        Feedback.themes.through.objects.filter(
+            Q(feedback__activity__partnership__cohort=cohort) | Q(feedback__activity__cluster__cohort=cohort)
+        )
+        .select_related("commenttheme", "feedback__activity__partnership", "feedback__activity__cluster")
+        .order_by("feedback__submitted_at", "feedback_id")
+    )
+    groups: dict = {}
+    for link in links:
+        theme, feedback = link.commenttheme, link.feedback
+        group = groups.setdefault(
+            theme.pk,
+            {"kind": theme.get_kind_display(), "order": theme.kind, "theme": theme.name, "comments": []},
+        )
+        activity = feedback.activity
+        group["comments"].append(
+            {
+                "text": feedback.comments,
+                "unit": (activity.partnership or activity.cluster).name,
+                "activity": activity.title,
+            }
+        )
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (g["order"] != CommentTheme.Kind.BARRIER, -len(g["comments"]), g["theme"].lower()),
+    )
+    unthemed = Feedback.objects.filter(in_cohort, themes__isnull=True).exclude(comments="").count()
+    return {"groups": ordered, "unthemed": unthemed}
+
+
+def process_tables(
+    figures: dict, dosage: list[dict], themes: dict | None = None
+) -> dict[str, tuple[str, list[str], list[list]]]:
     """Every table of the process page as (caption, header, rows) for its CSV: same figures."""
     units = figures["units"]
     tables = {
@@ -384,6 +428,15 @@ def process_tables(figures: dict, dosage: list[dict]) -> dict[str, tuple[str, li
             "Facilitators tagged in end-of-grant reports",
             ["Tag", "Partnerships"],
             [list(t) for t in figures["facilitators"]],
+        ),
+        "comment_themes": (
+            "Teachers' survey comments by the theme staff gave them",
+            ["Barrier or facilitator", "Theme", "Partnership or cluster", "Activity", "Comment"],
+            [
+                [g["kind"], g["theme"], c["unit"], c["activity"], c["text"]]
+                for g in (themes or {}).get("groups", [])
+                for c in g["comments"]
+            ],
         ),
     }
     return tables

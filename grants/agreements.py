@@ -24,6 +24,7 @@ from grants.selectors import is_lead_of, may_review
 from messaging.reminders import Outcome, notify_users
 from partnerships.models import SchoolLead
 from partnerships.selectors import school_contacts
+from portal.roles import is_finance
 
 A = GrantAgreement.Status
 AGREEMENT_DAYS = 28
@@ -186,32 +187,48 @@ def agreement_decline(*, application_id: int, by, reason: str) -> GrantAgreement
     return agreement
 
 
+def may_reoffer(user, application) -> bool:
+    return may_review(user, application) or is_finance(user)
+
+
 def agreement_reoffer(*, application_id: int, by, days: int = AGREEMENT_DAYS) -> GrantAgreement:
-    """Programme staff offer a lapsed agreement again, with a new deadline (the newest terms)."""
+    """Programme staff or finance offer a lapsed or declined agreement again, with a new
+    deadline and the programme's newest terms. The answer before is kept in the history (the
+    audit trail), not on the agreement; the reminders already sent stay recorded, and the new
+    deadline gets its own (ReminderSent keys carry the deadline)."""
     now = timezone.now()
     with transaction.atomic():
         application, agreement = _lock(application_id)
-        if not may_review(by, application):
+        if not may_reoffer(by, application):
             raise PermissionDenied(
-                "Only staff of this programme, or an admin, can offer the agreement again."
+                "Only staff of this programme, the finance team or an admin can offer the agreement again."
             )
-        if agreement.status != A.LAPSED:
+        if agreement.status not in (A.LAPSED, A.DECLINED):
             raise ValidationError(
-                "Only a lapsed agreement can be offered again; this one is "
+                "Only a lapsed or declined agreement can be offered again; this one is "
                 f"{agreement.get_status_display().lower()}."
             )
+        if application.status != Application.Status.APPROVED:
+            raise ValidationError(f"The grant is {application.get_status_display().lower()}.")
+        before = agreement.get_status_display().lower() + (
+            f" ({agreement.decline_reason})" if agreement.status == A.DECLINED else ""
+        )
         version, text = current_terms(application.cohort.programme)
         agreement.status, agreement.offered_at = A.OFFERED, now
         agreement.respond_by = timezone.localdate(now) + timedelta(days=days)
         agreement.terms_version, agreement.terms_text = version, text
         agreement.terms_sha256 = hashlib.sha256(text.encode()).hexdigest()
+        agreement.responded_by, agreement.responded_at = None, None
+        agreement.signed_name = agreement.signed_role = agreement.decline_reason = ""
         agreement.save()
         _audit(
             application,
             by=by,
             action="agreement_offered",
-            comment=f"Offered again (terms {version}), to accept by {agreement.respond_by:%d %B %Y}.",
+            comment=f"Offered again after it was {before} (terms {version}), to accept by "
+            f"{agreement.respond_by:%d %B %Y}.",
         )
+        notifications.send_agreement_notice(agreement, kind="agreement_reoffered")
     return agreement
 
 

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from grants import agreements, payees, payments
+from grants import agreements, payees, payments, programme_finance
 from grants import finance_forms as ff
 from grants import forms as f
 from grants.models import Application, GrantAgreement, PayeeChange, PayeeDetails, Payment
@@ -111,6 +111,7 @@ def payment_list(request):
             "finance": is_finance(request.user),
             "query": query,
             "cohort": form.cleaned_data.get("cohort") if form.is_bound and form.is_valid() else None,
+            "programmes": programme_finance.programmes_for(request.user).only("pk", "name"),
         },
         status=status,
     )
@@ -489,6 +490,10 @@ def award_letter(request, pk, *, bound=None, status=200):
         "payments": application.payments.prefetch_related("records").order_by("sequence"),
         "budget_lines": application.budget_lines.all(),
         "may_respond": may_respond,
+        "may_reoffer": agreement is not None
+        and agreement.status in (GrantAgreement.Status.LAPSED, GrantAgreement.Status.DECLINED)
+        and application.status == Application.Status.APPROVED
+        and agreements.may_reoffer(request.user, application),
         "finance": is_finance(request.user),
         "report_due": application.cohort.ends_on,
         "today": timezone.localdate(),
@@ -533,6 +538,28 @@ def agreement_respond(request, pk):
             )
             return redirect("grants:award_letter", pk=application.pk)
     return award_letter.__wrapped__(request, pk, bound={prefix: form}, status=400)
+
+
+@login_required
+@require_POST
+def agreement_reoffer(request, pk):
+    """Staff of the programme or finance offer a lapsed or declined agreement again."""
+    application = _awarded(request, pk)
+    if not agreements.may_reoffer(request.user, application):
+        raise PermissionDenied(
+            "Only the programme's staff or the finance team can offer the agreement again."
+        )
+    try:
+        agreement = agreements.agreement_reoffer(application_id=application.pk, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"The agreement is offered again, to accept by {agreement.respond_by:%d %B %Y}. The lead school "
+            "has been told.",
+        )
+    return redirect("grants:award_letter", pk=application.pk)
 
 
 # --- Payee details --------------------------------------------------------------------------------

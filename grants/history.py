@@ -1,35 +1,12 @@
 """An application's history in words: each audit event as a sentence naming the person
 ("Changes requested by Carol Jones: add a timeline."), never the stored action code.
-Actions other apps or later changes add read as their code in words until they get a phrase here."""
+The words are grants.models.AUDIT_ACTIONS (an action missing there reads as its code in words)."""
 
 from grants.models import AUDIT_ACTIONS, Application, AuditEvent
 
-# action -> what happened (the person and the comment are added by `describe`).
-PHRASES = {
-    "started": "Application started",
-    "submitted": "Submitted",
-    "resubmitted": "Resubmitted with the changes",
-    "withdrawn": "Withdrawn",
-    "withdrawn_claim_rejected": "Withdrawn (the lead's claim to the school was refused)",
-    "changes_requested": "Changes requested",
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "scored": "Scored",
-    "reviewed": "Review recorded",
-    "review_revised": "Review revised",
-    "payment_paid": "Instalment marked paid",
-    "report_submitted": "End-of-grant report submitted",
-    "report_accepted": "Report accepted",
-    "report_returned": "Report returned with comments",
-    "below_minimum": "Below the programme's minimum number of schools",
-    "reviewer_assigned": "Reviewer assigned",
-    "reviewer_unassigned": "Reviewer unassigned",
-    "conflict_declared": "Conflict of interest declared",
-    "conflict_overridden": "Conflict of interest overridden",
-    "panel_approved": "Approved by the panel",
-    "deadline_extended": "Submission deadline extended",
-    "window_reopened": "Submission window reopened",
-}
+# action -> what happened (the person and the comment are added by `describe`). Derived: the words
+# are grants.models.AUDIT_ACTIONS, the one source (tests/portal/test_words.py checks every action).
+PHRASES = AUDIT_ACTIONS
 
 # Shown to programme staff only, never on the applicant's side of the page.
 REVIEW_ONLY_ACTIONS = (
@@ -59,7 +36,7 @@ def status_label(code: str) -> str:
 
 
 def phrase(action: str) -> str:
-    return PHRASES.get(action) or AUDIT_ACTIONS.get(action) or action.replace("_", " ").capitalize()
+    return AUDIT_ACTIONS.get(action) or action.replace("_", " ").capitalize()
 
 
 def describe(event: AuditEvent) -> str:

@@ -113,8 +113,10 @@ class BudgetLine(models.Model):
 # is free text (no choices: adding one is not a migration), so the words live here and are
 # registered with portal.labels in GrantsConfig.ready. tests/portal/test_words.py fails on an
 # action a service records without an entry.
+# Every audit action in words: the one source (issue 21). Pages, CSVs, filters and e-mails read it
+# through portal.labels ("audit_action"); the history sentences (grants.history) read it too.
 AUDIT_ACTIONS = {
-    "started": "Started",
+    "started": "Application started",
     "submitted": "Submitted",
     "resubmitted": "Resubmitted after changes",
     "scored": "Scored",
@@ -124,7 +126,8 @@ AUDIT_ACTIONS = {
     "withdrawn": "Withdrawn",
     "withdrawn_claim_rejected": "Withdrawn: the lead's claim to the school was refused",
     "below_minimum": "Fell below the minimum of schools",
-    "payment_paid": "Payment made",
+    "payment_paid": "Instalment marked paid",
+    "payment_part_paid": "Part of an instalment paid",
     "report_submitted": "Report submitted",
     "report_resubmitted": "Report resubmitted after comments",
     "report_accepted": "Report accepted",
@@ -143,7 +146,14 @@ AUDIT_ACTIONS = {
     "variation_requested": "Budget change asked for",
     "variation_approved": "Budget change approved",
     "variation_refused": "Budget change refused",
-    "payment_part_paid": "Part of a payment made",
+    # the review side (grants.review), shown to programme staff only
+    "reviewed": "Review recorded",
+    "review_revised": "Review revised",
+    "reviewer_assigned": "Reviewer assigned",
+    "reviewer_unassigned": "Reviewer unassigned",
+    "conflict_declared": "Conflict of interest declared",
+    "conflict_overridden": "Conflict of interest overridden",
+    "panel_approved": "Approved by the panel",
 }
 
 

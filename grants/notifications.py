@@ -291,12 +291,18 @@ def send_remittance(record):
 
 
 def send_agreement_notice(agreement, *, kind: str, when: str = ""):
-    """agreement_reminder (the deadline is near) or agreement_lapsed (it passed), to the lead school."""
+    """agreement_reminder (the deadline is near), agreement_lapsed (it passed) or
+    agreement_reoffered (offered again), to the lead school."""
     application = _load(agreement.application_id)
     if kind == "agreement_reminder":
         sentence = (
             f"The grant agreement of {_name(application)} has not been accepted yet. Accept it by "
             f"{agreement.respond_by:%d %B %Y} ({when}): no instalment can be paid before."
+        )
+    elif kind == "agreement_reoffered":
+        sentence = (
+            f"The grant agreement of {_name(application)} is offered to you again. Read it and accept it by "
+            f"{agreement.respond_by:%d %B %Y}: no instalment can be paid before."
         )
     else:
         sentence = (

@@ -132,6 +132,14 @@ KINDS: list[MessageKind] = [
         address_only=True,
     ),
     MessageKind(
+        "survey_invitation",
+        "A teacher's survey link",
+        "How useful was “{{ activity }}”? A short survey",
+        "the teachers' addresses programme staff or a school's lead entered (clusters.surveys)",
+        mandatory=True,  # sent on a person's request, to an address, once: no preference applies
+        address_only=True,
+    ),
+    MessageKind(
         "invitation_code",
         "A one-time code to answer an invitation",
         "Your code to answer the invitation to {{ partnership }}: {{ code }}",
@@ -353,6 +361,13 @@ KINDS += [
         "agreement_lapsed",
         "Your grant agreement was not accepted in time",
         "Grant agreement not accepted in time: {{ name }}",
+        LEAD_SCHOOL,
+        mandatory=True,
+    ),
+    MessageKind(
+        "agreement_reoffered",
+        "Your grant agreement is offered again",
+        "Grant agreement offered again: {{ name }}",
         LEAD_SCHOOL,
         mandatory=True,
     ),

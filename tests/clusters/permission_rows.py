@@ -46,6 +46,16 @@ def partnership_activity(w):
     return [factories.CPDActivityFactory(partnership=w.partnership).pk]
 
 
+def themed_comment(w):
+    """A teacher's comment on an activity of the world's partnership (programme P), with a theme."""
+    from clusters.models import CommentTheme
+
+    feedback = factories.FeedbackFactory(activity__partnership=w.partnership, comments="Supply cover.")
+    theme = CommentTheme.objects.create(programme=w.programme, kind="barrier", name="Supply cover")
+    feedback.themes.add(theme)
+    return [feedback.pk, theme.pk]
+
+
 def cluster_activity(w):
     return [factories.CPDActivityFactory(partnership=None, cluster=cluster_with_alices_school(w)).pk]
 
@@ -128,6 +138,22 @@ ROWS = [
         method="post",
         note="empty form",
     ),
+    # The cluster's final report (issue 18): written by staff or a lead of a cluster school, accepted by
+    # staff (which completes the cluster). The forming cluster cannot report yet: a form error.
+    Row(
+        "clusters:cluster_report_submit",
+        expect(anonymous=LOGIN, owner_lead=400, other_lead=404, other_staff=404, staff=400, admin=400),
+        args=lambda w: [cluster_with_alices_school(w).pk],
+        method="post",
+        note="empty form",
+    ),
+    Row(
+        "clusters:cluster_report_accept",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=404, other_staff=404, staff=302, admin=302),
+        args=lambda w: [cluster_with_alices_school(w).pk],
+        method="post",
+        note="no report yet: a message",
+    ),
     Row("clusters:needs_questionnaire", VISIBLE_TO_MEMBERS_AND_STAFF, args=alices_needs),
     Row(
         "clusters:needs_questionnaire",
@@ -152,6 +178,32 @@ ROWS = [
         args=partnership_activity,
         method="post",
         note="empty form",
+    ),
+    Row(
+        "clusters:survey_email",
+        expect(anonymous=LOGIN, owner_lead=400, other_lead=404, other_staff=404, staff=400, admin=400),
+        args=partnership_activity,
+        method="post",
+        note="empty form",
+    ),
+    # Themes of teachers' comments (issue 18): the programme's staff only.
+    Row(
+        "clusters:comment_themes",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=200, admin=200),
+        args=lambda w: [w.partnership.cohort_id],
+    ),
+    Row(
+        "clusters:comment_theme_add",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=400, admin=400),
+        args=lambda w: themed_comment(w)[:1],
+        method="post",
+        note="empty form",
+    ),
+    Row(
+        "clusters:comment_theme_remove",
+        expect(anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=404, staff=302, admin=302),
+        args=themed_comment,
+        method="post",
     ),
     Row(
         "clusters:survey_room_open",

@@ -59,15 +59,21 @@ PAYMENT_GET = expect(
 FINANCE_GET = expect(
     anonymous=LOGIN, owner_lead=403, other_lead=403, other_staff=403, staff=403, admin=200, finance=200
 )
+PROGRAMME_FINANCE_POST = {**PAYMENT_GET, "staff": 302, "admin": 302, "finance": 302}
 PAYEE = expect(
     anonymous=LOGIN, owner_lead=200, other_lead=404, other_staff=403, staff=403, admin=200, finance=200
 )
 
 
-def _awarded_once(w) -> Application:
-    """Approved, or left as it is when an earlier row of a shared world already awarded it."""
-    a = Application.objects.get(pk=w.application.pk)
-    return a if a.status in ("approved", "completed") else _approved(w)
+def _awarded_elsewhere(w) -> Application:
+    """An approved grant of Alice's school in a second cohort: the shared world's application
+    (which other rows walk through its states) is left as it is."""
+    a = factories.ApplicationFactory(partnership=_new_partnership(w), requested=Decimal("5000.00"))
+    factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
+    Application.objects.filter(pk=a.pk).update(
+        status="approved", awarded=Decimal("4000.00"), reference=f"T-{a.pk}"
+    )
+    return a
 
 
 def _variation_asked(w):
@@ -88,7 +94,8 @@ def _variation_asked(w):
 
 def _submitted(w) -> Application:
     a = w.application
-    factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
+    if not a.budget_lines.exists():  # awarded lines are frozen (trigger budgetline_frozen_after_award)
+        factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
     Application.objects.filter(pk=a.pk).update(
         status="submitted", requested=Decimal("5000.00"), submitted_at=timezone.now(), reference=f"T-{a.pk}"
     )
@@ -121,6 +128,14 @@ def _paid_first(w) -> Payment:
 def _offered(w) -> Application:
     a = _approved(w)
     agreements.agreement_offer(a, by=w.staff)
+    return a
+
+
+def _lapsed(w) -> Application:
+    from grants.models import GrantAgreement
+
+    a = _offered(w)
+    GrantAgreement.objects.filter(application=a).update(status="lapsed")
     return a
 
 
@@ -379,6 +394,53 @@ ROWS = [
     Row("grants:cohort_budget", PROGRAMME_STAFF_GET, args=lambda w: [w.cohort.pk]),
     Row("grants:payment_list", PAYMENTS_GET),
     Row("grants:payments_csv", PAYMENTS_GET),
+    Row("grants:payments_xlsx", PAYMENTS_GET),
+    Row("grants:commitments_export", PAYMENT_GET, args=lambda w: [w.cohort.pk, "xlsx"]),
+    Row("grants:commitments_export", PAYMENT_GET, args=lambda w: [w.cohort.pk, "csv"], note="csv"),
+    # A programme's finance set-up (issue 19): its staff and finance, not only the admin.
+    Row("grants:programme_finance", PAYMENT_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:programme_finance",
+        PROGRAMME_FINANCE_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {"cost_code": "GR-ENT"},
+    ),
+    Row("grants:schedule_template", PAYMENT_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:schedule_template",
+        PROGRAMME_FINANCE_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {
+            "s-TOTAL_FORMS": "1",
+            "s-INITIAL_FORMS": "0",
+            "s-0-kind": "remainder",
+            "s-0-trigger": "on_final_report",
+        },
+    ),
+    Row("grants:agreement_terms", PAYMENT_GET, args=lambda w: [w.programme.pk]),
+    Row(
+        "grants:agreement_terms",
+        PROGRAMME_FINANCE_POST,
+        args=lambda w: [w.programme.pk],
+        method="post",
+        data=lambda w: {"conditions": "1. Spend it on the plan."},
+    ),
+    Row(
+        "grants:agreement_reoffer",
+        expect(
+            anonymous=LOGIN,
+            owner_lead=403,
+            other_lead=404,
+            other_staff=404,
+            staff=302,
+            admin=302,
+            finance=302,
+        ),
+        args=lambda w: [_lapsed(w).pk],
+        method="post",
+    ),
     Row("grants:payment_detail", PAYMENT_GET, args=lambda w: [_approved(w).payments.get(sequence=1).pk]),
     Row(
         "grants:payment_release",
@@ -447,7 +509,7 @@ ROWS = [
         },
     ),
     # Budget variations (issue 19): the lead asks, programme staff decide, finance reads.
-    Row("grants:budget_variations", {**VISIBLE, "finance": 200}, args=lambda w: [_awarded_once(w).pk]),
+    Row("grants:budget_variations", {**VISIBLE, "finance": 200}, args=lambda w: [_awarded_elsewhere(w).pk]),
     Row(
         "grants:variation_request",
         expect(

@@ -1,6 +1,7 @@
 """Words, not codes (issue 21): every stored state and audit action has a label, and no page of the
 permission matrix, CSV download or e-mail shows one as its raw code."""
 
+import ast
 import html
 import re
 from decimal import Decimal
@@ -56,6 +57,50 @@ def test_every_audit_action_a_service_records_has_a_label():
 
     assert recorded, "the pattern found no audit actions: the test would pass vacuously"
     assert recorded <= set(AUDIT_ACTIONS), recorded - set(AUDIT_ACTIONS)
+
+
+def _recorded_actions() -> set[str]:
+    """Every action string any module passes to an audit call (`_audit`, `AuditEvent.record`,
+    `_move`, `_submit`), as a keyword `action=` or as `_audit`'s third argument, either branch of
+    an `a if x else b` included."""
+
+    def strings(node) -> set[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return {node.value}
+        if isinstance(node, ast.IfExp):
+            return strings(node.body) | strings(node.orelse)
+        return set()
+
+    found = set()
+    for path in ROOT.glob("*/*.py"):
+        if path.parts[-2] in ("tests", "benchmarks", ".venv"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            if name not in ("_audit", "record", "_move", "_submit"):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "action":
+                    found |= strings(keyword.value)
+            if name == "_audit" and len(node.args) >= 3:
+                found |= strings(node.args[2])
+    return found
+
+
+def test_every_audit_action_anywhere_has_words_in_the_one_source():
+    """AUDIT_ACTIONS is the source; the history's phrases are derived from it (issue 21)."""
+    from grants import history
+
+    recorded = _recorded_actions()
+
+    assert {"reviewer_assigned", "conflict_declared", "agreement_declined", "submitted"} <= recorded
+    assert recorded <= set(AUDIT_ACTIONS), recorded - set(AUDIT_ACTIONS)
+    assert history.PHRASES is AUDIT_ACTIONS
+    for action in recorded:
+        assert history.phrase(action) == AUDIT_ACTIONS[action]
+        assert "_" not in AUDIT_ACTIONS[action]
 
 
 def test_an_unknown_code_is_still_words():
