@@ -47,7 +47,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("grants", "0015_merge_20261202_0456"),
+        ("grants", "0014_assignment_conflict_trigger"),
         ("partnerships", "0008_schoollink_merged_membership_moved"),
     ]
 
