@@ -1010,6 +1010,9 @@ def build(dataset: str) -> None:
                             final_at,
                         )
                     )
+        # Budget lines first: an awarded grant's lines are frozen (PG trigger
+        # budgetline_frozen_after_award); the foreign key to the application is checked at commit.
+        copier.copy_model(BudgetLine, ["id", "application", "category", "amount", "note"], line_rows)
         copier.copy_model(
             Application,
             [
@@ -1038,7 +1041,6 @@ def build(dataset: str) -> None:
             ],
             app_rows,
         )
-        copier.copy_model(BudgetLine, ["id", "application", "category", "amount", "note"], line_rows)
         copier.copy_model(
             AuditEvent,
             ["id", "application", "actor", "at", "action", "from_status", "to_status", "comment"],

@@ -254,3 +254,14 @@ class PayeeDetailsAdmin(ReadOnlyAdmin):
 
     list_display = ["school", "finance_contact_name", "updated_by"]
     fields = ["school", "finance_contact_name", "updated_by"]
+
+
+# Deadline extensions (issue 17): granted from the application page (audited, the lead told); read-only here.
+from grants.extension_models import DeadlineExtension  # noqa: E402
+
+
+@admin.register(DeadlineExtension)
+class DeadlineExtensionAdmin(ReadOnlyAdmin):
+    list_display = ["application", "until", "by", "granted_at"]
+    search_fields = ["application__reference"]
+    raw_id_fields = ["application"]

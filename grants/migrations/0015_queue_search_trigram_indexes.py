@@ -25,9 +25,14 @@ def forward(apps, schema_editor):
         return
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # The operator class lives in the extension's schema, which need not be on search_path
+        # (an extension is one per database, created in whichever schema came first).
+        cursor.execute("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+        (schema,) = cursor.fetchone()
         for name, table, column in INDEXES:
             cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ((UPPER({column}::text)) gin_trgm_ops)"
+                f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
+                f"USING gin ((UPPER({column}::text)) {schema}.gin_trgm_ops)"
             )
             cursor.execute(f"ANALYZE {table}")
 

@@ -77,7 +77,7 @@ def test_every_page_fits_the_window_for_its_owner(browser, live_server, width):
         for page in contexts.values():
             page.context.close()
 
-    # Ten rows need a state the shared world cannot also hold (six are downloads, not pages; the
-    # interim report and payment pages are covered by their own browser journeys at 375 px).
-    assert len(skipped) <= 10, skipped
+    # The rows' builders reuse what an earlier row made in this shared world (permission_rows.py),
+    # so every row is checked here, the interim report and payment pages included (issue 21).
+    assert not skipped, skipped
     assert not problems, f"at {width} px:\n" + "\n".join(problems)

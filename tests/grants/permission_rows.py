@@ -92,8 +92,15 @@ def _variation_asked(w):
     return [a.pk, w.variation.pk]
 
 
+# Each matrix row gets a fresh world; the browser layout test (tests/e2e/test_layout_fits.py) runs
+# every row in one shared world, so these builders return what an earlier row already made instead
+# of making it twice (issue 21). In a fresh world the guards never trigger.
+
+
 def _submitted(w) -> Application:
     a = w.application
+    if Application.objects.filter(pk=a.pk).exclude(status="draft").exists():
+        return a
     if not a.budget_lines.exists():  # awarded lines are frozen (trigger budgetline_frozen_after_award)
         factories.BudgetLineFactory(application=a, amount=Decimal("5000.00"))
     Application.objects.filter(pk=a.pk).update(
@@ -104,6 +111,8 @@ def _submitted(w) -> Application:
 
 def _approved(w) -> Application:
     a = _submitted(w)
+    if a.payments.exists():
+        return a
     Application.objects.filter(pk=a.pk).update(status="approved", awarded=Decimal("4000.00"))
     Payment.objects.create(
         application=a,
@@ -141,8 +150,10 @@ def _lapsed(w) -> Application:
 
 def _report_submitted(w) -> Application:
     a = _approved(w)
-    EndOfGrantReport.objects.create(
-        application=a, status="submitted", outcomes="Done.", submitted_at=timezone.now()
+    EndOfGrantReport.objects.update_or_create(
+        application=a,
+        kind="final",
+        defaults={"status": "submitted", "outcomes": "Done.", "submitted_at": timezone.now()},
     )
     return a
 
@@ -162,8 +173,12 @@ def _assigned(w):
     from grants.models import ReviewerAssignment
 
     a = _submitted(w)
-    w.rubric = factories.rubric(w.programme)
-    return ReviewerAssignment.objects.create(application=a, reviewer=w.reviewer, assigned_by=w.staff)
+    if getattr(w, "rubric", None) is None:
+        w.rubric = factories.rubric(w.programme)
+    assignment, _ = ReviewerAssignment.objects.get_or_create(
+        application=a, reviewer=w.reviewer, defaults={"assigned_by": w.staff}
+    )
+    return assignment
 
 
 def _review_data(w):
@@ -185,10 +200,19 @@ def _file_type(w):
 def _attachment(w):
     """A clean file on Alice's draft application, uploaded through the service."""
     from grants import attachments
+    from grants.models import Attachment
 
-    return attachments.attachment_upload(
+    if earlier := Attachment.objects.filter(application=w.application).first():
+        return earlier
+    # In the shared world an earlier row may have approved the application already: the file is
+    # uploaded as to the draft it was (in a fresh world the application is a draft anyway).
+    status = Application.objects.filter(pk=w.application.pk).values_list("status", flat=True).get()
+    Application.objects.filter(pk=w.application.pk).update(status="draft")
+    attachment = attachments.attachment_upload(
         application_id=w.application.pk, by=w.owner_lead, type_id=_file_type(w).pk, upload=factories.upload()
     )
+    Application.objects.filter(pk=w.application.pk).update(status=status)
+    return attachment
 
 
 def _attachment_for_reviewer(w):
@@ -202,15 +226,19 @@ def _evidence(w):
     from grants import attachments
 
     a = _approved(w)
-    report = EndOfGrantReport.objects.create(application=a, outcomes="So far.")
+    report, _ = EndOfGrantReport.objects.get_or_create(
+        application=a, kind="final", defaults={"outcomes": "So far."}
+    )
     return attachments.evidence_upload(report_id=report.pk, by=w.owner_lead, upload=factories.upload())
 
 
 def _interim(w, status="draft") -> Application:
     """Approved, with an interim report in its schedule (and an instalment waiting for it)."""
     a = _approved(w)
-    EndOfGrantReport.objects.create(
-        application=a, kind="interim", status=status, outcomes="So far.", submitted_at=timezone.now()
+    EndOfGrantReport.objects.update_or_create(
+        application=a,
+        kind="interim",
+        defaults={"status": status, "outcomes": "So far.", "submitted_at": timezone.now()},
     )
     return a
 

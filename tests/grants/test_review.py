@@ -843,12 +843,17 @@ def test_queue_and_panel_query_counts_are_the_same_for_5_and_500_applications(
         reverse("grants:review_queue") + "?q=school&round=all&sort=-score",
         reverse("grants:panel", args=[cohort.pk]),
     ]
-    _count(carol, urls[0])  # warms the cached regions
-    few = [_count(carol, url) for url in urls]
+
+    def counts():
+        # Each page twice, the second counted: the queue writes its kept filters to the session
+        # only when they change, and the first request also warms the cached regions.
+        return [(_count(carol, url), _count(carol, url))[1] for url in urls]
+
+    few = counts()
 
     _bulk_submitted(cohort, rubric, reviewers, 495)
 
-    assert [_count(carol, url) for url in urls] == few
+    assert counts() == few
     assert _count(carol, urls[2] + "?page=10") == few[2]
 
 
