@@ -62,13 +62,15 @@ def test_a_pbkdf2_hash_is_rehashed_with_argon2_at_log_in():
 
 @pytest.mark.django_db
 @override_settings(PASSWORD_HASHERS=ARGON2_THEN_PBKDF2, PASSWORD_ARGON2=CHEAP)
-def test_changed_argon2_parameters_rehash_at_log_in(settings):
+def test_changed_argon2_parameters_rehash_at_log_in():
     user = factories.UserFactory(username="tuned")
     user.set_password("correct horse battery")
     user.save(update_fields=["password"])
-    settings.PASSWORD_ARGON2 = {**CHEAP, "time_cost": 2}
 
-    response = Client().post(reverse("login"), {"username": "tuned", "password": "correct horse battery"})
+    # Nested override_settings, not pytest-django's `settings` fixture: that fixture's teardown runs
+    # after the decorator has ended and would put the decorator's hashers back for the whole process.
+    with override_settings(PASSWORD_ARGON2={**CHEAP, "time_cost": 2}):
+        response = Client().post(reverse("login"), {"username": "tuned", "password": "correct horse battery"})
     assert response.status_code == 302
 
     user.refresh_from_db()
