@@ -115,6 +115,7 @@ def cluster_detail(request, pk, report_form=None):
         school.needs = [
             scores.get((school.pk, area)) if school.may_see_needs else None for area in FocusArea.values
         ]
+    may_write_report = services.may_write_cluster_report(request.user, cluster)
     return render(
         request,
         "clusters/cluster_detail.html",
@@ -130,7 +131,11 @@ def cluster_detail(request, pk, report_form=None):
             "report": report,
             "report_form": report_form
             or ClusterReportForm(initial={"summary": report.summary if report else ""}),
-            "may_write_report": services.may_write_cluster_report(request.user, cluster),
+            "may_write_report": may_write_report,
+            # the form shows only where a report can still be sent; elsewhere its errors stand alone
+            "show_report_form": may_write_report
+            and cluster.status == Cluster.Status.ACTIVE
+            and not (report and report.accepted_at),
         },
         status=400 if report_form is not None and report_form.errors else 200,
     )
@@ -145,7 +150,14 @@ def cluster_report_submit(request, pk):
             "Only programme staff or a lead of a cluster school may write its final report."
         )
     form = ClusterReportForm(request.POST)
-    if form.is_valid():
+    if cluster.status != Cluster.Status.ACTIVE:
+        form.is_valid()
+        form.add_error(
+            None,
+            f"This cluster is {cluster.get_status_display().lower()}: only an active cluster "
+            "(its plan or delivery begun) sends a final report.",
+        )
+    elif form.is_valid():
         try:
             services.cluster_report_submit(
                 cluster=cluster, summary=form.cleaned_data["summary"], by=request.user

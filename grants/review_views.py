@@ -535,8 +535,11 @@ def panel_decide(request, cohort_pk):
 def application_extension(request, pk):
     """Give one draft application more time, or reopen its window (grants/extensions.py)."""
     application = _manage(request, pk)
-    form = rf.ExtensionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = rf.ExtensionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and application.status != S.DRAFT:
+        form.is_valid()
+        form.add_error(None, "Only an application not yet submitted can be given more time.")
+    elif request.method == "POST" and form.is_valid():
         try:
             extensions.extension_grant(
                 application_id=application.pk,

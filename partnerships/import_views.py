@@ -84,7 +84,8 @@ class DataImportForm(forms.Form):
 
 @staff_required
 def data_imports(request):
-    form = DataImportForm(request.POST or None, request.FILES or None)
+    # Bound on every POST, even an empty one (`request.POST or None` would leave it unbound, silent).
+    form = DataImportForm(request.POST, request.FILES) if request.method == "POST" else DataImportForm()
     if request.method == "POST":
         if form.is_valid():
             try:
