@@ -105,7 +105,7 @@ def test_journey_1_lead_forms_a_partnership_and_submits_the_application(
 
         # Step 2: she types, the draft is saved without pressing Save, she reloads mid-way.
         expect(alice.get_by_role("heading", name=re.compile("^Step 2: Planned CPD"))).to_be_visible()
-        cpd = alice.get_by_label("Planned teacher CPD")
+        cpd = alice.locator("#id_planned_teacher_cpd")  # "Planned teacher CPD hours" follows it
         cpd.fill(APPLICATION_TEXT["planned_teacher_cpd"])
         alice.clock.run_for("00:05")  # the autosave's interval passes (no waiting in real time)
         expect(alice.locator("#autosave-status")).to_contain_text("Draft saved", timeout=15_000)

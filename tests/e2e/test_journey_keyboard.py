@@ -84,6 +84,9 @@ def test_journey_keyboard_only_lead_writes_and_submits_the_application(
         tab_to(alice, id="id_planned_teacher_cpd")
         keys.type(APPLICATION_TEXT["planned_teacher_cpd"])
         keys.press("Tab")
+        assert focused(alice)["id"] == "id_planned_cpd_hours"
+        keys.type("24")
+        keys.press("Tab")
         assert focused(alice)["id"] == "id_planned_student_activities"
         keys.type(APPLICATION_TEXT["planned_student_activities"])
         alice.shot("step-2-typed")
