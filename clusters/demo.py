@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from clusters import services, surveys
-from clusters.models import Cluster, CPDActivity, FocusArea
+from clusters.models import Cluster, CommentTheme, CPDActivity, Feedback, FocusArea
 from partnerships.eligibility import eligible_schools_q
 from partnerships.models import Cohort, Programme, School
 
@@ -123,3 +123,11 @@ def seed(*, users, stdout):
                             ),
                         )
         stdout.write(f"{cluster.name}: {len(schools)} schools, needs analysis, CPD plan and activities.")
+    # Staff theme the teachers' comments, so the process page groups barriers and facilitators.
+    themes = {
+        "Finding supply cover was hard.": (CommentTheme.Kind.BARRIER, "Supply cover"),
+        "Great to share across schools.": (CommentTheme.Kind.FACILITATOR, "Sharing across schools"),
+    }
+    for feedback in Feedback.objects.filter(activity__cluster__cohort=cohort).exclude(comments=""):
+        kind, name = themes[feedback.comments]
+        services.comment_theme_assign(feedback=feedback, kind=kind, name=name, by=admin)

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db.models import Count, Q, Sum
 
 from clusters.models import CPDActivity, Feedback
-from evaluation import demo
+from evaluation import demo, process
 from evaluation.models import CohortSummary
 from grants.models import Application, EndOfGrantReport, Payment
 from partnerships import eligibility, services
@@ -221,3 +221,19 @@ def test_seed_demo_then_build_then_cohort_summary_prints_the_published_figures(d
         201,
         47,
     )
+
+    # The same seeded world's Aspire cohort fills every part of its process page (issue 18): hours
+    # delivered against a plan for every cluster, survey answers, ranked CPD elements and themed comments.
+    aspire = Cohort.objects.get(programme__slug="aspire-to-stem", name="2018–20")
+    page = process.cohort_process(aspire)
+    clusters = [unit for unit in page["units"] if unit.kind == "Cluster"]
+    assert clusters
+    assert all(
+        unit.planned_hours and unit.cpd_hours > 0 and 0 < unit.answered <= unit.invited for unit in clusters
+    )
+    assert len(page["cohort_ranking"]) == 3
+    themes = process.comment_themes(aspire)
+    assert {group["kind"] for group in themes["groups"]} == {"Barrier", "Facilitator"}
+    assert themes["unthemed"] == 0
+    enthuse = [unit for unit in page["units"] if unit.kind == "Partnership"]
+    assert enthuse == []  # an Aspire cohort has clusters only
