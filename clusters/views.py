@@ -39,6 +39,7 @@ from partnerships.eligibility import ineligibility_reasons
 from partnerships.forms import add_service_errors
 from partnerships.models import Phase, Programme, School
 from partnerships.selectors import cohorts_for, led_partnerships_for, partnerships_for, verified_schools
+from portal.ajax import json_endpoint
 from portal.decorators import lead_required, staff_required
 
 PAGE_SIZE = 25
@@ -467,6 +468,7 @@ def needs_questionnaire(request, pk, urn):
     )
 
 
+@json_endpoint
 @require_POST
 @login_required
 def needs_autosave(request, pk, urn):

@@ -16,6 +16,7 @@ from grants.file_views import add_errors as add_file_errors
 from grants.models import Application, EndOfGrantReport
 from grants.uploads import limit_uploads
 from grants.views import _add_errors, _application, _ensure_lead, _render_detail
+from portal.ajax import json_endpoint
 from portal.decorators import lead_required, staff_required
 
 S = Application.Status
@@ -134,6 +135,7 @@ def report_edit(request, pk, kind=K.FINAL):
     return _page(request, application, kind, form)
 
 
+@json_endpoint
 @lead_required
 @require_POST
 def report_autosave(request, pk, kind):

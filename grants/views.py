@@ -49,6 +49,7 @@ from grants.selectors import (
 from partnerships.eligibility import ineligibility_reasons, shortfall
 from partnerships.models import School
 from partnerships.selectors import cohorts_for, led_partnerships_for
+from portal.ajax import GONE, json_endpoint, refused
 from portal.decorators import lead_required, staff_required
 from portal.money import format_gbp
 from portal.roles import Role, role_of
@@ -230,16 +231,36 @@ def application_step(request, pk, step):
     return render(request, "grants/step.html", _step_context(application, step, form, formset))
 
 
+def _no_longer_editable(application, *, read_again: bool = False) -> JsonResponse | None:
+    """The draft was submitted or withdrawn since the page was drawn (`read_again` after a
+    refused save: the lock may have seen a newer state): a 409 the script shows."""
+    status = application.status
+    if read_again:
+        status = Application.objects.filter(pk=application.pk).values_list("status", flat=True).first()
+    if status is None:
+        return refused(GONE, status=404)
+    if status in services.EDITABLE_STATES:
+        return None
+    label = S(status).label.lower()
+    return refused(f"This application is now {label}, so this change could not be saved.", status=409)
+
+
+@json_endpoint
 @lead_required
 @require_POST
 def application_autosave(request, pk, step):
-    """The autosave script's endpoint: saves one step, answers JSON."""
+    """The autosave script's endpoint: saves one step, answers JSON (never an error page: a
+    draft deleted, submitted or withdrawn since the page was drawn is a 404 or 409 with words)."""
     if step not in f.STEPS or step == 6:
         raise Http404("There is no such step.")
     application = _application(request, pk)
     _ensure_lead(request, application)
+    if (closed := _no_longer_editable(application)) is not None:
+        return closed
     form, formset, saved = _save_step(request, application, step)
     if not saved:
+        if (closed := _no_longer_editable(application, read_again=True)) is not None:
+            return closed
         errors = form.errors.get_json_data()
         if formset is not None:
             errors["lines"] = [x.errors.get_json_data() for x in formset.forms]

@@ -8,6 +8,9 @@
  *   land after the newer save;
  * - closing or reloading the tab sends unsaved changes on their way (keepalive), and asks
  *   first when the last save of those changes was refused (so they cannot be saved as they are).
+ * When the endpoint answers `stop` (the draft was deleted, submitted or withdrawn since the
+ * page was drawn, or the person may no longer change it; portal/ajax.py) or the session ended,
+ * the page says so in an alert, stops saving, keeps the text and asks before it is left.
  * A field with data-limit gets a count ("9,850 of 10,000 characters"); a text over the limit is
  * marked and explained, never cut. Progressive enhancement only: without JavaScript the Save
  * buttons do the same. */
@@ -76,6 +79,7 @@
   var inFlight = null; // the promise of the save on its way, if any
   var refused = false; // the last save was refused (a form error), so leaving would lose it
   var submitting = false;
+  var stopped = false; // the endpoint said saving cannot work any more: no more tries
 
   function serialise() {
     return new URLSearchParams(new FormData(form)).toString();
@@ -112,6 +116,9 @@
 
   /* Resolves to true when what the form holds now is saved. */
   function save(options) {
+    if (stopped) {
+      return Promise.resolve(false);
+    }
     if (inFlight) {
       return inFlight.then(function () {
         return dirty() ? save(options) : true;
@@ -134,11 +141,31 @@
       }
     })
       .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (type.indexOf("application/json") === -1) {
+          // Not the endpoint's answer: the log-in page (the session ended) or an error page.
+          return { ok: false, data: { saved: false, stop: true, message: response.redirected
+            ? "You have been signed out, so this was not saved. Sign in again in another tab, then press Save. Nothing you typed is lost from this page."
+            : "The portal could not save this just now. Nothing you typed is lost from this page: copy it before you leave." } };
+        }
         return response.json().then(function (data) {
           return { ok: response.ok, data: data };
         });
       })
       .then(function (result) {
+        if (result.data.stop) {
+          // Saving can never work as things are (the draft was deleted, submitted or withdrawn,
+          // or the right to change it went): say so where it is seen, stop trying, keep the text
+          // and ask before the page is left.
+          stopped = true;
+          refused = true;
+          say(result.data.message);
+          if (status) {
+            status.setAttribute("role", "alert");
+            status.className = "autosave-status alert alert-warning";
+          }
+          return false;
+        }
         refused = !(result.ok && result.data.saved);
         if (!refused) {
           lastSaved = body;
@@ -164,7 +191,7 @@
   }
 
   window.setInterval(function () {
-    if (!submitting) {
+    if (!submitting && !stopped) {
       save();
     }
   }, INTERVAL_MS);
@@ -174,7 +201,7 @@
     document.querySelectorAll('nav[aria-label="Application steps"] a, a[data-leaves-form]'),
     function (link) {
       link.addEventListener("click", function (event) {
-        if (!dirty() && !inFlight) {
+        if (stopped || (!dirty() && !inFlight)) { // stopped: the browser asks before unsaved text goes
           return;
         }
         event.preventDefault();
@@ -193,6 +220,16 @@
   /* The Save buttons: wait for an autosave on its way, then post the form as usual. */
   form.addEventListener("submit", function (event) {
     if (submitting) {
+      return;
+    }
+    if (stopped) {
+      // Posting would only answer "not found" or "not allowed" in place of the page, and the
+      // text would go with it: stay, and say again why.
+      event.preventDefault();
+      if (status) {
+        status.setAttribute("tabindex", "-1");
+        status.focus();
+      }
       return;
     }
     if (inFlight) {
@@ -224,7 +261,7 @@
     }
   });
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden" && !submitting) {
+    if (document.visibilityState === "hidden" && !submitting && !stopped) {
       save({ keepalive: true });
     }
   });

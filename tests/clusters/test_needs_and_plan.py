@@ -101,6 +101,7 @@ def test_the_lead_of_another_school_in_the_cluster_cannot_open_or_save_it(client
     )
     response = client.post(reverse("clusters:needs_autosave", args=[cluster.pk, school_a.urn]), {})
     assert response.status_code == 404
+    assert response.json()["stop"] is True  # words the autosave script shows, not an HTML page
     with pytest.raises(PermissionDenied):
         services.needs_questionnaire_save(cluster=cluster, school=school_a, answers={}, by=lead_bob)
     assert not NeedsQuestionnaire.objects.exists()
