@@ -17,7 +17,8 @@ goes once (messaging/reminders.py, ReminderSent).
 from datetime import date, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,30 +37,57 @@ REVIEW_WAIT_WORKING_DAYS = 10
 # --- Application window closing -------------------------------------------------------------
 
 
+def _with_closes_at(applications):
+    """Each application's own last moment to submit: its current deadline extension's `until`
+    when staff gave it one (always after the round's: the database holds that), else the round's."""
+    from grants.models import DeadlineExtension
+
+    extended = DeadlineExtension.objects.filter(application=OuterRef("pk"), is_current=True).values("until")[
+        :1
+    ]
+    return applications.annotate(
+        extended_until=Subquery(extended),
+        closes_at=Coalesce(Subquery(extended), F("cohort__applications_close_at")),
+    )
+
+
 def remind_window_closing(now=None) -> Outcome:
+    """Reminds of the application's own deadline (`selectors.submission_closes_at`): a draft given
+    more time is reminded before its extension ends, not before the round's end. An extended
+    draft's reminders carry the extended deadline in their key, so a reminder sent for the round's
+    deadline does not stop the one for the new deadline (and a later extension gets its own)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     outcome = Outcome()
-    drafts = Application.objects.filter(
-        status=Application.Status.DRAFT,
-        cohort__applications_close_at__gt=now,
-        cohort__applications_close_at__lte=now + timedelta(days=max(WINDOW_NOTICE_DAYS) + 1),
-    ).select_related("partnership", "cohort__programme")
+    drafts = _with_closes_at(
+        Application.objects.filter(status=Application.Status.DRAFT).select_related(
+            "partnership", "cohort__programme"
+        )
+    ).filter(closes_at__gt=now, closes_at__lte=now + timedelta(days=max(WINDOW_NOTICE_DAYS) + 1))
     for application in drafts:
-        closes = timezone.localtime(application.cohort.applications_close_at)
+        closes = timezone.localtime(application.closes_at)
         days_left = (closes.date() - today).days
         notice = min((d for d in WINDOW_NOTICE_DAYS if days_left <= d), default=None)
         if notice is None:
             continue
         when = "today" if days_left == 0 else "tomorrow" if days_left == 1 else f"in {days_left} days"
+        extended = application.extended_until is not None
+        key = f"application:{application.pk}"
+        if extended:
+            key += f":until:{application.extended_until.isoformat()}"
 
-        def message(_user, application=application, closes=closes, when=when):
+        def message(_user, application=application, closes=closes, when=when, extended=extended):
+            deadline = (
+                f"The programme team gave it more time: you can submit it until {closes:%d %B %Y at %H:%M}."
+                if extended
+                else f"Applications to {application.cohort} close on {closes:%d %B %Y at %H:%M}."
+            )
             return {
                 "cohort": str(application.cohort),
                 "when": when,
+                "extended": extended,
                 "paragraphs": [
-                    f"The application of “{application.partnership.name}” is still a draft. Applications to "
-                    f"{application.cohort} close on {closes:%d %B %Y at %H:%M}.",
+                    f"The application of “{application.partnership.name}” is still a draft. {deadline}",
                     "Finish and submit it before then: a draft cannot be submitted after the window closes.",
                 ],
                 "link": reverse("grants:application_detail", args=[application.pk]),
@@ -69,7 +97,7 @@ def remind_window_closing(now=None) -> Outcome:
         notify_users(
             school_contacts(application.partnership.lead_school_id),
             kind=f"window_{notice}d",
-            key=f"application:{application.pk}",
+            key=key,
             message_for=message,
             outcome=outcome,
         )

@@ -299,7 +299,14 @@ def application_review(request, pk):
             if confirming:
                 application.refresh_from_db()
                 context = _step_context(application, 6, form, None)
-                context.update(budget_lines=application.budget_lines.all(), resubmit=resubmit)
+                extension = selectors.current_extension(application)
+                context.update(
+                    budget_lines=application.budget_lines.all(),
+                    resubmit=resubmit,
+                    # The lead's own deadline: an extension's, when staff gave one.
+                    submission_closes_at=selectors.submission_closes_at(application, extension),
+                    submission_extended=extension is not None,
+                )
                 return render(request, "grants/submit_confirm.html", context)
             messages.success(request, "Application submitted. Programme staff have been told.")
             return redirect("grants:application_detail", pk=pk)

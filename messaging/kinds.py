@@ -170,13 +170,15 @@ KINDS: list[MessageKind] = [
     MessageKind(
         "window_7d",
         "Applications close in a week",
-        "Applications to {{ cohort }} close {{ when }}",
+        "{% if extended %}Your extended deadline for {{ cohort }} is {{ when }}"
+        "{% else %}Applications to {{ cohort }} close {{ when }}{% endif %}",
         LEAD_SCHOOL + " (draft applications)",
     ),
     MessageKind(
         "window_1d",
         "Applications close tomorrow",
-        "Applications to {{ cohort }} close {{ when }}",
+        "{% if extended %}Your extended deadline for {{ cohort }} is {{ when }}"
+        "{% else %}Applications to {{ cohort }} close {{ when }}{% endif %}",
         LEAD_SCHOOL + " (draft applications)",
     ),
     MessageKind(
