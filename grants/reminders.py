@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grants import agreements
-from grants.models import Application, EndOfGrantReport
+from grants.models import Application, DeadlineExtension, EndOfGrantReport
 from grants.selectors import programme_staff
 from messaging.reminders import Outcome, notify_users
 from partnerships.selectors import school_contacts
@@ -40,14 +40,11 @@ REVIEW_WAIT_WORKING_DAYS = 10
 def _with_closes_at(applications):
     """Each application's own last moment to submit: its current deadline extension's `until`
     when staff gave it one (always after the round's: the database holds that), else the round's."""
-    from grants.models import DeadlineExtension
-
     extended = DeadlineExtension.objects.filter(application=OuterRef("pk"), is_current=True).values("until")[
         :1
     ]
-    return applications.annotate(
-        extended_until=Subquery(extended),
-        closes_at=Coalesce(Subquery(extended), F("cohort__applications_close_at")),
+    return applications.annotate(extended_until=Subquery(extended)).annotate(
+        closes_at=Coalesce(F("extended_until"), F("cohort__applications_close_at"))
     )
 
 

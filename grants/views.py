@@ -231,6 +231,16 @@ def application_step(request, pk, step):
     return render(request, "grants/step.html", _step_context(application, step, form, formset))
 
 
+def _submission_deadline(application) -> dict:
+    """The lead's own deadline for the page (detail, submit confirmation): an extension's, when
+    staff gave one, else the round's."""
+    extension = selectors.current_extension(application)
+    return {
+        "submission_closes_at": selectors.submission_closes_at(application, extension),
+        "submission_extended": extension is not None,
+    }
+
+
 def _no_longer_editable(application, *, read_again: bool = False) -> JsonResponse | None:
     """The draft was submitted or withdrawn since the page was drawn (`read_again` after a
     refused save: the lock may have seen a newer state): a 409 the script shows."""
@@ -299,13 +309,10 @@ def application_review(request, pk):
             if confirming:
                 application.refresh_from_db()
                 context = _step_context(application, 6, form, None)
-                extension = selectors.current_extension(application)
                 context.update(
                     budget_lines=application.budget_lines.all(),
                     resubmit=resubmit,
-                    # The lead's own deadline: an extension's, when staff gave one.
-                    submission_closes_at=selectors.submission_closes_at(application, extension),
-                    submission_extended=extension is not None,
+                    **_submission_deadline(application),
                 )
                 return render(request, "grants/submit_confirm.html", context)
             messages.success(request, "Application submitted. Programme staff have been told.")
@@ -382,9 +389,7 @@ def _render_detail(request, application, bound_forms=None):
         "under_review": application.status in (S.SUBMITTED, S.CHANGES_REQUESTED),
     }
     if application.status == S.DRAFT:
-        extension = selectors.current_extension(application)
-        context["submission_closes_at"] = selectors.submission_closes_at(application, extension)
-        context["submission_extended"] = extension is not None
+        context.update(_submission_deadline(application))
     if staff_view:
         conflict = has_conflict_of_interest(user, application) or conflicts.is_conflicted(user, application)
         context.update(

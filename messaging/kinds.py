@@ -69,6 +69,11 @@ AUTHOR = (("author", "The name of the person who wrote", "Carol Jones"),)
 
 LEADS = "the school's verified leads"
 LEAD_SCHOOL = "the lead school's verified leads"
+# Both window reminders: an extended draft counts down to its own deadline (grants.reminders).
+WINDOW_SUBJECT = (
+    "{% if extended %}Your extended deadline for {{ cohort }} is {{ when }}"
+    "{% else %}Applications to {{ cohort }} close {{ when }}{% endif %}"
+)
 STAFF = "the programme's staff"
 
 KINDS: list[MessageKind] = [
@@ -170,15 +175,13 @@ KINDS: list[MessageKind] = [
     MessageKind(
         "window_7d",
         "Applications close in a week",
-        "{% if extended %}Your extended deadline for {{ cohort }} is {{ when }}"
-        "{% else %}Applications to {{ cohort }} close {{ when }}{% endif %}",
+        WINDOW_SUBJECT,
         LEAD_SCHOOL + " (draft applications)",
     ),
     MessageKind(
         "window_1d",
         "Applications close tomorrow",
-        "{% if extended %}Your extended deadline for {{ cohort }} is {{ when }}"
-        "{% else %}Applications to {{ cohort }} close {{ when }}{% endif %}",
+        WINDOW_SUBJECT,
         LEAD_SCHOOL + " (draft applications)",
     ),
     MessageKind(
