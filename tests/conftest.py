@@ -66,12 +66,23 @@ def _reachable(url: str) -> bool:
 
 @pytest.fixture(autouse=True)
 def _celery_conf_restored():
-    """Whatever a test does to the Celery app's configuration is undone after it."""
+    """Whatever a test does to the Celery app's configuration is undone after it.
+
+    So is Celery's "joining a result would block" flag. It is one global for the whole process,
+    not per thread: an eager `.delay()` sets it for the length of the task and then puts back
+    the value it found. Two threads running eager tasks at once (live_server answers a browser's
+    requests in several threads) can interleave so that the last to finish puts back the other's
+    True; every later test's `.delay().get()` then raised "Never call result.get() within a
+    task!" (CI, 2026-12-02). Production never runs tasks eagerly."""
+    from celery._state import _set_task_join_will_block
+
     from portal.celery import app
 
     saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
+    _set_task_join_will_block(False)
     yield
     app.conf.update(saved)
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)
