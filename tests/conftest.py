@@ -2,6 +2,7 @@
 Redis, headless Chromium). With REQUIRE_SERVICES=1 (CI) a missing service fails the
 test that needs it; otherwise such a test is skipped with the reason."""
 
+import copy
 import os
 import socket
 from contextlib import contextmanager
@@ -189,6 +190,44 @@ def cohort(programme):
 @pytest.fixture
 def password():
     return factories.PASSWORD
+
+
+# --- The permission matrix's World, built once per module ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def _world_snapshot(django_db_setup, django_db_blocker):
+    """A tests.matrix.World built once for the module inside a transaction that is held open and
+    rolled back after the module's last test. Only for modules whose tests use `db` (never
+    transactional_db: its flush would run inside this transaction)."""
+    from django.db import transaction
+
+    from tests.matrix import World
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            world = World()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield world
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def world(_world_snapshot, db):
+    """A fresh-looking World: the module's one in the database (each test runs in a savepoint that
+    is rolled back, pytest-django's `db`), and a deep copy of its Python objects, so what one test
+    changes or caches on them never reaches the next."""
+    from django.db import connection
+
+    assert connection.savepoint_ids, "world needs `db` (a savepoint inside the module transaction)"
+    return copy.deepcopy(_world_snapshot)
 
 
 # --- A real Celery worker on Redis ----------------------------------------------------

@@ -12,6 +12,11 @@ for each of the six roles:
 
 `args`/`data` are called with the world, so a row that needs an object of its own can
 build it there with the factories.
+
+Building a World costs some 150 inserts, and the matrix has thousands of tests: the `world`
+fixture (tests/conftest.py) builds it once per test module inside an open transaction; each test
+runs in a savepoint of it (pytest-django's `db`), rolled back afterwards, and gets a deep copy of
+the Python objects, so no test sees another's rows or in-memory changes.
 """
 
 from collections.abc import Callable
@@ -160,6 +165,8 @@ class World:
         ProgrammeReviewer.objects.create(programme=self.programme, user=self.users["reviewer"])
 
     def __getattr__(self, name):
+        if name.startswith("__") or name == "users":  # copy.deepcopy probes a half-built copy
+            raise AttributeError(name)
         try:
             return self.users[name]
         except KeyError:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.matrix import ROLES, World
+from tests.matrix import ROLES
 from tests.test_permission_matrix import ROWS
 
 HOSTILE_TEXT = st.one_of(
@@ -62,8 +62,7 @@ FUZZ_ROWS = [row for row in POST_ROWS if allowed_role(row)]
 
 
 @pytest.mark.parametrize("row", FUZZ_ROWS, ids=lambda row: row.id)
-def test_hostile_post_never_gives_a_500(client, db, row):
-    world = World()
+def test_hostile_post_never_gives_a_500(client, world, row):
     client.force_login(world.users[allowed_role(row)])
     url = reverse(row.url_name, args=row.args(world))
     fields = sorted(row.data(world)) or ["name"]
@@ -94,8 +93,7 @@ QUERY_KEYS = ["page", "q", "cohort", "status", "region", "phase", "table", "form
 
 
 @pytest.mark.parametrize("row", GET_ROWS, ids=lambda row: row.id)
-def test_hostile_query_string_never_gives_a_500(client, db, row):
-    world = World()
+def test_hostile_query_string_never_gives_a_500(client, world, row):
     client.force_login(world.users[allowed_role(row)])
     url = reverse(row.url_name, args=row.args(world))
 
@@ -145,8 +143,7 @@ def _allowed(host: str) -> bool:
 
 
 @pytest.mark.parametrize("row", ALL_ROWS, ids=lambda row: row.id)
-def test_hostile_host_and_headers_never_give_a_500(client, db, row):
-    world = World()
+def test_hostile_host_and_headers_never_give_a_500(client, world, row):
     client.force_login(world.users[allowed_role(row)])
     url = reverse(row.url_name, args=row.args(world))
     send = client.post if row.method == "post" else client.get

@@ -8,7 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 import tests
-from tests.matrix import ROLES, Row, World
+from tests.matrix import ROLES, Row
 
 # URL namespaces not in the matrix, with the reason.
 EXEMPT_NAMESPACES = {"admin": "Django admin: staff-only by Django itself (is_staff), tested in tests/portal"}
@@ -60,8 +60,7 @@ def test_rows_name_only_real_url_patterns():
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.id)
-def test_permission_matrix(client, db, row, role):
-    world = World()
+def test_permission_matrix(client, world, row, role):
     user = world.users[role]
     if user is not None:
         client.force_login(user)

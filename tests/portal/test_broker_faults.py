@@ -109,8 +109,10 @@ class Celery:
     def __init__(self, kind: str, env: dict, log: Path):
         self.kind, self.env, self.log = kind, env, log
         self.process = None
+        self.terminating = False
 
     def start(self):
+        self.terminating = False
         args = [CELERY, "-A", "portal", self.kind, "-l", "info"]
         if self.kind == "worker":
             args += [
@@ -151,10 +153,16 @@ class Celery:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
-    def stop(self):
-        if self.alive():
+    def terminate(self):
+        """Ask for a warm shutdown; `stop()` then waits for it (so worker and beat stop together)."""
+        if self.alive() and not self.terminating:
+            self.terminating = True
             self.resume_pool()
             self.process.send_signal(signal.SIGTERM)
+
+    def stop(self):
+        if self.alive():
+            self.terminate()
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
@@ -209,6 +217,8 @@ def stack(tmp_path, settings):
         try:
             yield {"redis": redis, "worker": worker, "beat": beat, "mail": mail_log}
         finally:
+            worker.terminate()
+            beat.terminate()
             worker.stop()
             beat.stop()
             if redis.process.poll() is None:

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from grants.models import AUDIT_ACTIONS, AuditEvent
 from portal import labels
-from tests.matrix import World
 from tests.test_permission_matrix import ROWS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,10 +164,9 @@ def _owner(row) -> str | None:
 GET_ROWS = [row for row in ROWS if row.method == "get" and _owner(row)]
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize("row", GET_ROWS, ids=lambda row: row.id)
-def test_no_page_or_download_shows_a_raw_code(client, row):
-    world = _world_with_history(World())
+def test_no_page_or_download_shows_a_raw_code(client, world, row):
+    world = _world_with_history(world)
     role = _owner(row)
     if world.users[role] is not None:
         client.force_login(world.users[role])
@@ -192,11 +190,10 @@ def test_no_page_or_download_shows_a_raw_code(client, row):
 
 
 @pytest.mark.django_db
-def test_no_email_shows_a_raw_code(outbox_sends_at_once, django_capture_on_commit_callbacks):
+def test_no_email_shows_a_raw_code(world, outbox_sends_at_once, django_capture_on_commit_callbacks):
     from grants import services
     from grants.models import Application
 
-    world = World()
     Application.objects.filter(pk=world.application.pk).update(
         status=Application.Status.SUBMITTED, reference="ENT-TEST-1", submitted_at=timezone.now()
     )
