@@ -181,7 +181,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     setup_django(args.dataset)
 
+    from django.conf import settings
     from django.contrib.auth.models import User
+
+    settings.PAGE_CACHE = False  # a render's cost, every time (hits: benchmarks/bench_pagecache.py)
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext

@@ -24,6 +24,7 @@ from partnerships.models import Cohort, Membership
 from partnerships.selectors import cohorts_for, partnerships_for, programmes_for
 from portal.csvexport import csv_response
 from portal.decorators import staff_required
+from portal.pagecache import page_cache
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ def _cohort_or_404(request, pk: int) -> Cohort:
     return get_object_or_404(cohorts_for(request.user).select_related("summary"), pk=pk)
 
 
+@page_cache
 @staff_required
 def dashboard(request):
     """Programmes the user may see, each with its cohorts."""
@@ -94,6 +96,7 @@ def programme_dashboard(request, pk: int):
     return render(request, "evaluation/programme.html", {"programme": programme, "cohorts": cohorts})
 
 
+@page_cache
 @staff_required
 def cohort_dashboard(request, pk: int):
     cohort = _cohort_or_404(request, pk)

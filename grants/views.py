@@ -52,6 +52,7 @@ from partnerships.selectors import cohorts_for, led_partnerships_for
 from portal.ajax import GONE, json_endpoint, refused
 from portal.decorators import lead_required, staff_required
 from portal.money import format_gbp
+from portal.pagecache import page_cache
 from portal.roles import Role, role_of
 
 S = Application.Status
@@ -483,6 +484,7 @@ def application_message(request, pk):
     return _render_detail(request, application, {"message_form": form})
 
 
+@page_cache
 @login_required
 def application_detail(request, pk):
     return _render_detail(request, _application(request, pk))
@@ -635,6 +637,7 @@ def _register_regions() -> list[str]:
 QUEUE_SESSION_KEY = "grants:queue-filters"
 
 
+@page_cache(session_keys=[QUEUE_SESSION_KEY])  # the kept filters follow from the query
 @staff_required
 def review_queue(request):
     """The queue with the officer's last filters: a visit with no query string gets the filters

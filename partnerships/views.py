@@ -24,11 +24,13 @@ from partnerships.forms import (
 from partnerships.models import Membership, School, SchoolLead
 from portal.decorators import lead_required, staff_required
 from portal.http import bad_request
+from portal.pagecache import page_cache
 from portal.roles import Role, role_of
 
 PAGE_SIZE = 25
 
 
+@page_cache
 @login_required
 def lead_home(request):
     partnerships = (

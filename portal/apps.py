@@ -9,6 +9,8 @@ class PortalConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from portal import loginguard  # noqa: F401  (connects the log-in throttle's signals)
+        from portal import pagecache
         from portal.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="portal.sync_role_permissions")
+        pagecache.connect_signals()  # every connection records reads and versions writes

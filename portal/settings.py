@@ -128,6 +128,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHE_TIMEOUT = env_float("CACHE_TIMEOUT", 0.5, minimum=0.05)
 CACHES = {"default": env_cache("CACHE_URL" if not TESTING else "TEST_CACHE_URL", timeout=CACHE_TIMEOUT)}
 
+# Whole rendered pages of logged-in GETs, per user and session, invalidated by table versions
+# (portal/pagecache.py, docs/architecture.md "Page cache"). PAGE_CACHE=false turns it off.
+PAGE_CACHE = env_bool("PAGE_CACHE", True)
+
 # Sessions: read from the cache when it is Redis (shared by every web process), written through to
 # the database (portal/sessions.py: cached_db, a cached copy lives at most SESSION_CACHE_SECONDS).
 # With the per-process memory cache of the embedded default, plain database sessions: a log-out
