@@ -48,7 +48,9 @@ from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
-TTL = 300  # seconds a page is kept: bounds staleness from what no table records (the clock, Redis outages)
+TTL = (
+    settings.PAGE_CACHE_SECONDS
+)  # a page's lifetime: bounds staleness from what no table records (the clock, Redis outages)
 PREFIX = "pagecache:"
 ALL = "*"  # the version every page depends on
 

@@ -129,8 +129,14 @@ CACHE_TIMEOUT = env_float("CACHE_TIMEOUT", 0.5, minimum=0.05)
 CACHES = {"default": env_cache("CACHE_URL" if not TESTING else "TEST_CACHE_URL", timeout=CACHE_TIMEOUT)}
 
 # Whole rendered pages of logged-in GETs, per user and session, invalidated by table versions
-# (portal/pagecache.py, docs/architecture.md "Page cache"). PAGE_CACHE=false turns it off.
-PAGE_CACHE = env_bool("PAGE_CACHE", True)
+# (portal/pagecache.py, docs/architecture.md "Page cache"). PAGE_CACHE=false turns it off. On by
+# default only where the cache is shared by every process (Redis), and under test: with the
+# embedded default's per-process memory a worker's writes could not drop the web process's pages.
+# A page lives at most PAGE_CACHE_SECONDS: the bound on what no table records (a deadline passing).
+PAGE_CACHE = env_bool(
+    "PAGE_CACHE", TESTING or CACHES["default"]["BACKEND"] == "portal.cache.FailSoftRedisCache"
+)
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60, minimum=1)
 
 # Sessions: read from the cache when it is Redis (shared by every web process), written through to
 # the database (portal/sessions.py: cached_db, a cached copy lives at most SESSION_CACHE_SECONDS).

@@ -76,6 +76,23 @@ def test_embedded_default_runs_tasks_eagerly_on_sqlite():
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True"]
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "False"),  # the embedded default: per-process memory, which a worker's writes never reach
+        ({"CACHE_URL": "redis://127.0.0.1:6379/9"}, "True"),  # shared by every process
+        ({"CACHE_URL": "redis://127.0.0.1:6379/9", "PAGE_CACHE": "false"}, "False"),
+    ],
+)
+def test_the_page_cache_is_on_only_where_every_process_shares_the_cache(env, expected):
+    result = run_manage(
+        "shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.PAGE_CACHE)", **env
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected]
+
+
 def test_collectstatic_succeeds_with_production_settings(tmp_path):
     """The compose web service runs collectstatic with the manifest storage, which refuses
     files that reference missing ones (e.g. a vendored file's sourceMappingURL)."""
