@@ -48,6 +48,5 @@ def _select(field, attrs):
             ((str(o["value"]), flatatt(o["attrs"]), o["label"]) for o in options),
         )
         parts.append(format_html('<optgroup label="{}">{}</optgroup>', group, rows) if group else rows)
-    return format_html(
-        '<select name="{}"{}>{}</select>', context["name"], flatatt(context["attrs"]), format_html_join("", "{}", ((p,) for p in parts))
-    )
+    body = format_html_join("", "{}", ((p,) for p in parts))
+    return format_html('<select name="{}"{}>{}</select>', context["name"], flatatt(context["attrs"]), body)

@@ -2,8 +2,10 @@
 Bootstrap's classes, the error next to the field (linked by aria-describedby), help text."""
 
 import re
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.template import engines
 
 FIELD = '{% include "portal/field.html" %}'
@@ -51,5 +53,5 @@ def test_a_checkbox_has_its_label_after_it():
 
 
 def test_the_review_queue_draws_its_filters_without_crispy():
-    source = open("templates/grants/review_queue.html").read()
+    source = (Path(settings.BASE_DIR) / "templates/grants/review_queue.html").read_text()
     assert "crispy" not in source
