@@ -294,6 +294,12 @@ def _pct(value) -> str:
     return "" if value is None else str(value)
 
 
+def _hours(value) -> str:
+    """Hours with one decimal place, whatever the database's SUM returned (PostgreSQL keeps the
+    column's scale, "8.0"; SQLite drops it, "8"): one CSV, the same figures on either."""
+    return "" if value is None else str(Decimal(value).quantize(Decimal("0.1")))
+
+
 def comment_themes(cohort: Cohort) -> dict:
     """Teachers' survey comments grouped by the themes programme staff gave them (barriers, then
     facilitators, most comments first), and how many comments have no theme yet. Two queries."""
@@ -358,8 +364,8 @@ def process_tables(
                     u.name,
                     u.status,
                     u.schools,
-                    u.cpd_hours,
-                    "" if u.planned_hours is None else u.planned_hours,
+                    _hours(u.cpd_hours),
+                    _hours(u.planned_hours),
                     _pct(u.delivered_percent),
                     u.activities,
                     u.schools_taking_part,
@@ -389,8 +395,8 @@ def process_tables(
                     r["cluster"],
                     r["school"],
                     r["urn"],
-                    r["planned"],
-                    r["delivered"],
+                    _hours(r["planned"]),
+                    _hours(r["delivered"]),
                     _pct(r["percent"]),
                     r["invited"],
                     r["answered"],

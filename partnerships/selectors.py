@@ -67,7 +67,9 @@ def partnerships_for(user) -> QuerySet[Partnership]:
         )
         # One IN over a UNION: "pk IN (a) OR pk IN (b)" makes PostgreSQL test every partnership
         # against both (30 ms on the national bench data, against 9 ms: docs/performance.md).
-        return Partnership.objects.filter(pk__in=ids.union(_own_drafts(user)))
+        # Neither side may carry its model's default ordering: SQLite refuses an ORDER BY inside
+        # a compound statement (the embedded default's pages answered 500).
+        return Partnership.objects.filter(pk__in=ids.order_by().union(_own_drafts(user).order_by()))
     return Partnership.objects.none()
 
 
