@@ -148,19 +148,22 @@ def _same_la_programmes(programme_ids) -> set[int]:
 def conflicts_for_many(
     user_ids, applications, *, honour_overrides: bool = True
 ) -> dict[tuple[int, int], list[Conflict]]:
-    """{(user_id, application_id): [Conflict, ...]} for every pair that has one. Five queries
-    whatever the numbers of people and applications. `applications` need `cohort__programme_id`
+    """{(user_id, application_id): [Conflict, ...]} for every pair that has one. Six queries
+    whatever the numbers of people and applications; two when none of the people is linked to a
+    school. `applications` need `cohort__programme_id`
     loaded (`cohort.programme_id`)."""
     applications = list(applications)
     user_ids = list(user_ids)
     app_ids = [a.pk for a in applications]
     if not app_ids or not user_ids:
         return {}
-    theirs = _schools_by_application(app_ids)
     own = _schools_by_user(user_ids)
-    same_la = _same_la_programmes({a.cohort.programme_id for a in applications})
+    # A register conflict needs a school of one's own: without any (most staff), only a
+    # declaration can make one, and the partnership's schools, settings and overrides are not read.
+    theirs = _schools_by_application(app_ids) if own else {}
+    same_la = _same_la_programmes({a.cohort.programme_id for a in applications}) if own else set()
     overridden = set()
-    if honour_overrides:
+    if honour_overrides and own:
         overridden = set(
             ConflictOverride.objects.filter(application_id__in=app_ids, reviewer_id__in=user_ids).values_list(
                 "reviewer_id", "application_id"

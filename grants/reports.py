@@ -109,9 +109,12 @@ class Due:
         return bool(self.due) and not done and timezone.localdate() > self.due
 
 
-def reports_of(application: Application) -> list[Due]:
-    """The grant's reports in due order, the final report always among them."""
-    existing = {r.kind: r for r in EndOfGrantReport.objects.filter(application=application)}
+def reports_of(application: Application, reports=None) -> list[Due]:
+    """The grant's reports in due order, the final report always among them. `reports`: the
+    application's reports when the caller has read them already (the application page)."""
+    if reports is None:
+        reports = EndOfGrantReport.objects.filter(application=application)
+    existing = {r.kind: r for r in reports}
     kinds = [k for k in (K.INTERIM, K.FINAL) if k in existing or k == K.FINAL]
     return [Due(k, K(k).label, existing.get(k), due_on(application, existing.get(k), k)) for k in kinds]
 

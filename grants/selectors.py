@@ -4,7 +4,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import User
-from django.db.models import Avg, Count, DecimalField, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from grants import conflicts
@@ -64,11 +76,12 @@ def has_conflict_of_interest(user, application) -> bool:
     """The user acts for a school in the partnership (lead school or a partner not declined)."""
     if not user.is_authenticated:
         return False
-    if SchoolLead.objects.filter(user=user, school_id=application.partnership.lead_school_id).exists():
-        return True
-    return (
-        Membership.objects.filter(partnership_id=application.partnership_id, school__lead_links__user=user)
-        .exclude(status=Membership.Status.DECLINED)
+    member = Membership.objects.filter(
+        partnership_id=application.partnership_id, school_id=OuterRef("school_id")
+    ).exclude(status=Membership.Status.DECLINED)
+    return (  # one query: a school the user is linked to is the lead school or a member
+        SchoolLead.objects.filter(user=user)
+        .filter(Q(school_id=application.partnership.lead_school_id) | Exists(member))
         .exists()
     )
 
@@ -125,19 +138,31 @@ class CohortBudget:
 def cohort_budget(cohort: Cohort) -> CohortBudget:
     """Awarded (approved and completed grants), released and paid instalments, and what remains."""
     zero = Decimal(0)
-    awarded = Application.objects.filter(cohort=cohort, status__in=AWARDED_STATES).aggregate(
-        total=Coalesce(Sum("awarded"), zero, output_field=MONEY_FIELD)
-    )["total"]
-    payments = Payment.objects.filter(application__cohort=cohort).aggregate(
-        released=Coalesce(
-            Sum("amount", filter=Q(status__in=[Payment.Status.RELEASED, Payment.Status.PAID])),
-            zero,
-            output_field=MONEY_FIELD,
-        ),
-        paid=Coalesce(Sum("amount", filter=Q(status=Payment.Status.PAID)), zero, output_field=MONEY_FIELD),
+
+    def total(qs, field):  # one sum, as a subquery of the single query below
+        summed = qs.order_by().annotate(_all=Value(1)).values("_all").annotate(t=Sum(field)).values("t")
+        return Coalesce(Subquery(summed, output_field=MONEY_FIELD), zero, output_field=MONEY_FIELD)
+
+    payments = Payment.objects.filter(application__cohort=cohort)
+    figures = (
+        Cohort.objects.filter(pk=cohort.pk)
+        .annotate(
+            awarded_total=total(
+                Application.objects.filter(cohort=cohort, status__in=AWARDED_STATES), "awarded"
+            ),
+            released_total=total(
+                payments.filter(status__in=[Payment.Status.RELEASED, Payment.Status.PAID]), "amount"
+            ),
+            paid_total=total(payments.filter(status=Payment.Status.PAID), "amount"),
+        )
+        .values("awarded_total", "released_total", "paid_total")
+        .get()
     )
     return CohortBudget(
-        budget=cohort.budget, awarded=awarded, released=payments["released"], paid=payments["paid"]
+        budget=cohort.budget,
+        awarded=figures["awarded_total"],
+        released=figures["released_total"],
+        paid=figures["paid_total"],
     )
 
 

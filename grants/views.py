@@ -382,7 +382,7 @@ def _render_detail(request, application, bound_forms=None):
         "payments": application.payments.all(),
         "events": _history(application, staff_view),
         "reports": reports,
-        "reports_due": report_schedule.reports_of(application),
+        "reports_due": report_schedule.reports_of(application, reports),
         "staff_view": staff_view,
         "is_lead": is_lead_of(user, application.partnership),
         "editable": application.status in services.EDITABLE_STATES,

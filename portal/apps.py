@@ -11,6 +11,7 @@ class PortalConfig(AppConfig):
         from portal import (
             loginguard,  # noqa: F401  (connects the log-in throttle's signals)
             pagecache,
+            two_factor,  # noqa: F401  (forgets a user's cached device answer on change)
         )
         from portal.roles import sync_role_permissions
 

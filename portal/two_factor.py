@@ -13,6 +13,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -34,7 +38,44 @@ def must_use_second_factor(user) -> bool:
         return False
     if user.is_staff or user.is_superuser or role_of(user) in (Role.STAFF, Role.FINANCE, Role.ADMIN):
         return True
-    return user_has_device(user, confirmed=True)
+    return has_confirmed_device(user)
+
+
+# Whether a user has a confirmed device is asked on every page a lead (who has none, mostly) opens:
+# two queries (one per device model). The answer is kept in the cache (shared Redis in production)
+# and forgotten whenever one of the user's devices is saved or deleted (signals below; after
+# commit too, so an answer read while the write was in flight is not kept). The lifetime bounds
+# an answer a Redis outage kept from being forgotten: a lead who enrols in one browser is asked
+# for the code in their other sessions at the latest this long after. The verify and set-up pages
+# and the log-in ask the database directly.
+DEVICE_CACHE_SECONDS = 60
+
+
+def _device_key(user_id) -> str:
+    return f"two_factor:has_device:{user_id}"
+
+
+def has_confirmed_device(user) -> bool:
+    key = _device_key(user.pk)
+    found = cache.get(key)
+    if found is None:
+        found = user_has_device(user, confirmed=True)
+        cache.set(key, found, DEVICE_CACHE_SECONDS)
+    return found
+
+
+def forget_device(user_id) -> None:
+    key = _device_key(user_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+@receiver(post_save, sender=TOTPDevice)
+@receiver(post_delete, sender=TOTPDevice)
+@receiver(post_save, sender=StaticDevice)
+@receiver(post_delete, sender=StaticDevice)
+def _device_changed(sender, instance, **kwargs):
+    forget_device(instance.user_id)
 
 
 def _safe_next(request, default="home") -> str:
@@ -61,7 +102,7 @@ class SecondFactorMiddleware:
             and not request.path.startswith("/account/two-factor/")
             and must_use_second_factor(user)
         ):
-            target = "two_factor_verify" if user_has_device(user, confirmed=True) else "two_factor_setup"
+            target = "two_factor_verify" if has_confirmed_device(user) else "two_factor_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 

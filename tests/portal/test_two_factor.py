@@ -62,6 +62,19 @@ def test_a_lead_without_a_device_is_not_asked(client, lead_alice):
     assert client.get(reverse("partnerships:lead_home")).status_code == 200
 
 
+def test_a_lead_who_enrols_elsewhere_is_asked_for_the_code_on_the_next_page(client, lead_alice):
+    """ "Has a device" is kept in the cache (no device query per page); enrolling forgets it."""
+    without_second_factor(client, lead_alice)
+    home = reverse("partnerships:lead_home")
+    assert client.get(home).status_code == 200
+    TOTPDevice.objects.create(user=lead_alice, name="Phone", confirmed=True)  # in another browser
+
+    page = client.get(home)
+
+    assert page.status_code == 302
+    assert page.url.startswith(reverse("two_factor_verify"))
+
+
 def test_first_login_walks_new_staff_through_enrolment(client, programme):
     newcomer = factories.StaffFactory(username="staff_new", otp_device=False)
     programme.staff.add(newcomer)
