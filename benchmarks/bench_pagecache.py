@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_pages import _ensure_summaries, _pass_second_factor, page_specs, resolve_paths
+from bench_pages import _ensure_summaries, logged_in_client, page_specs, resolve_paths
 from common import QUICK, bench_meta, emit, setup_django
 
 HOT = [
@@ -32,10 +32,8 @@ HOT = [
 def main() -> None:
     setup_django("national")
     from django.conf import settings
-    from django.contrib.auth.models import User
     from django.core.cache import cache
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     settings.PAGE_CACHE = True
@@ -51,12 +49,7 @@ def main() -> None:
         if path is None:
             continue
         if spec["user"] not in clients:
-            client = Client()
-            user = User.objects.get(username=spec["user"])
-            client.force_login(user)
-            _pass_second_factor(client, user)
-            client.get(path)  # the CSRF cookie
-            clients[spec["user"]] = client
+            logged_in_client(clients, spec["user"]).get(path)  # the CSRF cookie
         client = clients[spec["user"]]
         miss_ms, hit_ms = [], []
         for _ in range(n):

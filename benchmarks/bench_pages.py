@@ -170,6 +170,20 @@ def _second_factor_tokens(usernames: list[str], per_user: int) -> dict[str, list
     return tokens
 
 
+def logged_in_client(clients: dict, username: str):
+    """One test Client per bench user, logged in with the second factor passed; reused."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    if username not in clients:
+        client = Client()
+        user = User.objects.get(username=username)
+        client.force_login(user)
+        _pass_second_factor(client, user)
+        clients[username] = client
+    return clients[username]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="national")
@@ -182,7 +196,6 @@ def main(argv=None) -> None:
     setup_django(args.dataset)
 
     from django.conf import settings
-    from django.contrib.auth.models import User
 
     settings.PAGE_CACHE = False  # a render's cost, every time (hits: benchmarks/bench_pagecache.py)
     from django.db import connection
@@ -230,13 +243,7 @@ def main(argv=None) -> None:
             entry["available"] = False
             entry["reason"] = f"not available yet (no URL named {spec['name']})"
             continue
-        if spec["user"] not in clients:
-            client = Client()
-            user = User.objects.get(username=spec["user"])
-            client.force_login(user)
-            _pass_second_factor(client, user)
-            clients[spec["user"]] = client
-        client = clients[spec["user"]]
+        client = logged_in_client(clients, spec["user"])
         response = client.get(path)
         if response.status_code != 200:
             entry["available"] = False
