@@ -5,8 +5,9 @@
     def review_queue(request): ...
 
 A logged-in GET whose response is a plain 200 is stored in the Django cache (Redis in production)
-for TTL seconds, and a repeat view answers from it without rendering. Docs: docs/architecture.md,
-"Page cache".
+for at most TTL seconds (a random lifetime between TTL/2 and TTL, so that pages first drawn
+together are not all drawn again together), and a repeat view answers from it without rendering.
+Docs: docs/architecture.md, "Page cache".
 
 Keyed by: the user (id and the fields of their row the middleware loaded before the view ran), a
 hash of the session key, the session's contents and the CSRF secret, the full path with its query
@@ -33,6 +34,7 @@ had pending messages or that queued one, renders that wrote to the database or c
 import hashlib
 import json
 import logging
+import random
 import re
 import secrets
 import time
@@ -80,6 +82,15 @@ _recording: ContextVar = ContextVar("pagecache_recording", default=None)
 _parsed: dict[str, tuple[frozenset, frozenset]] = {}
 _known: frozenset | None = None
 _outage_until = 0.0
+
+
+def lifetime() -> float:
+    """How long one stored page lives: at most TTL (the staleness bound), and spread over its
+    second half. Pages drawn in the same few seconds (everyone's first views after a deploy, or a
+    write that many pages read) would otherwise all expire, and be drawn again, in the same few
+    seconds: the load benchmark's 100 users did just that, and the re-render burst took its p95
+    from 110 ms to 1.2 s (docs/performance.md, "Capacity for 100 users")."""
+    return TTL * (0.5 + random.random() / 2)
 
 
 def enabled() -> bool:
@@ -398,7 +409,7 @@ def page_cache(view=None, *, session_keys=()):
                 # Django sends the CSRF cookie again whenever a page uses it (renewing its expiry)
                 "csrf": bool(request.META.get("CSRF_COOKIE_NEEDS_UPDATE")),
             }
-            cache.set(key, entry, TTL)
+            cache.set(key, entry, lifetime())
             response["X-Page-Cache"] = "miss"
             return response
 

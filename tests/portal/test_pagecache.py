@@ -236,6 +236,26 @@ def test_off_when_the_setting_is_off(client, lead_alice, home, settings):
     assert "X-Page-Cache" not in client.get(home)
 
 
+def test_a_stored_page_lives_at_most_the_ttl_and_expiries_are_spread(client, lead_alice, home, monkeypatch):
+    lifetimes = []
+    real_set = pagecache.cache.set
+
+    def recording_set(key, value, timeout=None, **kwargs):
+        if key.startswith(pagecache.PREFIX + "p:"):
+            lifetimes.append(timeout)
+        return real_set(key, value, timeout, **kwargs)
+
+    monkeypatch.setattr(pagecache.cache, "set", recording_set)
+    client.force_login(lead_alice)
+    warm(client, home)
+    assert len(lifetimes) == 1
+    assert pagecache.TTL / 2 <= lifetimes[0] <= pagecache.TTL
+    # Pages drawn together must not all expire together (the load bench's re-render burst)
+    spread = {round(pagecache.lifetime(), 3) for _ in range(50)}
+    assert len(spread) > 10
+    assert all(pagecache.TTL / 2 <= t <= pagecache.TTL for t in spread)
+
+
 @pytest.mark.parametrize(
     ("sql", "read", "written"),
     [
