@@ -3,11 +3,19 @@ locust headless with logged-in sessions of the three roles, then the floor: each
 throughput beside a trivial view (/healthz) served by the same gunicorn in the same run.
 
 Two variants in the same run (issue 21), each with its own gunicorn:
-  before  2 sync workers, database sessions, PBKDF2 password hashes (the portal before issue 21)
-  after   gunicorn.conf.py (gthread: 2 processes x 4 threads), cached_db sessions on Redis,
-          the tuned Argon2id
+  before  gunicorn's defaults with 2 sync workers, database sessions, PBKDF2 password hashes and
+          no page cache (the portal before issue 21)
+  after   gunicorn.conf.py (4 preloaded gthread processes x 2 threads on 2 cores; override with
+          BENCH_WEB_CONCURRENCY / BENCH_GUNICORN_THREADS), cached_db sessions on Redis, the tuned
+          Argon2id, the page cache
 Both use Redis as the cache (BENCH_CACHE_URL, default redis://127.0.0.1:6379/13, flushed before
 each variant). The users' stored hashes are set to the variant's hasher before its run.
+
+Each level has three phases (benchmarks/locustfile.py): the log-ins; the ramp-up, the
+BENCH_LOAD_SETTLE seconds (default 20) after the last log-in, in which every user's first views
+are drawn (page-cache misses queued behind the log-ins' password hashes), reported on its own
+line; then the measured window of steady state. The CPU seconds of the load generator and of
+gunicorn are reported too: they share the machine's 2 cores.
 
 Loopback only, bounded in time (the locust run has a hard timeout), and the server is stopped
 at the end whatever happens (its whole process group, by the id we started it with).
@@ -20,6 +28,7 @@ import contextlib
 import csv
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -38,19 +47,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCH_DIR, OUT_DIR, QUICK, ROOT, parse_emitted, server_env
 
 LOGIN_ALLOWANCE = 240  # seconds allowed for every user to log in before the measured window
+# The ramp-up between the last log-in and the measured window (every user's first views: renders,
+# queued behind the log-ins' password hashes): reported on its own, not in the window's figures.
+SETTLE_SECONDS = 5 if QUICK else int(os.environ.get("BENCH_LOAD_SETTLE") or 20)
 CACHE_URL = os.environ.get("BENCH_CACHE_URL") or "redis://127.0.0.1:6379/13"
+AFTER_WORKERS = os.environ.get("BENCH_WEB_CONCURRENCY") or "4"  # gunicorn.conf.py's default on 2 cores
+AFTER_THREADS = os.environ.get("BENCH_GUNICORN_THREADS") or "2"
 VARIANTS = {
-    "before": {
-        "label": "2 sync workers, database sessions, PBKDF2",
+    "before": {  # gunicorn's own defaults (no gunicorn.conf.py: no preloading, never replaced)
+        "label": "2 sync workers, database sessions, PBKDF2, no page cache",
+        "config": False,
         "args": ["--worker-class", "sync", "--workers", "2", "--threads", "1"],
         "env": {"BENCH_VARIANT": "before"},
         "workers": "2 sync workers",
     },
     "after": {
-        "label": "gunicorn.conf.py (2 gthread workers x 4 threads), cached_db sessions on Redis, Argon2id",
+        "label": (
+            f"gunicorn.conf.py ({AFTER_WORKERS} preloaded gthread workers x {AFTER_THREADS} threads), "
+            "cached_db sessions on Redis, Argon2id, page cache"
+        ),
+        "config": True,
         "args": [],
-        "env": {"BENCH_VARIANT": "after", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"},
-        "workers": "2 gthread workers x 4 threads",
+        "env": {
+            "BENCH_VARIANT": "after",
+            "WEB_CONCURRENCY": AFTER_WORKERS,
+            "GUNICORN_THREADS": AFTER_THREADS,
+        },
+        "workers": f"{AFTER_WORKERS} gthread workers x {AFTER_THREADS} threads",
     },
 }
 # The floor: closed-loop clients (no think time) on one path at a time, pages and /healthz in
@@ -78,6 +101,12 @@ def free_port() -> int:
 def _bin(name: str) -> str:
     candidate = Path(sys.executable).parent / name
     return str(candidate) if candidate.exists() else (shutil.which(name) or name)
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children and their descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def wait_until_up(url: str, seconds: float, server: subprocess.Popen) -> None:
@@ -221,8 +250,7 @@ def run_level(users: int, variant: str = "after") -> dict:
     server = subprocess.Popen(
         [
             _bin("gunicorn"),
-            "-c",
-            str(ROOT / "gunicorn.conf.py"),
+            *(["-c", str(ROOT / "gunicorn.conf.py")] if VARIANTS[variant]["config"] else []),
             *VARIANTS[variant]["args"],
             "--bind",
             f"127.0.0.1:{port}",
@@ -241,7 +269,10 @@ def run_level(users: int, variant: str = "after") -> dict:
         prefix = OUT_DIR / "locust"
         login_path = OUT_DIR / "locust-logins.json"
         login_path.unlink(missing_ok=True)
+        ramp_path = OUT_DIR / "locust-ramp.json"
+        ramp_path.unlink(missing_ok=True)
         started = time.monotonic()
+        cpu_before = _children_cpu()
         locust = subprocess.run(
             [
                 _bin("locust"),
@@ -253,7 +284,8 @@ def run_level(users: int, variant: str = "after") -> dict:
                 "-r",
                 str(users),
                 "-t",
-                f"{duration + LOGIN_ALLOWANCE}s",  # a bound: the locustfile stops after `duration`
+                # a bound: the locustfile stops after the ramp-up and `duration`
+                f"{duration + SETTLE_SECONDS + LOGIN_ALLOWANCE}s",
                 "--stop-timeout",
                 "5",
                 "--host",
@@ -271,13 +303,16 @@ def run_level(users: int, variant: str = "after") -> dict:
                 "BENCH_LOAD_USERS": str(users),
                 "BENCH_LOAD_SECONDS": str(duration),
                 "BENCH_LOGIN_SUMMARY": str(login_path),
+                "BENCH_LOAD_SETTLE": str(SETTLE_SECONDS),
+                "BENCH_RAMP_SUMMARY": str(ramp_path),
             },
             capture_output=True,
             text=True,
-            timeout=duration + LOGIN_ALLOWANCE + 60,
+            timeout=duration + SETTLE_SECONDS + LOGIN_ALLOWANCE + 60,
             check=False,
         )
         elapsed = time.monotonic() - started
+        locust_cpu = _children_cpu() - cpu_before
         (OUT_DIR / "locust.log").write_text(locust.stdout + locust.stderr, encoding="utf-8")
         stats = Path(f"{prefix}_stats.csv")
         if not stats.exists():
@@ -287,6 +322,11 @@ def run_level(users: int, variant: str = "after") -> dict:
             result["login"] = json.loads(login_path.read_text(encoding="utf-8"))
         else:
             result["login"] = {"error": "not every user logged in within the allowance"}
+        if ramp_path.exists():
+            result["ramp_up"] = json.loads(ramp_path.read_text(encoding="utf-8"))
+        # CPU the load generator used (it shares the machine's cores with the server)
+        result["locust_cpu_s"] = locust_cpu
+        result["locust_elapsed_s"] = elapsed
         failures_csv = Path(f"{prefix}_failures.csv")
         if failures_csv.exists():
             with failures_csv.open(encoding="utf-8") as handle:
@@ -299,8 +339,11 @@ def run_level(users: int, variant: str = "after") -> dict:
         result["floor"]["load_average_before"] = floor_load_before
         result["floor"]["load_average_after"] = os.getloadavg()[0]
     finally:
+        cpu_before = _children_cpu()
         stop(server)
         log.close()
+    # gunicorn's CPU (master and workers, log-ins, ramp-up, window and floor together)
+    result["server_cpu_s"] = _children_cpu() - cpu_before
     result.update(
         available=True,
         users=users,
@@ -323,7 +366,7 @@ def _send_secure_cookies_over_loopback_http(self, cookie, request):
 
 
 def log_in(host: str, config: dict, username: str) -> str:
-    """Log in through the form (and the second factor for staff and admins); the session id."""
+    """Log in through the form (and the second factor for staff and admins); the Cookie header."""
     import re
 
     import requests
@@ -353,19 +396,20 @@ def log_in(host: str, config: dict, username: str) -> str:
             headers={"Referer": response.url},
             timeout=60,
         )
-    session_id = session.cookies.get("sessionid")
-    if not session_id or "/two-factor/" in response.url:
+    if not session.cookies.get("sessionid") or "/two-factor/" in response.url:
         raise RuntimeError(
             f"floor: could not log in as {username} ({response.status_code} at {response.url})"
         )
-    return session_id
+    # Every cookie, as a browser sends them: without the CSRF cookie each view of a page with a
+    # form would mint a new CSRF secret, and such a response is never taken from the page cache.
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
 
 
-def burst(port: int, path: str, cookie: str | None, seconds: float, clients: int) -> dict:
+def burst(port: int, path: str, cookies: str | None, seconds: float, clients: int) -> dict:
     """`clients` threads requesting `path` back to back for `seconds`: completed requests a second."""
     deadline = time.monotonic() + seconds
     done, errors, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
-    headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
+    headers = {"Cookie": cookies} if cookies else {}
 
     def client(index: int) -> None:
         conn = HTTPConnection("127.0.0.1", port, timeout=30)

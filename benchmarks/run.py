@@ -174,6 +174,20 @@ def render_load(ld: dict) -> list[str]:
         )
     elif login:
         lines.append(f"| | log-ins | {login.get('error', '')} | |")
+    ramp = ld.get("ramp_up")
+    if ramp:
+        r = ramp["total"]
+        lines.append(
+            f"| | ramp-up: the {ramp['seconds']:.0f} s after the last log-in (first views drawn; "
+            f"not in the window) | {r['rps']:.1f} req/s; p50 {_ms(r['p50_ms'])}, p95 {_ms(r['p95_ms'])}, "
+            f"p99 {_ms(r['p99_ms'])}; errors {r['failures']}/{r['requests']} | |"
+        )
+    if "locust_cpu_s" in ld:
+        lines.append(
+            f"| | CPU: load generator (locust) / gunicorn | {ld['locust_cpu_s']:.0f} s in its "
+            f"{ld['locust_elapsed_s']:.0f} s / {ld.get('server_cpu_s', 0):.0f} s (log-ins, ramp-up, "
+            "window and floor) | |"
+        )
     fl = ld.get("floor")
     if fl and fl.get("pages"):
         lines.append(
