@@ -107,6 +107,14 @@ def _isolated_counters():
 
 
 @pytest.fixture
+def pages_drawn(settings):
+    """Every view renders: for tests that count a render's queries, which the page cache
+    (portal/pagecache.py, tests/portal/test_pagecache.py) would answer on a repeat view
+    without running the view."""
+    settings.PAGE_CACHE = False
+
+
+@pytest.fixture
 def outbox_sends_at_once(monkeypatch):
     """E-mail written to the outbox goes out at once, as if the test's own transaction had
     committed. For tests of *what* a job sends; tests/messaging tests that nothing leaves before

@@ -17,11 +17,7 @@ STAFF_PAGE = 19
 LEAD_PAGE = 12
 
 
-@pytest.fixture(autouse=True)
-def _drawn_every_time(settings):
-    """A render's queries: the page cache (portal/pagecache.py, tests/portal/test_pagecache.py)
-    would answer the second request without running the view."""
-    settings.PAGE_CACHE = False
+pytestmark = pytest.mark.usefixtures("pages_drawn")  # a render's queries, not a cached page's
 
 
 @pytest.fixture

@@ -836,9 +836,8 @@ def _bulk_submitted(cohort, rubric, reviewers, n, requested=Decimal("1000.00")):
 
 
 def test_queue_and_panel_query_counts_are_the_same_for_5_and_500_applications(
-    carol, cohort, programme, staff_carol, rubric, settings
+    carol, cohort, programme, staff_carol, rubric, pages_drawn
 ):
-    settings.PAGE_CACHE = False  # a render's queries, not a cached page's (tests/portal/test_pagecache.py)
     reviewers = [external_reviewer(programme, name) for name in ("ann", "ben")]
     _bulk_submitted(cohort, rubric, reviewers, 5)
     urls = [
