@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,13 +38,16 @@ REVIEW_WAIT_WORKING_DAYS = 10
 
 
 def _with_closes_at(applications):
-    """Each application's own last moment to submit: its current deadline extension's `until`
-    when staff gave it one (always after the round's: the database holds that), else the round's."""
+    """Each application's own last moment to submit, as `selectors.submission_closes_at` has it: the
+    later of the round's deadline and its current extension's `until`. An extension is after the
+    round's deadline when granted (the database holds that), but the round can be moved later
+    afterwards, and then the round's deadline is the one that counts."""
     extended = DeadlineExtension.objects.filter(application=OuterRef("pk"), is_current=True).values("until")[
         :1
     ]
+    round_closes = F("cohort__applications_close_at")
     return applications.annotate(extended_until=Subquery(extended)).annotate(
-        closes_at=Coalesce(F("extended_until"), F("cohort__applications_close_at"))
+        closes_at=Greatest(Coalesce(F("extended_until"), round_closes), round_closes)
     )
 
 
@@ -68,7 +71,9 @@ def remind_window_closing(now=None) -> Outcome:
         if notice is None:
             continue
         when = "today" if days_left == 0 else "tomorrow" if days_left == 1 else f"in {days_left} days"
-        extended = application.extended_until is not None
+        extended = (
+            application.extended_until is not None and application.closes_at == application.extended_until
+        )
         key = f"application:{application.pk}"
         if extended:
             key += f":until:{application.extended_until.isoformat()}"

@@ -78,6 +78,25 @@ def test_a_reminder_of_the_round_deadline_does_not_stop_the_one_for_the_extensio
     assert ReminderSent.objects.filter(kind="window_7d").count() == 2
 
 
+def test_a_round_moved_past_the_extension_is_reminded_of_the_round_deadline(draft, cohort, staff_carol):
+    """The later of the two counts, in the reminders' SQL as in selectors.submission_closes_at: an
+    extension to day 3 followed by the round moved to day 20 leaves the lead until day 20."""
+    now = timezone.now()
+    close_round(cohort, now - timedelta(days=1))
+    extend(draft, staff_carol, now + timedelta(days=3, hours=1))
+    close_round(cohort, now + timedelta(days=20))
+    mail.outbox.clear()
+
+    grant_reminders.remind_window_closing(now)
+    assert kinds_sent() == set()  # not "your extended deadline is in 3 days"
+
+    grant_reminders.remind_window_closing(now + timedelta(days=19, hours=12))
+    assert kinds_sent() == {"window_1d"}
+    (message,) = mail.outbox
+    assert "gave it more time" not in message.body
+    assert "close on" in message.body
+
+
 def test_the_submit_confirmation_shows_the_extended_deadline(client, draft, cohort, staff_carol, lead_alice):
     now = timezone.now()
     close_round(cohort, now - timedelta(days=1))
