@@ -3,18 +3,26 @@ blind. The pages leave out the partnership's and schools' names; the applicant's
 may still name them, so every free-text field shown to a blind reviewer passes through
 `redactor(application)`: the partnership's name, each school's name (lead school and members,
 whatever their status), its name without a closing "School"/"Academy"-like word, its trust's and
-federation's names, and its URN are replaced, whole words only and whatever the letter case.
-What cannot be caught (a head teacher's name, a street) stays: blind review hides what the
-register knows, not everything a person may write."""
+federation's names, and its URN are replaced, whole words only and whatever the letter case; so are
+the people the portal knows at those schools (their leads and contacts: full name, and surname after
+a title, "Mrs Okafor"), and every e-mail address (a school's domain names it). A bare surname is
+kept ("Green", "Wood" are ordinary words too). What cannot be caught (a head teacher the portal does
+not know, a street) stays: blind review hides what the portal knows, not everything a person may
+write."""
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
+
 from partnerships.models import Membership
 
 NAME_WITHHELD = "[name withheld]"
 URN_WITHHELD = "[URN withheld]"
+EMAIL_WITHHELD = "[e-mail withheld]"
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+TITLES = ("Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Sir", "Dame")
 # Closing words people drop when they write a school's name ("Alder Primary" for Alder Primary School).
 GENERIC_ENDINGS = re.compile(
     r"\s+(?:(?:C\.?\s?of\s?E\.?|CE|RC|Catholic|Church of England)\s+)?"
@@ -46,8 +54,27 @@ def _words(names) -> re.Pattern | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)", re.IGNORECASE)
 
 
+def _people(school_ids) -> set[str]:
+    """The names of the people who act for these schools, as they may be written."""
+    names = set()
+    rows = (
+        User.objects.filter(school_links__school_id__in=school_ids)
+        .values_list("first_name", "last_name")
+        .distinct()
+    )
+    for first, last in rows:
+        first, last = (first or "").strip(), (last or "").strip()
+        if first and last:
+            names.add(f"{first} {last}")
+        if last:
+            names |= {f"{title} {last}" for title in TITLES}
+            names |= {f"{title}. {last}" for title in TITLES}
+    return names
+
+
 def redactor(application) -> Callable[[str], str]:
-    """A function that blanks the application's own names and URNs out of a text (one query)."""
+    """A function that blanks the application's own names, people, e-mail addresses and URNs out
+    of a text (two queries)."""
     schools = [
         m.school
         for m in Membership.objects.filter(partnership_id=application.partnership_id).select_related("school")
@@ -63,11 +90,12 @@ def redactor(application) -> Callable[[str], str]:
             names |= _variants(group)
         if school.urn:
             urns.add(str(school.urn))
+    names |= _people([school.pk for school in schools])
     name_pattern = _words(names)
     urn_pattern = re.compile(r"(?<!\d)(?:" + "|".join(sorted(urns)) + r")(?!\d)") if urns else None
 
     def redact(text: str) -> str:
-        text = text or ""
+        text = EMAIL.sub(EMAIL_WITHHELD, text or "")
         if name_pattern is not None:
             text = name_pattern.sub(NAME_WITHHELD, text)
         if urn_pattern is not None:

@@ -928,6 +928,31 @@ def test_blind_review_redacts_school_and_partnership_names_and_urns_from_the_app
     assert "Supply cover at [name withheld]" in body
 
 
+def test_blind_review_withholds_the_schools_people_and_email_addresses_too(
+    client, submitted, programme, staff_carol, rubric
+):
+    ReviewSettings.objects.create(programme=programme, blind_review=True)
+    lead = submitted.partnership.lead_school
+    head = factories.LeadFactory(username="head", first_name="Grace", last_name="Okafor")
+    factories.link_lead(head, lead)
+    Application.objects.filter(pk=submitted.pk).update(
+        aims="Grace Okafor leads the work; Mrs Okafor and Dr. Okafor are one person. "
+        "Write to g.okafor@oak-primary.sch.uk. A green roof for the science club.",
+    )
+    ann = external_reviewer(programme, "ann")
+    mine = review.assignment_add(application_id=submitted.pk, reviewer_id=ann.pk, by=staff_carol)
+
+    body = logged_in(client, ann).get(reverse("grants:review_page", args=[mine.pk])).content.decode()
+
+    assert "Okafor" not in body
+    assert "oak-primary" not in body
+    assert (
+        "[name withheld] leads the work; [name withheld] and [name withheld] are one person. "
+        "Write to [e-mail withheld]." in body
+    )
+    assert "A green roof for the science club." in body  # the rest is kept
+
+
 def test_without_blind_review_the_applicants_text_is_shown_as_written(
     client, submitted, programme, staff_carol, rubric
 ):
