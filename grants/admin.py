@@ -9,6 +9,7 @@ from grants.models import (
     BudgetLine,
     EndOfGrantReport,
     Payment,
+    ProgrammeFinanceEvent,
     ReportSpend,
     Score,
 )
@@ -183,6 +184,14 @@ class BudgetVariationAdmin(ReadOnlyAdmin):
 class GrantAgreementAdmin(ReadOnlyAdmin):
     list_display = ["application", "status", "terms_version", "respond_by", "signed_name", "responded_at"]
     list_filter = ["status"]
+
+
+@admin.register(ProgrammeFinanceEvent)
+class ProgrammeFinanceEventAdmin(ReadOnlyAdmin):
+    """Append-only history of a programme's finance set-up (written by grants.programme_finance)."""
+
+    list_display = ["at", "programme", "actor", "action", "detail"]
+    list_filter = ["action"]
 
 
 @admin.register(PayeeChange)

@@ -204,6 +204,41 @@ class AuditEvent(models.Model):
         )
 
 
+class ProgrammeFinanceEvent(models.Model):
+    """Append-only history of a programme's finance set-up (grants.programme_finance): who changed
+    its cost codes (which every finance export carries), its payment schedule template or its
+    agreement terms, when, and from what to what. Never edited or deleted (here, and by a
+    PostgreSQL trigger, migration 0019)."""
+
+    class Action(models.TextChoices):
+        COST_CODES = "cost_codes", "Cost codes changed"
+        SCHEDULE_TEMPLATE = "schedule_template", "Payment schedule template changed"
+        TERMS_PUBLISHED = "terms_published", "Agreement terms published"
+
+    programme = models.ForeignKey(
+        "partnerships.Programme", on_delete=models.PROTECT, related_name="finance_events"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["programme", "-at"], name="grants_progfinevent_recent")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.actor} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("The finance set-up's history cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("The finance set-up's history cannot be deleted.")
+
+
 class Score(models.Model):
     class Criterion(models.TextChoices):
         NEED = "need", "Need"

@@ -1,6 +1,8 @@
 """A programme's finance set-up (issue 19), kept by its staff and the finance team: the cost
 codes of the programme and its cohorts (in every finance export), the payment schedule template
 applied to each new award (grants.payments), and the versions of its grant agreement terms.
+Every change is recorded, with who made it and what it was before, in ProgrammeFinanceEvent
+(append-only; shown on the finance set-up page).
 
 Terms are versioned: publishing makes a new version, offered to awards from then on; a published
 version is never edited (agreements keep their own copy of the text they offered, and the
@@ -16,13 +18,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from grants.models import AgreementTerms, Payment, ScheduleStep
+from grants.models import AgreementTerms, Payment, ProgrammeFinanceEvent, ScheduleStep
 from grants.payments import template_problems
 from partnerships.models import COST_CODE_PATTERN, Cohort, Programme
 from portal.roles import Role, role_of
 
 T = Payment.Trigger
 K = ScheduleStep.Kind
+E = ProgrammeFinanceEvent.Action
 TERMS_LIMIT = 20000
 MAX_STEPS = 12
 
@@ -60,20 +63,42 @@ def _cost_code(value, field) -> str:
     return code
 
 
+def _record(programme, by, action, detail) -> ProgrammeFinanceEvent:
+    return ProgrammeFinanceEvent.objects.create(programme=programme, actor=by, action=action, detail=detail)
+
+
+def _code_words(code, empty) -> str:
+    return code or empty
+
+
 def cost_codes_save(*, programme_id: int, by, programme_code: str, cohort_codes: dict[int, str]) -> Programme:
-    """The programme's cost code and its cohorts' own (empty: the programme's)."""
+    """The programme's cost code and its cohorts' own (empty: the programme's). A save that
+    changes any code is recorded, each change from → to."""
     with transaction.atomic():
         programme = _ensure_may_manage(by, programme_id)
-        programme.cost_code = _cost_code(programme_code, "cost_code")
+        code = _cost_code(programme_code, "cost_code")
         cohorts = {c.pk: c for c in Cohort.objects.select_for_update().filter(programme=programme)}
         if set(cohort_codes) - set(cohorts):
             raise ValidationError("Choose cohorts of this programme only.")
-        cleaned = {pk: _cost_code(code, f"cohort_{pk}") for pk, code in cohort_codes.items()}
-        programme.save(update_fields=["cost_code"])
-        for pk, code in cleaned.items():
-            if cohorts[pk].cost_code != code:
-                cohorts[pk].cost_code = code
-                cohorts[pk].save(update_fields=["cost_code"])
+        cleaned = {pk: _cost_code(value, f"cohort_{pk}") for pk, value in cohort_codes.items()}
+        changes = []
+        if programme.cost_code != code:
+            changes.append(
+                f"{programme.name}: {_code_words(programme.cost_code, 'none')} → {_code_words(code, 'none')}"
+            )
+            programme.cost_code = code
+            programme.save(update_fields=["cost_code"])
+        for pk, value in cleaned.items():
+            cohort = cohorts[pk]
+            if cohort.cost_code != value:
+                changes.append(
+                    f"{cohort.name}: {_code_words(cohort.cost_code, 'the programme’s')} → "
+                    f"{_code_words(value, 'the programme’s')}"
+                )
+                cohort.cost_code = value
+                cohort.save(update_fields=["cost_code"])
+        if changes:
+            _record(programme, by, E.COST_CODES, "; ".join(changes))
     return programme
 
 
@@ -139,11 +164,34 @@ def schedule_template_save(*, programme_id: int, by, steps: list[dict]) -> list[
         raise ValidationError({"steps": problems})
     with transaction.atomic():
         programme = _ensure_may_manage(by, programme_id)
+        before = [
+            _step_words(s) for s in ScheduleStep.objects.filter(programme=programme).order_by("sequence")
+        ]
         ScheduleStep.objects.filter(programme=programme).delete()
         for sequence, step in enumerate(parsed, start=1):
             step.programme, step.sequence = programme, sequence
             step.save()
+        after = [_step_words(s) for s in parsed]
+        if after != before:
+            _record(
+                programme,
+                by,
+                E.SCHEDULE_TEMPLATE,
+                f"{'; '.join(before) or 'no template'} → {'; '.join(after) or 'no template'}",
+            )
     return parsed
+
+
+def _step_words(step) -> str:
+    """One instalment of a template in words ("40% of the award, when the agreement is accepted")."""
+    if step.kind == K.PERCENT:
+        what = f"{step.percent.normalize():f}% of the award"
+    elif step.kind == K.FIXED:
+        what = f"£{step.amount:,.2f}"
+    else:
+        what = "the remaining balance"
+    when = T(step.trigger).label.lower()
+    return f"{what}, {when}" + (f" ({step.due_on:%d %B %Y})" if step.due_on else "")
 
 
 def terms_publish(*, programme_id: int, by, conditions: str) -> AgreementTerms:
@@ -164,6 +212,13 @@ def terms_publish(*, programme_id: int, by, conditions: str) -> AgreementTerms:
         while AgreementTerms.objects.filter(programme=programme, version=version).exists():
             number += 1
             version = f"{programme.slug[:28]}-v{number}"
-        return AgreementTerms.objects.create(
+        terms = AgreementTerms.objects.create(
             programme=programme, version=version, conditions=conditions, published_at=timezone.now()
         )
+        _record(
+            programme,
+            by,
+            E.TERMS_PUBLISHED,
+            f"Version {version}" + (f", replacing {newest.version}" if newest is not None else ""),
+        )
+        return terms

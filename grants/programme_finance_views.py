@@ -13,6 +13,7 @@ from grants.finance_views import _add_errors
 from grants.models import AgreementTerms, GrantAgreement, Payment, ScheduleStep
 from portal.decorators import payments_required
 
+HISTORY_SHOWN = 50  # the finance set-up page's history: the latest changes
 TRIGGER_CHOICES = [(t.value, t.label) for t in Payment.Trigger if t != Payment.Trigger.ON_APPROVAL]
 
 
@@ -74,11 +75,14 @@ def programme_finance_page(request, programme_pk):
                 messages.success(request, "Cost codes saved. Finance exports show them from now on.")
                 return redirect("grants:programme_finance", programme_pk=programme.pk)
         status = 400
+    events = list(programme.finance_events.select_related("actor")[: HISTORY_SHOWN + 1])
     return render(
         request,
         "grants/programme_finance.html",
         {
             "programme": programme,
+            "events": events[:HISTORY_SHOWN],
+            "events_more": len(events) > HISTORY_SHOWN,
             "form": form,
             "failed_form": form if form.errors else None,
             "steps": programme.schedule_steps.order_by("sequence"),

@@ -13,7 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from grants import agreements, payments, programme_finance
-from grants.models import AgreementTerms, Application, AuditEvent, GrantAgreement, ScheduleStep
+from grants.models import (
+    AgreementTerms,
+    Application,
+    AuditEvent,
+    GrantAgreement,
+    ProgrammeFinanceEvent,
+    ScheduleStep,
+)
 from messaging.models import ReminderSent
 from tests.grants.conftest import accept_agreement
 
@@ -222,3 +229,83 @@ def test_the_lead_and_other_staff_cannot_offer_it_again(client, lapsed, lead_ali
         not in client.get(reverse("grants:award_letter", args=[lapsed.pk])).content.decode()
     )
     assert client.post(reverse("grants:agreement_reoffer", args=[lapsed.pk])).status_code == 403
+
+
+# --- The finance set-up's history -------------------------------------------------------------------
+
+
+def test_a_cost_code_change_is_recorded_from_and_to_with_who_made_it(programme, cohort, finance_fay):
+    save = programme_finance.cost_codes_save
+    save(programme_id=programme.pk, by=finance_fay, programme_code="GR-ENT", cohort_codes={cohort.pk: ""})
+    save(programme_id=programme.pk, by=finance_fay, programme_code="GR-ENT", cohort_codes={cohort.pk: ""})
+    save(
+        programme_id=programme.pk, by=finance_fay, programme_code="GR-ENT", cohort_codes={cohort.pk: "GR-26"}
+    )
+
+    events = list(ProgrammeFinanceEvent.objects.filter(programme=programme).order_by("at", "id"))
+    assert [e.action for e in events] == ["cost_codes", "cost_codes"]  # the unchanged save adds none
+    assert events[0].actor == finance_fay
+    assert events[0].detail == f"{programme.name}: none → GR-ENT"
+    assert events[1].detail == f"{cohort.name}: the programme’s → GR-26"
+
+
+def test_a_refused_cost_code_changes_nothing_and_records_nothing(programme, cohort, finance_fay):
+    with pytest.raises(ValidationError):
+        programme_finance.cost_codes_save(
+            programme_id=programme.pk,
+            by=finance_fay,
+            programme_code="GR-ENT",
+            cohort_codes={cohort.pk: "bad code!"},
+        )
+    programme.refresh_from_db()
+    assert programme.cost_code == ""
+    assert not ProgrammeFinanceEvent.objects.exists()
+
+
+def test_template_and_terms_changes_are_recorded_in_words(programme, staff_carol):
+    programme_finance.schedule_template_save(programme_id=programme.pk, by=staff_carol, steps=THIRDS)
+    programme_finance.schedule_template_save(programme_id=programme.pk, by=staff_carol, steps=THIRDS)  # same
+    programme_finance.terms_publish(programme_id=programme.pk, by=staff_carol, conditions="First terms.")
+    programme_finance.terms_publish(programme_id=programme.pk, by=staff_carol, conditions="Second terms.")
+
+    template, first, second = ProgrammeFinanceEvent.objects.filter(programme=programme).order_by("at", "id")
+    assert template.action == "schedule_template"
+    assert template.detail.startswith(
+        "no template → the remaining balance, when the grant agreement is accepted;"
+    )
+    assert first.detail == f"Version {programme.slug}-v1"
+    assert second.detail == f"Version {programme.slug}-v2, replacing {programme.slug}-v1"
+
+
+def test_the_finance_page_shows_the_history_in_words(client, programme, cohort, finance_fay):
+    programme_finance.cost_codes_save(
+        programme_id=programme.pk, by=finance_fay, programme_code="GR-ENT", cohort_codes={cohort.pk: ""}
+    )
+    client.force_login(finance_fay)
+    body = client.get(reverse("grants:programme_finance", args=[programme.pk])).content.decode()
+
+    assert "Cost codes changed" in body
+    assert "none → GR-ENT" in body
+    assert "cost_codes" not in body.replace('name="cost_code"', "")
+
+
+def test_the_history_is_never_changed_or_deleted(programme, finance_fay):
+    programme_finance.cost_codes_save(
+        programme_id=programme.pk, by=finance_fay, programme_code="GR-1", cohort_codes={}
+    )
+    event = ProgrammeFinanceEvent.objects.get()
+    with pytest.raises(ValidationError):
+        event.save()
+    with pytest.raises(ValidationError):
+        event.delete()
+
+
+@pytest.mark.postgres
+def test_the_database_keeps_the_history_append_only(programme, finance_fay):
+    programme_finance.cost_codes_save(
+        programme_id=programme.pk, by=finance_fay, programme_code="GR-1", cohort_codes={}
+    )
+    with pytest.raises(IntegrityError, match="history cannot be changed"), transaction.atomic():
+        ProgrammeFinanceEvent.objects.update(detail="Nothing happened.")
+    with pytest.raises(IntegrityError, match="history cannot be changed"), transaction.atomic():
+        ProgrammeFinanceEvent.objects.all().delete()

@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from grants.models import AUDIT_ACTIONS, AuditEvent
+from grants.models import AUDIT_ACTIONS, AuditEvent, ProgrammeFinanceEvent
 from portal import labels
 from tests.test_permission_matrix import ROWS
 
@@ -141,12 +141,17 @@ def test_the_reading_of_an_estimate_and_its_table_agree():
 
 
 def _world_with_history(world):
-    """Every audit action on Alice's application. (No hand-made paid instalment: a row that
+    """Every audit action on Alice's application, and every kind of change to its programme's
+    finance set-up. (No hand-made paid instalment: a row that
     approves the application adds its schedule, and the instalments must sum to the award.)"""
     app = world.application
     for action in AUDIT_ACTIONS:
         AuditEvent.record(
             app, by=world.staff, action=action, from_status="changes_requested", to_status="draft"
+        )
+    for action in ProgrammeFinanceEvent.Action:  # the finance set-up page's history
+        ProgrammeFinanceEvent.objects.create(
+            programme=world.programme, actor=world.staff, action=action, detail="GR-1 → GR-2"
         )
     return world
 
