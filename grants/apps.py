@@ -16,6 +16,7 @@ class GrantsConfig(AppConfig):
 
         personal_data.register("applications_started", export=privacy.applications_started)
         personal_data.register("audit_events", export=privacy.audit_events)
+        personal_data.register("programme_finance_changes", export=privacy.programme_finance_changes)
         personal_data.register("application_messages", export=privacy.application_messages)
         personal_data.register(
             "uploads", export=privacy.uploads, shred=privacy.shred_uploads, purge=privacy.purge_files

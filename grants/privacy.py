@@ -2,7 +2,7 @@
 erases nothing here: applications and the audit trail stay whole, pointing at the anonymised
 user (partnerships/privacy.py)."""
 
-from grants.models import Application, ApplicationMessage, AuditEvent
+from grants.models import Application, ApplicationMessage, AuditEvent, ProgrammeFinanceEvent
 
 
 def _when(value):
@@ -27,6 +27,21 @@ def audit_events(user) -> list[dict]:
             "comment": e.comment,
         }
         for e in AuditEvent.objects.filter(actor=user).select_related("application").order_by("at", "pk")
+    ]
+
+
+def programme_finance_changes(user) -> list[dict]:
+    """The changes the user made to programmes' finance set-up (cost codes, schedule, terms)."""
+    return [
+        {
+            "programme": e.programme.name,
+            "action": e.get_action_display(),
+            "at": _when(e.at),
+            "detail": e.detail,
+        }
+        for e in ProgrammeFinanceEvent.objects.filter(actor=user)
+        .select_related("programme")
+        .order_by("at", "pk")
     ]
 
 

@@ -309,3 +309,16 @@ def test_the_database_keeps_the_history_append_only(programme, finance_fay):
         ProgrammeFinanceEvent.objects.update(detail="Nothing happened.")
     with pytest.raises(IntegrityError, match="history cannot be changed"), transaction.atomic():
         ProgrammeFinanceEvent.objects.all().delete()
+
+
+def test_the_finance_changes_a_person_made_are_in_their_personal_data(programme, finance_fay):
+    from partnerships import privacy
+
+    programme_finance.cost_codes_save(
+        programme_id=programme.pk, by=finance_fay, programme_code="GR-1", cohort_codes={}
+    )
+
+    (change,) = privacy.personal_data(finance_fay)["programme_finance_changes"]
+    assert change["programme"] == programme.name
+    assert change["action"] == "Cost codes changed"
+    assert change["detail"] == f"{programme.name}: none → GR-1"
