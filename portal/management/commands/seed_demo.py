@@ -1,5 +1,10 @@
 """Demo data for the embedded default. Idempotent: running it again changes nothing.
 
+    manage.py seed_demo                     # everything
+    manage.py seed_demo --without-outcomes  # all but the synthetic outcome data of the evaluation
+                                            # pages (about 90% of the time: 150,000 outcome rows,
+                                            # comparison groups and a frozen plan)
+
 Each app contributes through its own `demo.py` (`seed(stdout)`), called in dependency
 order, so the command itself stays small.
 """
@@ -34,15 +39,26 @@ APP_SEEDERS = [
     "evaluation.demo",  # the ENTHUSE 2014–16 cohort as published, and summaries
     "evaluation.demo_outcomes",  # synthetic outcome data for the evaluation pages
 ]
+OUTCOMES_SEEDER = "evaluation.demo_outcomes"
 
 
 class Command(BaseCommand):
     help = "Create demo users (one per role) and demo programme data. Safe to run repeatedly."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--without-outcomes",
+            action="store_true",
+            help="Skip the evaluation pages' synthetic outcome data (most of the time this takes).",
+        )
+
     def handle(self, *args, **options):
+        skipped = {OUTCOMES_SEEDER} if options.get("without_outcomes") else set()
         with transaction.atomic():
             users = self.seed_users()
             for module_name in APP_SEEDERS:
+                if module_name in skipped:
+                    continue
                 try:
                     module = import_module(module_name)
                 except ModuleNotFoundError as exc:
