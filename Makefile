@@ -12,12 +12,14 @@ TEST_WORKERS ?= auto  # pytest-xdist processes for make test (auto: one per core
 # The embedded default runs long work as production does (issue 21): a Celery worker (with beat
 # inside it) beside runserver, on kombu's filesystem transport (messages are files under var/celery,
 # no broker server). Ctrl-C stops both. CELERY_BROKER_URL=redis://... uses a real broker instead.
+# Like runserver, the worker is restarted when a .py file of the apps changes (watchfiles).
 EMBEDDED_BROKER := $${CELERY_BROKER_URL:-filesystem://}
 WORKER_ARGS := -A portal worker -B -l info --concurrency 2 --without-mingle --without-gossip --schedule var/celery/beat-schedule
+CODE_DIRS := portal partnerships clusters grants evaluation messaging
 
 run: install migrate seed  ## set everything up and serve the portal at http://$(HOST):$(PORT) (e-mail links too), with a worker
 	export CELERY_BROKER_URL=$(EMBEDDED_BROKER) PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}; \
-	$(BIN)/celery $(WORKER_ARGS) & worker=$$!; \
+	$(BIN)/watchfiles --filter python '$(BIN)/celery $(WORKER_ARGS)' $(CODE_DIRS) & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

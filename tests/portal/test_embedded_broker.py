@@ -72,6 +72,9 @@ def test_make_run_starts_a_worker_on_the_filesystem_broker_beside_the_web_server
     assert "CELERY_BROKER_URL=${CELERY_BROKER_URL:-filesystem://" in script
     assert "celery -A portal worker -B" in script
     assert script.index("celery -A portal worker") < script.index("manage.py runserver")
+    # restarted on code changes, as runserver is (the apps' directories, not the virtualenv)
+    assert "watchfiles --filter python '.venv/bin/celery -A portal worker" in script
+    assert " portal partnerships clusters grants evaluation messaging &" in script
 
 
 @contextmanager
