@@ -21,6 +21,7 @@ from django.utils import timezone
 from grants.models import AgreementTerms, Payment, ProgrammeFinanceEvent, ScheduleStep
 from grants.payments import template_problems
 from partnerships.models import COST_CODE_PATTERN, Cohort, Programme
+from portal.money import format_gbp
 from portal.roles import Role, role_of
 
 T = Payment.Trigger
@@ -67,10 +68,6 @@ def _record(programme, by, action, detail) -> ProgrammeFinanceEvent:
     return ProgrammeFinanceEvent.objects.create(programme=programme, actor=by, action=action, detail=detail)
 
 
-def _code_words(code, empty) -> str:
-    return code or empty
-
-
 def cost_codes_save(*, programme_id: int, by, programme_code: str, cohort_codes: dict[int, str]) -> Programme:
     """The programme's cost code and its cohorts' own (empty: the programme's). A save that
     changes any code is recorded, each change from → to."""
@@ -83,17 +80,14 @@ def cost_codes_save(*, programme_id: int, by, programme_code: str, cohort_codes:
         cleaned = {pk: _cost_code(value, f"cohort_{pk}") for pk, value in cohort_codes.items()}
         changes = []
         if programme.cost_code != code:
-            changes.append(
-                f"{programme.name}: {_code_words(programme.cost_code, 'none')} → {_code_words(code, 'none')}"
-            )
+            changes.append(f"{programme.name}: {programme.cost_code or 'none'} → {code or 'none'}")
             programme.cost_code = code
             programme.save(update_fields=["cost_code"])
         for pk, value in cleaned.items():
             cohort = cohorts[pk]
             if cohort.cost_code != value:
                 changes.append(
-                    f"{cohort.name}: {_code_words(cohort.cost_code, 'the programme’s')} → "
-                    f"{_code_words(value, 'the programme’s')}"
+                    f"{cohort.name}: {cohort.cost_code or 'the programme’s'} → {value or 'the programme’s'}"
                 )
                 cohort.cost_code = value
                 cohort.save(update_fields=["cost_code"])
@@ -187,7 +181,7 @@ def _step_words(step) -> str:
     if step.kind == K.PERCENT:
         what = f"{step.percent.normalize():f}% of the award"
     elif step.kind == K.FIXED:
-        what = f"£{step.amount:,.2f}"
+        what = format_gbp(step.amount)
     else:
         what = "the remaining balance"
     when = T(step.trigger).label.lower()
